@@ -1,0 +1,36 @@
+/* Shared definitions of fastlin's plain-C kernels: no Python.h, pointer + length APIs.
+ *
+ * Every kernel exists for float (_f32) and double (_f64). The bodies are written once in a
+ * *_tmpl.h file that the .c file includes twice with FL_REAL and FL_SUFFIX set, so the two
+ * precisions can never drift apart.
+ */
+#ifndef FL_COMMON_H
+#define FL_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef ptrdiff_t fl_index;
+
+#define FL_INLINE static inline
+#if defined(_MSC_VER)
+#define FL_RESTRICT __restrict
+#else
+#define FL_RESTRICT __restrict__
+#endif
+
+#define FL_CONCAT_(a, b) a##b
+#define FL_CONCAT(a, b) FL_CONCAT_(a, b)
+
+/* Activation codes, shared with fastlin/_kernels/_csrc.pxd and fastlin/backend/_validation.py. */
+enum fl_activation {
+    FL_IDENTITY = 0,
+    FL_SIGMOID = 1,
+    FL_TANH = 2,
+    FL_RELU = 3,
+    FL_LEAKY_RELU = 4,
+    FL_PRELU = 5,
+    FL_ABS = 6
+};
+
+#endif

@@ -1,0 +1,212 @@
+/* Body of fl_loss.c, included once per precision with FL_REAL, FL_SUFFIX, FL_EXP set.
+ * Reductions (row max, row sum) use eight independent lanes in a fixed order: gcc vectorizes
+ * them without -ffast-math and the result does not depend on how rows are split over threads. */
+
+#define FL_FN(name) FL_CONCAT(name, FL_SUFFIX)
+
+static FL_REAL FL_FN(row_max_)(fl_index m, const FL_REAL *x)
+{
+    FL_REAL acc[8];
+    fl_index j = 0;
+    for (int k = 0; k < 8; ++k) acc[k] = -(FL_REAL)INFINITY;
+    for (; j + 8 <= m; j += 8)
+        for (int k = 0; k < 8; ++k) acc[k] = x[j + k] > acc[k] ? x[j + k] : acc[k];
+    FL_REAL mx = acc[0];
+    for (int k = 1; k < 8; ++k) mx = acc[k] > mx ? acc[k] : mx;
+    for (; j < m; ++j) mx = x[j] > mx ? x[j] : mx;
+    return mx;
+}
+
+static FL_REAL FL_FN(row_sum_)(fl_index m, const FL_REAL *x)
+{
+    FL_REAL acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    fl_index j = 0;
+    for (; j + 8 <= m; j += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += x[j + k];
+    FL_REAL s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; j < m; ++j) s += x[j];
+    return s;
+}
+
+/* e[j] = exp(x[j] - mx); returns sum(e). e may alias x. */
+static FL_REAL FL_FN(row_exp_)(fl_index m, const FL_REAL *x, FL_REAL mx, FL_REAL *e)
+{
+    for (fl_index j = 0; j < m; ++j) e[j] = FL_EXP(x[j] - mx);
+    return FL_FN(row_sum_)(m, e);
+}
+
+/* If the row's max is infinite, write into buf the limit row (0 where x == max, -inf elsewhere)
+ * and return buf with *mx = 0; otherwise return x unchanged. */
+static const FL_REAL *FL_FN(limit_row_)(fl_index m, const FL_REAL *x, FL_REAL *mx, FL_REAL *buf)
+{
+    if (isfinite(*mx) || isnan(*mx)) return x;
+    const FL_REAL top = *mx;
+    for (fl_index j = 0; j < m; ++j) buf[j] = x[j] == top ? (FL_REAL)0 : -(FL_REAL)INFINITY;
+    *mx = 0;
+    return buf;
+}
+
+void FL_FN(fl_softmax_rows)(fl_index n, fl_index m, const FL_REAL *x, FL_REAL *y, int log_output)
+{
+    for (fl_index i = 0; i < n; ++i) {
+        const FL_REAL *xr = x + i * m;
+        FL_REAL *yr = y + i * m;
+        FL_REAL mx = FL_FN(row_max_)(m, xr);
+        xr = FL_FN(limit_row_)(m, xr, &mx, yr);
+        if (log_output) {
+            /* log-softmax needs x after exp has been taken: keep x, put exp in y first. */
+            FL_REAL lse = mx + (FL_REAL)log((double)FL_FN(row_exp_)(m, xr, mx, yr));
+            for (fl_index j = 0; j < m; ++j) yr[j] = xr[j] - lse;
+        } else {
+            FL_REAL inv = (FL_REAL)1 / FL_FN(row_exp_)(m, xr, mx, yr);
+            for (fl_index j = 0; j < m; ++j) yr[j] *= inv;
+        }
+    }
+}
+
+fl_index FL_FN(fl_label_weight_total)(fl_index n, fl_index m, const int64_t *labels,
+                                       const FL_REAL *sw, const FL_REAL *cw, double *total)
+{
+    double t = 0.0;
+    for (fl_index i = 0; i < n; ++i) {
+        int64_t y = labels[i];
+        if (y < 0 || y >= (int64_t)m) return i;
+        t += (double)(sw ? sw[i] : 1) * (double)(cw ? cw[y] : 1);
+    }
+    *total = t;
+    return -1;
+}
+
+/* PyTorch's CrossEntropyLoss with integer targets, class weights and label smoothing eps:
+ *   loss_i = (1-eps) w_i (lse - z_y) + (eps/K) s_i sum_k c_k (lse - z_k),  w_i = s_i c_{y_i}
+ *   dloss_i/dz_j = (1-eps) w_i (p_j - [j=y]) + (eps/K) s_i (C p_j - c_j),  C = sum_k c_k. */
+double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
+                                      const int64_t *labels, const FL_REAL *sw, const FL_REAL *cw,
+                                      double smoothing, double scale, FL_REAL *g)
+{
+    double total = 0.0;
+    const double keep = 1.0 - smoothing, spread = smoothing / (double)m;
+    const double csum = cw ? (double)FL_FN(row_sum_)(m, cw) : (double)m;
+    for (fl_index i = 0; i < n; ++i) {
+        const FL_REAL *zr = z + i * m;
+        FL_REAL *gr = g + i * m;
+        const int64_t y = labels[i];
+        const double s = sw ? (double)sw[i] : 1.0;
+        const double w = s * (cw ? (double)cw[y] : 1.0);
+        FL_REAL mx = FL_FN(row_max_)(m, zr);
+        zr = FL_FN(limit_row_)(m, zr, &mx, gr);
+        double weighted_z = 0.0;
+        if (spread != 0.0 && s != 0.0) {
+            for (fl_index j = 0; j < m; ++j) {
+                double c = cw ? (double)cw[j] : 1.0;
+                if (c != 0.0) weighted_z += c * (double)zr[j];
+            }
+        }
+        const double zy = (double)zr[y];
+        const FL_REAL se = FL_FN(row_exp_)(m, zr, mx, gr);
+        const double lse = (double)mx + log((double)se);
+        double loss = 0.0;
+        if (w != 0.0 && keep != 0.0) loss += keep * w * (lse - zy);
+        if (spread != 0.0 && s != 0.0) loss += spread * s * (csum * lse - weighted_z);
+        total += loss;
+        {
+            const FL_REAL a = (FL_REAL)(scale * (keep * w + spread * s * csum) / (double)se);
+            const FL_REAL b = (FL_REAL)(scale * spread * s);
+            if (cw) for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - b * cw[j];
+            else    for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - b;
+            gr[y] -= (FL_REAL)(scale * keep * w);
+        }
+    }
+    return total;
+}
+
+/* Probability targets q (PyTorch semantics, smoothed to (1-eps) q + eps/K):
+ *   loss_i = s_i sum_k c_k q_k (lse - z_k),  dloss_i/dz_j = s_i ((sum_k c_k q_k) p_j - c_j q_j). */
+double FL_FN(fl_softmax_xent_probs)(fl_index n, fl_index m, const FL_REAL *z, const FL_REAL *q,
+                                     const FL_REAL *sw, const FL_REAL *cw, double smoothing,
+                                     double scale, FL_REAL *g)
+{
+    double total = 0.0;
+    const double keep = 1.0 - smoothing, spread = smoothing / (double)m;
+    for (fl_index i = 0; i < n; ++i) {
+        const FL_REAL *zr = z + i * m, *qr = q + i * m;
+        FL_REAL *gr = g + i * m;
+        const double s = sw ? (double)sw[i] : 1.0;
+        FL_REAL mx = FL_FN(row_max_)(m, zr);
+        zr = FL_FN(limit_row_)(m, zr, &mx, gr);
+        /* weighted target mass and sum_k c_k q_k z_k, skipping q_k = 0 so -inf logits give 0 */
+        double mass = 0.0, qz = 0.0;
+        for (fl_index j = 0; j < m; ++j) {
+            double t = (keep * (double)qr[j] + spread) * (cw ? (double)cw[j] : 1.0);
+            if (t != 0.0) { mass += t; qz += t * (double)zr[j]; }
+        }
+        const FL_REAL se = FL_FN(row_exp_)(m, zr, mx, gr);
+        const double lse = (double)mx + log((double)se);
+        if (s != 0.0 && mass != 0.0) total += s * (mass * lse - qz);
+        {
+            const FL_REAL a = (FL_REAL)(scale * s * mass / (double)se);
+            const FL_REAL b = (FL_REAL)(scale * s * keep), c0 = (FL_REAL)(scale * s * spread);
+            if (cw) for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - cw[j] * (b * qr[j] + c0);
+            else    for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - (b * qr[j] + c0);
+        }
+    }
+    return total;
+}
+
+/* BCE with logits, PyTorch's pos_weight p_j:
+ *   loss = -(p t log sigmoid(z) + (1-t) log(1-sigmoid(z))) = p t log1pexp(-z) + (1-t) log1pexp(z)
+ *   dloss/dz = sigmoid(z) (p t + 1 - t) - p t.
+ * Terms whose coefficient is zero are skipped so an infinite logit on the right side gives 0. */
+double FL_FN(fl_sigmoid_bce)(fl_index n, fl_index m, const FL_REAL *z, const FL_REAL *t,
+                              const FL_REAL *sw, const FL_REAL *pw, double scale, FL_REAL *g)
+{
+    double total = 0.0;
+    for (fl_index i = 0; i < n; ++i) {
+        const FL_REAL *zr = z + i * m, *tr = t + i * m;
+        const double s = sw ? (double)sw[i] : 1.0;
+        double row = 0.0;
+        for (fl_index j = 0; j < m; ++j) {
+            const double zj = (double)zr[j], tj = (double)tr[j];
+            const double pt = (pw ? (double)pw[j] : 1.0) * tj, nt = 1.0 - tj;
+            double l = 0.0;
+            if (pt != 0.0) l += pt * fl_log1pexp(-zj);
+            if (nt != 0.0) l += nt * fl_log1pexp(zj);
+            row += l;
+        }
+        total += s * row;
+        if (g) {
+            FL_REAL *gr = g + i * m;
+            const FL_REAL k = (FL_REAL)(scale * s), one = 1;
+            for (fl_index j = 0; j < m; ++j) {
+                const FL_REAL pt = (pw ? pw[j] : one) * tr[j];
+                const FL_REAL sig = one / (one + FL_EXP(-zr[j]));
+                gr[j] = k * (sig * (pt + one - tr[j]) - pt);
+            }
+        }
+    }
+    return total;
+}
+
+double FL_FN(fl_mse)(fl_index n, fl_index m, const FL_REAL *p, const FL_REAL *t, const FL_REAL *sw,
+                      double scale, FL_REAL *g)
+{
+    double total = 0.0;
+    for (fl_index i = 0; i < n; ++i) {
+        const FL_REAL *pr = p + i * m, *tr = t + i * m;
+        const double s = sw ? (double)sw[i] : 1.0;
+        double row = 0.0;
+        for (fl_index j = 0; j < m; ++j) {
+            const double d = (double)pr[j] - (double)tr[j];
+            row += d * d;
+        }
+        total += s * row;
+        if (g) {
+            FL_REAL *gr = g + i * m;
+            const FL_REAL k = (FL_REAL)(2.0 * scale * s);
+            for (fl_index j = 0; j < m; ++j) gr[j] = k * (pr[j] - tr[j]);
+        }
+    }
+    return total;
+}
+
+#undef FL_FN

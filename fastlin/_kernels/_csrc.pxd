@@ -1,0 +1,67 @@
+# The C ABI of csrc/ in one place: every kernel is noexcept nogil and takes raw pointers.
+from libc.stdint cimport int64_t
+
+cdef extern from "fl_common.h":
+    ctypedef Py_ssize_t fl_index
+    enum:
+        FL_IDENTITY
+        FL_SIGMOID
+        FL_TANH
+        FL_RELU
+        FL_LEAKY_RELU
+        FL_PRELU
+        FL_ABS
+
+cdef extern from "fl_activation.h" nogil:
+    void fl_act_forward_f32(fl_index n, fl_index m, const float *x, const float *bias, int act,
+                            const float *alpha, int alpha_per_unit, float *z, float *y) noexcept
+    void fl_act_forward_f64(fl_index n, fl_index m, const double *x, const double *bias, int act,
+                            const double *alpha, int alpha_per_unit, double *z, double *y) noexcept
+    void fl_act_backward_f32(fl_index n, fl_index m, const float *gy, const float *x, const float *y,
+                             int act, const float *alpha, int alpha_per_unit, float *gx,
+                             float *dalpha) noexcept
+    void fl_act_backward_f64(fl_index n, fl_index m, const double *gy, const double *x,
+                             const double *y, int act, const double *alpha, int alpha_per_unit,
+                             double *gx, double *dalpha) noexcept
+    void fl_column_sum_f32(fl_index n, fl_index m, const float *g, float *db) noexcept
+    void fl_column_sum_f64(fl_index n, fl_index m, const double *g, double *db) noexcept
+
+cdef extern from "fl_loss.h" nogil:
+    void fl_softmax_rows_f32(fl_index n, fl_index m, const float *x, float *y, int log_output) noexcept
+    void fl_softmax_rows_f64(fl_index n, fl_index m, const double *x, double *y, int log_output) noexcept
+    fl_index fl_label_weight_total_f32(fl_index n, fl_index m, const int64_t *labels, const float *sw,
+                                       const float *cw, double *total) noexcept
+    fl_index fl_label_weight_total_f64(fl_index n, fl_index m, const int64_t *labels, const double *sw,
+                                       const double *cw, double *total) noexcept
+    double fl_softmax_xent_labels_f32(fl_index n, fl_index m, const float *z, const int64_t *labels,
+                                      const float *sw, const float *cw, double smoothing,
+                                      double scale, float *g) noexcept
+    double fl_softmax_xent_labels_f64(fl_index n, fl_index m, const double *z, const int64_t *labels,
+                                      const double *sw, const double *cw, double smoothing,
+                                      double scale, double *g) noexcept
+    double fl_softmax_xent_probs_f32(fl_index n, fl_index m, const float *z, const float *q,
+                                     const float *sw, const float *cw, double smoothing,
+                                     double scale, float *g) noexcept
+    double fl_softmax_xent_probs_f64(fl_index n, fl_index m, const double *z, const double *q,
+                                     const double *sw, const double *cw, double smoothing,
+                                     double scale, double *g) noexcept
+    double fl_sigmoid_bce_f32(fl_index n, fl_index m, const float *z, const float *t, const float *sw,
+                              const float *pw, double scale, float *g) noexcept
+    double fl_sigmoid_bce_f64(fl_index n, fl_index m, const double *z, const double *t,
+                              const double *sw, const double *pw, double scale, double *g) noexcept
+    double fl_mse_f32(fl_index n, fl_index m, const float *p, const float *t, const float *sw,
+                      double scale, float *g) noexcept
+    double fl_mse_f64(fl_index n, fl_index m, const double *p, const double *t, const double *sw,
+                      double scale, double *g) noexcept
+
+cdef extern from "fl_optim.h" nogil:
+    void fl_sgd_f32(fl_index n, float *p, const float *g, float *buf, double lr, double momentum,
+                    double weight_decay, int nesterov) noexcept
+    void fl_sgd_f64(fl_index n, double *p, const double *g, double *buf, double lr, double momentum,
+                    double weight_decay, int nesterov) noexcept
+    void fl_adam_f32(fl_index n, float *p, const float *g, float *m, float *v, double lr,
+                     double beta1, double beta2, double eps, double weight_decay, int64_t step,
+                     int decoupled) noexcept
+    void fl_adam_f64(fl_index n, double *p, const double *g, double *m, double *v, double lr,
+                     double beta1, double beta2, double eps, double weight_decay, int64_t step,
+                     int decoupled) noexcept

@@ -1,0 +1,114 @@
+"""Elementwise activation kernels (forward and backward) over C-contiguous 2-D buffers.
+
+Design: the per-element math lives in csrc/fl_activation.c (one vectorizable loop per
+activation). Here the rows are cut into fixed blocks that OpenMP threads take statically; the
+prelu slope gradient is a reduction over rows and runs serially so its summation order, and so
+its bits, never depend on the thread count.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+
+from fastlin._kernels._csrc cimport (
+    fl_index, FL_LEAKY_RELU, FL_PRELU, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32,
+    fl_act_backward_f64,
+)
+
+cdef fl_index ROWS_PER_BLOCK = 64
+
+
+cdef inline void _forward(fl_index r0, fl_index r1, fl_index m, const floating *x, int act,
+                          const floating *alpha, int per_unit, floating *y) noexcept nogil:
+    if floating is float:
+        fl_act_forward_f32(r1 - r0, m, x + r0 * m, NULL, act, alpha, per_unit, NULL, y + r0 * m)
+    else:
+        fl_act_forward_f64(r1 - r0, m, x + r0 * m, NULL, act, alpha, per_unit, NULL, y + r0 * m)
+
+
+cdef inline void _backward(fl_index r0, fl_index r1, fl_index m, const floating *gy,
+                           const floating *x, const floating *y, int act, const floating *alpha,
+                           int per_unit, floating *gx, floating *dalpha) noexcept nogil:
+    cdef const floating *xr = x + r0 * m if x != NULL else NULL
+    cdef const floating *yr = y + r0 * m if y != NULL else NULL
+    if floating is float:
+        fl_act_backward_f32(r1 - r0, m, gy + r0 * m, xr, yr, act, alpha, per_unit, gx + r0 * m,
+                            dalpha)
+    else:
+        fl_act_backward_f64(r1 - r0, m, gy + r0 * m, xr, yr, act, alpha, per_unit, gx + r0 * m,
+                            dalpha)
+
+
+cdef int _alpha_layout(fl_index n_alpha, fl_index m, int activation) except -1:
+    if n_alpha == 0:
+        if activation == FL_LEAKY_RELU or activation == FL_PRELU:
+            raise ValueError("leaky_relu and prelu need alpha")
+        return 0
+    if n_alpha != 1 and n_alpha != m:
+        raise ValueError("alpha must have 1 entry or one per column")
+    return n_alpha > 1
+
+
+def activation_forward(const floating[:, ::1] x not None, floating[:, ::1] out not None,
+                       int activation, const floating[::1] alpha not None, int n_threads):
+    """out = act(x); out may be x itself."""
+    cdef fl_index n = x.shape[0], m = x.shape[1], blk, r0
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+    cdef int per_unit = _alpha_layout(alpha.shape[0], m, activation)
+    cdef const floating *a = &alpha[0] if alpha.shape[0] > 0 else NULL
+    if out.shape[0] != n or out.shape[1] != m:
+        raise ValueError("activation_forward: out must have the shape of x")
+    if n == 0 or m == 0:
+        return
+    with nogil:
+        if n_threads > 1 and nblocks > 1:
+            for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+                r0 = blk * ROWS_PER_BLOCK
+                _forward(r0, min(r0 + ROWS_PER_BLOCK, n), m, &x[0, 0], activation, a, per_unit,
+                         &out[0, 0])
+        else:
+            _forward(0, n, m, &x[0, 0], activation, a, per_unit, &out[0, 0])
+
+
+def activation_backward(const floating[:, ::1] grad_output not None,
+                        const floating[:, ::1] x not None, const floating[:, ::1] y not None,
+                        floating[:, ::1] out not None, int activation,
+                        const floating[::1] alpha not None, floating[::1] dalpha not None,
+                        bint has_x, bint has_y, bint has_dalpha, int n_threads):
+    """out = grad_output * act'(x or y); for prelu, dalpha = Σ grad_output * x over x < 0."""
+    cdef fl_index n = grad_output.shape[0], m = grad_output.shape[1], blk, r0, j
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+    cdef int per_unit = _alpha_layout(alpha.shape[0], m, activation)
+    cdef const floating *a = &alpha[0] if alpha.shape[0] > 0 else NULL
+    cdef const floating *xp = NULL
+    cdef const floating *yp = NULL
+    cdef floating *da = NULL
+    if out.shape[0] != n or out.shape[1] != m:
+        raise ValueError("activation_backward: out must have the shape of grad_output")
+    if has_x:
+        if x.shape[0] != n or x.shape[1] != m:
+            raise ValueError("activation_backward: x must have the shape of grad_output")
+        xp = &x[0, 0] if n * m > 0 else NULL
+    if has_y:
+        if y.shape[0] != n or y.shape[1] != m:
+            raise ValueError("activation_backward: y must have the shape of grad_output")
+        yp = &y[0, 0] if n * m > 0 else NULL
+    if xp == NULL and yp == NULL and n * m > 0 and activation != 0:
+        raise ValueError("activation_backward needs x or y")
+    if activation == FL_PRELU and (xp == NULL or a == NULL) and n * m > 0:
+        raise ValueError("prelu backward needs x and alpha")
+    if has_dalpha:
+        if dalpha.shape[0] != alpha.shape[0]:
+            raise ValueError("dalpha must have the shape of alpha")
+        da = &dalpha[0]
+        for j in range(dalpha.shape[0]):
+            dalpha[j] = 0
+    if n == 0 or m == 0:
+        return
+    with nogil:
+        if n_threads > 1 and nblocks > 1 and not (activation == FL_PRELU and da != NULL):
+            for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+                r0 = blk * ROWS_PER_BLOCK
+                _backward(r0, min(r0 + ROWS_PER_BLOCK, n), m, &grad_output[0, 0], xp, yp,
+                          activation, a, per_unit, &out[0, 0], NULL)
+        else:
+            _backward(0, n, m, &grad_output[0, 0], xp, yp, activation, a, per_unit, &out[0, 0],
+                      da)

@@ -1,0 +1,72 @@
+"""Optimizer updates in place on flat parameter, gradient and state buffers.
+
+Design: every element's update is independent, so the buffer is cut into fixed chunks that
+threads take statically; the result is the same for any thread count. The update rules are in
+csrc/fl_optim.c and follow torch.optim.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdint cimport int64_t
+
+from fastlin._kernels._csrc cimport fl_index, fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64
+
+cdef fl_index CHUNK = 16384
+
+
+def sgd_update(floating[::1] param not None, const floating[::1] grad not None,
+               floating[::1] velocity not None, double lr, double momentum, double weight_decay,
+               bint nesterov, int n_threads):
+    """SGD step as torch.optim.SGD (dampening 0); velocity is only touched when momentum != 0."""
+    cdef fl_index n = param.shape[0], c, k0, nchunks = (n + CHUNK - 1) // CHUNK
+    cdef floating *buf
+    if grad.shape[0] != n or (momentum != 0 and velocity.shape[0] != n):
+        raise ValueError("sgd_update: param, grad and velocity must have the same size")
+    if n == 0:
+        return
+    buf = &velocity[0] if momentum != 0 else NULL
+    with nogil:
+        if n_threads > 1 and nchunks > 1:
+            for c in prange(nchunks, schedule="static", num_threads=n_threads):
+                k0 = c * CHUNK
+                if floating is float:
+                    fl_sgd_f32(min(k0 + CHUNK, n) - k0, &param[k0], &grad[k0],
+                               buf + k0 if buf != NULL else NULL, lr, momentum, weight_decay, nesterov)
+                else:
+                    fl_sgd_f64(min(k0 + CHUNK, n) - k0, &param[k0], &grad[k0],
+                               buf + k0 if buf != NULL else NULL, lr, momentum, weight_decay, nesterov)
+        else:
+            if floating is float:
+                fl_sgd_f32(n, &param[0], &grad[0], buf, lr, momentum, weight_decay, nesterov)
+            else:
+                fl_sgd_f64(n, &param[0], &grad[0], buf, lr, momentum, weight_decay, nesterov)
+
+
+def adam_update(floating[::1] param not None, const floating[::1] grad not None,
+                floating[::1] exp_avg not None, floating[::1] exp_avg_sq not None, double lr,
+                double beta1, double beta2, double eps, double weight_decay, int64_t step,
+                bint decoupled, int n_threads):
+    """Adam step as torch.optim.Adam (L2 weight decay) or AdamW (decoupled); step counts from 1."""
+    cdef fl_index n = param.shape[0], c, k0, nchunks = (n + CHUNK - 1) // CHUNK
+    if grad.shape[0] != n or exp_avg.shape[0] != n or exp_avg_sq.shape[0] != n:
+        raise ValueError("adam_update: param, grad and moment buffers must have the same size")
+    if step < 1:
+        raise ValueError("adam_update: step counts from 1")
+    if n == 0:
+        return
+    with nogil:
+        if n_threads > 1 and nchunks > 1:
+            for c in prange(nchunks, schedule="static", num_threads=n_threads):
+                k0 = c * CHUNK
+                if floating is float:
+                    fl_adam_f32(min(k0 + CHUNK, n) - k0, &param[k0], &grad[k0], &exp_avg[k0],
+                                &exp_avg_sq[k0], lr, beta1, beta2, eps, weight_decay, step, decoupled)
+                else:
+                    fl_adam_f64(min(k0 + CHUNK, n) - k0, &param[k0], &grad[k0], &exp_avg[k0],
+                                &exp_avg_sq[k0], lr, beta1, beta2, eps, weight_decay, step, decoupled)
+        else:
+            if floating is float:
+                fl_adam_f32(n, &param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], lr, beta1, beta2,
+                            eps, weight_decay, step, decoupled)
+            else:
+                fl_adam_f64(n, &param[0], &grad[0], &exp_avg[0], &exp_avg_sq[0], lr, beta1, beta2,
+                            eps, weight_decay, step, decoupled)
