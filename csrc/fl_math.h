@@ -3,9 +3,8 @@
  * glibc's expf is only vectorized by gcc under -ffast-math, which fastlin never uses. fl_expf is
  * a branch-free Cephes-style exp: round x/ln2 with the 1.5*2^23 trick (no SSE4.1 needed), a
  * two-constant Cody-Waite reduction, a degree-6 polynomial on [-ln2/2, ln2/2] and 2^n built from
- * the exponent bits. The input is clamped to [-87.3, 88.37], so exp underflows to ~1e-38 instead
- * of 0 and saturates near FLT_MAX instead of inf: the callers (sigmoid, softmax) only ever divide
- * by 1 + exp or normalise, where that difference is below float resolution. Max error ~2 ulp.
+ * the exponent bits of a clamped argument; outside [-87.3, 88.37] the result is selected to 0 or
+ * inf (a blend, not a branch), skipping float denormals. Max error ~2 ulp.
  */
 #ifndef FL_MATH_H
 #define FL_MATH_H
@@ -14,10 +13,10 @@
 #include <string.h>
 #include "fl_common.h"
 
-FL_INLINE float fl_expf(float x)
+FL_INLINE float fl_expf(float xin)
 {
     const float hi = 88.3762626647949f, lo = -87.3365447504f;
-    x = x > hi ? hi : x;
+    float x = xin > hi ? hi : xin;
     x = x < lo ? lo : x;
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;
@@ -34,7 +33,9 @@ FL_INLINE float fl_expf(float x)
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return y * scale;
+    y = y * scale;
+    y = xin < lo ? 0.0f : y;
+    return xin > hi ? (float)INFINITY : y;
 }
 
 FL_INLINE double fl_exp(double x) { return exp(x); }

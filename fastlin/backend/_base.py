@@ -1,0 +1,337 @@
+"""The kernel contract: one class whose public methods validate arguments and allocate missing
+outputs, then hand checked buffers to the backend's private ``_impl_*`` methods.
+
+Both backends subclass it, so their signatures, defaults, output semantics and error messages
+are the same by construction. Every kernel writes into a caller-provided ``out``/``grad``
+buffer when one is given (so a warmed-up training step allocates nothing) and returns it.
+"""
+import numpy as np
+
+from fastlin.backend import _threads
+from fastlin.backend import _validation as v
+
+KERNELS = (
+    "dense_forward",
+    "dense_backward",
+    "activation_forward",
+    "activation_backward",
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy",
+    "sigmoid_binary_cross_entropy",
+    "mse",
+    "sgd_update",
+    "adam_update",
+)
+
+
+class KernelSet:
+    """The kernels of SPEC §2. Arrays are C-contiguous float32 or float64, all of one dtype."""
+
+    name = None
+    KERNELS = KERNELS
+
+    def __repr__(self):
+        return f"<fastlin backend {self.name!r}>"
+
+    # ------------------------------------------------------------------ dense
+    def dense_forward(self, X, W, b=None, activation="identity", alpha=None, out=None,
+                      preact=None, n_threads=None):
+        """Dense layer forward pass with the activation fused in: out = act(X @ W + b).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, in_features)
+        W : array of shape (in_features, out_features)
+        b : array of shape (out_features,) or None
+        activation : str, one of identity, sigmoid, tanh, relu, leaky_relu, prelu, abs
+        alpha : float or array of shape (1,) or (out_features,), the leaky_relu/prelu slope(s)
+        out : array of shape (n_samples, out_features), optional; written and returned
+        preact : array of shape (n_samples, out_features), optional; receives X @ W + b
+        n_threads : int, optional
+
+        Returns
+        -------
+        out : array of shape (n_samples, out_features)
+        """
+        X = v.float_array("X", X, 2)
+        dt = X.dtype
+        W = v.float_array("W", W, 2, dt)
+        if W.shape[0] != X.shape[1]:
+            raise ValueError(f"X has {X.shape[1]} features but W expects {W.shape[0]} (W.shape[0])")
+        n, m = X.shape[0], W.shape[1]
+        if b is not None:
+            v.same_shape("b", v.float_array("b", b, 1, dt), (m,))
+        code = v.activation_code(activation)
+        alpha = v.alpha_vector(alpha, activation, m, dt)
+        out = v.out_array("out", out, (n, m), dt, X, W)
+        if preact is not None:
+            preact = v.out_array("preact", preact, (n, m), dt, X, W, out)
+        self._impl_dense_forward(X, W, b, code, alpha, out, preact,
+                                 _threads.for_size(n * m, n_threads))
+        return out
+
+    def dense_backward(self, X, W, grad_output, dW=None, db=None, dX=None, compute_db=True,
+                       compute_dX=True):
+        """Dense layer backward pass: dW = Xᵀ·dZ, db = Σ_rows dZ, dX = dZ·Wᵀ.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, in_features), the layer's input
+        W : array of shape (in_features, out_features)
+        grad_output : array of shape (n_samples, out_features), dZ = d loss / d (X @ W + b)
+        dW, db, dX : optional output buffers of the shapes of W, b and X
+        compute_db, compute_dX : bool; when False the gradient is skipped and None returned
+
+        Returns
+        -------
+        (dW, db, dX), with db and dX None when not computed.
+        """
+        X = v.float_array("X", X, 2)
+        dt = X.dtype
+        W = v.float_array("W", W, 2, dt)
+        dZ = v.float_array("grad_output", grad_output, 2, dt)
+        n, k = X.shape
+        m = W.shape[1]
+        if W.shape[0] != k:
+            raise ValueError(f"X has {k} features but W expects {W.shape[0]} (W.shape[0])")
+        v.same_shape("grad_output", dZ, (n, m))
+        dW = v.out_array("dW", dW, (k, m), dt, X, dZ)
+        db = v.out_array("db", db, (m,), dt, dZ) if compute_db else None
+        dX = v.out_array("dX", dX, (n, k), dt, W, dZ, dW) if compute_dX else None
+        self._impl_dense_backward(X, W, dZ, dW, db, dX)
+        return dW, db, dX
+
+    # ------------------------------------------------------------ activations
+    def activation_forward(self, x, activation="relu", alpha=None, out=None, n_threads=None):
+        """Elementwise activation: out = act(x). out may be x itself (in place).
+
+        Parameters
+        ----------
+        x : array of shape (n_samples, n_units)
+        activation : str, one of identity, sigmoid, tanh, relu, leaky_relu, prelu, abs
+        alpha : float (leaky_relu, default 0.01) or array of shape (1,) or (n_units,) (prelu)
+        out : array of shape (n_samples, n_units), optional
+
+        Returns
+        -------
+        out : array of shape (n_samples, n_units)
+        """
+        x = v.float_array("x", x, 2)
+        code = v.activation_code(activation)
+        alpha = v.alpha_vector(alpha, activation, x.shape[1], x.dtype)
+        out = v.out_array("out", out, x.shape, x.dtype)
+        self._impl_activation_forward(x, code, alpha, out, _threads.for_size(x.size, n_threads))
+        return out
+
+    def activation_backward(self, grad_output, activation="relu", x=None, y=None, alpha=None,
+                            out=None, dalpha=None, n_threads=None):
+        """Backward of an activation: out = grad_output * act'(x).
+
+        sigmoid and tanh read the forward output ``y`` (computed from ``x`` if only x is given);
+        prelu and abs need the input ``x``; relu and leaky_relu take either. For prelu,
+        ``dalpha`` (shape of alpha), when given, receives d loss / d alpha.
+
+        Returns
+        -------
+        out : array of shape (n_samples, n_units), d loss / d x. out may be grad_output.
+        """
+        g = v.float_array("grad_output", grad_output, 2)
+        dt, shape = g.dtype, g.shape
+        code = v.activation_code(activation)
+        alpha = v.alpha_vector(alpha, activation, shape[1], dt)
+        if x is not None:
+            v.same_shape("x", v.float_array("x", x, 2, dt), shape)
+        if y is not None:
+            v.same_shape("y", v.float_array("y", y, 2, dt), shape)
+        if activation in v.NEEDS_INPUT and x is None:
+            raise ValueError(f"{activation} backward needs the input x")
+        if activation in v.USES_OUTPUT and y is None:
+            if x is None:
+                raise ValueError(f"{activation} backward needs the output y or the input x")
+            y = self.activation_forward(x, activation)
+        if activation in ("relu", "leaky_relu") and x is None:
+            if y is None:
+                raise ValueError(f"{activation} backward needs the input x or the output y")
+            if activation == "leaky_relu" and alpha[0] <= 0:
+                raise ValueError("leaky_relu with alpha <= 0 needs the input x for its backward")
+        if dalpha is not None:
+            if activation != "prelu":
+                raise ValueError("dalpha is only defined for prelu")
+            dalpha = v.out_array("dalpha", dalpha, alpha.shape, dt)
+        out = v.out_array("out", out, shape, dt)
+        self._impl_activation_backward(g, code, x, y, alpha, out, dalpha,
+                                       _threads.for_size(g.size, n_threads))
+        return out
+
+    # ------------------------------------------------------------- softmaxes
+    def softmax(self, x, out=None, n_threads=None):
+        """Row-wise softmax with max subtraction. out (shape of x) may be x itself."""
+        x = v.float_array("x", x, 2)
+        out = v.out_array("out", out, x.shape, x.dtype)
+        self._impl_softmax(x, out, False, _threads.for_size(x.size, n_threads))
+        return out
+
+    def log_softmax(self, x, out=None, n_threads=None):
+        """Row-wise log-softmax, x - logsumexp(x). out (shape of x) may be x itself."""
+        x = v.float_array("x", x, 2)
+        out = v.out_array("out", out, x.shape, x.dtype)
+        self._impl_softmax(x, out, True, _threads.for_size(x.size, n_threads))
+        return out
+
+    # ---------------------------------------------------------------- losses
+    def softmax_cross_entropy(self, logits, target, grad=None, sample_weight=None,
+                              class_weight=None, label_smoothing=0.0, n_threads=None):
+        """Fused softmax cross-entropy: the mean loss and its gradient in one pass.
+
+        Parameters
+        ----------
+        logits : array of shape (n_samples, n_classes)
+        target : int array of shape (n_samples,) (labels in [0, n_classes)) or float array of
+            shape (n_samples, n_classes) (probabilities)
+        grad : array of shape (n_samples, n_classes), optional; receives d loss / d logits
+            (softmax - onehot, weighted and divided by the mean's denominator)
+        sample_weight : array of shape (n_samples,), optional
+        class_weight : array of shape (n_classes,), optional (PyTorch's ``weight=``)
+        label_smoothing : float in [0, 1]
+
+        The mean follows PyTorch: with labels it divides by Σ sample_weight·class_weight[label]
+        (the number of samples when unweighted); with probabilities by Σ sample_weight.
+
+        Returns
+        -------
+        (loss, grad) : float, array of shape (n_samples, n_classes)
+        """
+        z = v.float_array("logits", logits, 2)
+        v.nonempty("logits", z)
+        n, k = z.shape
+        dt = z.dtype
+        if not isinstance(target, np.ndarray):
+            raise TypeError(f"target must be a numpy.ndarray, got {type(target).__name__}")
+        if target.ndim == 1:
+            target = v.labels_array("target", target, n)
+        elif target.ndim == 2:
+            v.same_shape("target", v.float_array("target", target, 2, dt), (n, k))
+        else:
+            raise ValueError(f"target must be 1-D labels or 2-D probabilities, got shape {target.shape}")
+        sw = v.optional_vector("sample_weight", sample_weight, n, dt)
+        cw = v.optional_vector("class_weight", class_weight, k, dt)
+        smoothing = v.number("label_smoothing", label_smoothing, 0.0, 1.0)
+        grad = v.out_array("grad", grad, (n, k), dt, z)
+        loss = self._impl_softmax_cross_entropy(z, target, grad, sw, cw, smoothing,
+                                                _threads.for_size(z.size, n_threads))
+        return loss, grad
+
+    def sigmoid_binary_cross_entropy(self, logits, target, grad=None, sample_weight=None,
+                                     pos_weight=None, compute_grad=True, n_threads=None):
+        """Fused sigmoid + binary cross-entropy with logits, stable for any logit.
+
+        Parameters
+        ----------
+        logits, target : arrays of shape (n_samples, n_outputs); target in [0, 1]
+        grad : array of shape (n_samples, n_outputs), optional
+        sample_weight : array of shape (n_samples,), optional
+        pos_weight : array of shape (n_outputs,) or scalar, optional (PyTorch's ``pos_weight``)
+
+        The mean runs over all elements (weighted by sample_weight when given).
+
+        Returns
+        -------
+        (loss, grad) : float, array (None when compute_grad is False)
+        """
+        z = v.float_array("logits", logits, 2)
+        v.nonempty("logits", z)
+        t = v.same_shape("target", v.float_array("target", target, 2, z.dtype), z.shape)
+        sw = v.optional_vector("sample_weight", sample_weight, z.shape[0], z.dtype)
+        pw = v.optional_vector("pos_weight", pos_weight, None, z.dtype)
+        if pw is not None and pw.shape[0] != z.shape[1]:
+            if pw.shape[0] != 1:
+                raise ValueError(f"pos_weight must have 1 or {z.shape[1]} entries, got {pw.shape[0]}")
+            pw = np.full(z.shape[1], pw[0], dtype=z.dtype)
+        grad = v.out_array("grad", grad, z.shape, z.dtype, z, t) if compute_grad else None
+        loss = self._impl_sigmoid_bce(z, t, grad, sw, pw, _threads.for_size(z.size, n_threads))
+        return loss, grad
+
+    def mse(self, pred, target, grad=None, sample_weight=None, compute_grad=True, n_threads=None):
+        """Mean squared error over all elements and its gradient 2 (pred - target) / N.
+
+        Returns
+        -------
+        (loss, grad) : float, array of the shape of pred (None when compute_grad is False)
+        """
+        p = v.float_array("pred", pred, 2)
+        v.nonempty("pred", p)
+        t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)
+        sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
+        grad = v.out_array("grad", grad, p.shape, p.dtype, p, t) if compute_grad else None
+        loss = self._impl_mse(p, t, grad, sw, _threads.for_size(p.size, n_threads))
+        return loss, grad
+
+    # ------------------------------------------------------------ optimizers
+    @staticmethod
+    def _flat(name, a, dtype=None, writeable=False):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+        if a.dtype not in v.FLOAT_DTYPES:
+            raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+        if dtype is not None and a.dtype != dtype:
+            raise TypeError(f"{name} has dtype {a.dtype} but param is {dtype}")
+        if not a.flags.c_contiguous:
+            raise ValueError(f"{name} must be C-contiguous")
+        if writeable and not a.flags.writeable:
+            raise ValueError(f"{name} is read-only")
+        return a.reshape(-1)
+
+    def sgd_update(self, param, grad, velocity=None, lr=0.01, momentum=0.0, nesterov=False,
+                   weight_decay=0.0, n_threads=None):
+        """One torch.optim.SGD step in place on param (any shape) and velocity (its shape).
+
+        velocity (zeros before the first step) is required when momentum != 0."""
+        p = self._flat("param", param, writeable=True)
+        g = self._flat("grad", grad, p.dtype)
+        if g.shape != p.shape:
+            raise ValueError(f"grad has {g.size} elements but param has {p.size}")
+        lr = v.number("lr", lr, 0.0)
+        momentum = v.number("momentum", momentum, 0.0)
+        weight_decay = v.number("weight_decay", weight_decay, 0.0)
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov momentum requires momentum > 0")
+        if momentum != 0:
+            if velocity is None:
+                raise ValueError("velocity buffer is required when momentum != 0")
+            buf = self._flat("velocity", velocity, p.dtype, writeable=True)
+            if buf.shape != p.shape:
+                raise ValueError(f"velocity has {buf.size} elements but param has {p.size}")
+        else:
+            buf = None
+        self._impl_sgd(p, g, buf, lr, momentum, weight_decay, bool(nesterov),
+                       _threads.for_size(p.size, n_threads))
+        return param
+
+    def adam_update(self, param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999),
+                    eps=1e-8, weight_decay=0.0, decoupled=False, n_threads=None):
+        """One torch.optim.Adam step (or AdamW when decoupled) in place.
+
+        exp_avg and exp_avg_sq (the shape of param, zeros before the first step) are updated;
+        step is the 1-based number of this step, for the bias corrections."""
+        p = self._flat("param", param, writeable=True)
+        g = self._flat("grad", grad, p.dtype)
+        m = self._flat("exp_avg", exp_avg, p.dtype, writeable=True)
+        s = self._flat("exp_avg_sq", exp_avg_sq, p.dtype, writeable=True)
+        for name, a in (("grad", g), ("exp_avg", m), ("exp_avg_sq", s)):
+            if a.shape != p.shape:
+                raise ValueError(f"{name} has {a.size} elements but param has {p.size}")
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+            raise ValueError(f"step must be an int >= 1, got {step!r}")
+        lr = v.number("lr", lr, 0.0)
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+        beta1 = v.number("beta1", beta1, 0.0, 1.0, high_open=True)
+        beta2 = v.number("beta2", beta2, 0.0, 1.0, high_open=True)
+        eps = v.number("eps", eps, 0.0)
+        weight_decay = v.number("weight_decay", weight_decay, 0.0)
+        self._impl_adam(p, g, m, s, lr, beta1, beta2, eps, weight_decay, int(step),
+                        bool(decoupled), _threads.for_size(p.size, n_threads))
+        return param

@@ -1,0 +1,139 @@
+"""Argument checks shared by both backends, so both raise the same errors with the same words.
+
+Every check names the argument it rejects and runs before any buffer is written. Kernels see
+only C-contiguous float32/float64 arrays of matching dtype and agreeing shapes, and int64 labels.
+"""
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+ACTIVATIONS = {
+    "identity": 0,
+    "sigmoid": 1,
+    "tanh": 2,
+    "relu": 3,
+    "leaky_relu": 4,
+    "prelu": 5,
+    "abs": 6,
+}
+# Activations whose backward pass needs the pre-activation x (the output y loses its sign).
+NEEDS_INPUT = {"prelu", "abs"}
+# Activations whose backward pass can use the output y.
+USES_OUTPUT = {"sigmoid", "tanh"}
+
+
+def activation_code(name):
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a string, got {type(name).__name__}")
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown activation {name!r}; choose one of {', '.join(sorted(ACTIVATIONS))}"
+        ) from None
+
+
+def float_array(name, a, ndim, dtype=None):
+    """A C-contiguous float32/float64 ndarray of the given ndim (and dtype, when given)."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {a.dtype}")
+    if dtype is not None and a.dtype != dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but the other arrays are {dtype}")
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got an array of shape {a.shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (use numpy.ascontiguousarray)")
+    return a
+
+
+def optional_vector(name, a, length, dtype):
+    """None, or a float vector of `length` entries (scalars and lists are converted)."""
+    if a is None:
+        return None
+    if not isinstance(a, np.ndarray):
+        a = np.asarray(a, dtype=dtype)
+        if a.ndim == 0:
+            a = a.reshape(1)
+    elif a.dtype != dtype and a.dtype.kind in "fiu":
+        a = a.astype(dtype)
+    a = float_array(name, np.ascontiguousarray(a) if a.ndim == 1 else a, 1, dtype)
+    if length is not None and a.shape[0] != length:
+        raise ValueError(f"{name} must have {length} entries, got {a.shape[0]}")
+    return a
+
+
+def out_array(name, out, shape, dtype, *inputs):
+    """Return `out` checked as a writeable buffer of `shape`, or a new one when out is None.
+    `inputs` are arrays that out must not overlap (a GEMM cannot write into its operands)."""
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    float_array(name, out, len(shape), dtype)
+    if out.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    for other in inputs:
+        if other is not None and np.may_share_memory(out, other):
+            raise ValueError(f"{name} must not overlap the input arrays")
+    return out
+
+
+def nonempty(name, a):
+    if a.size == 0:
+        raise ValueError(f"{name} is empty (shape {a.shape})")
+
+
+def labels_array(name, labels, n):
+    """1-D integer labels of length n as int64 (range is checked by the kernel)."""
+    if not isinstance(labels, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(labels).__name__}")
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"integer {name} must have an integer dtype, got {labels.dtype}")
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {labels.shape}")
+    if labels.shape[0] != n:
+        raise ValueError(f"{name} has {labels.shape[0]} entries but logits have {n} rows")
+    if labels.dtype != np.int64 or not labels.flags.c_contiguous:
+        if labels.dtype.kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{name} holds values too large for int64")
+        labels = np.ascontiguousarray(labels, dtype=np.int64)
+    return labels
+
+
+def number(name, value, low=None, high=None, low_open=False, high_open=False):
+    """A finite real scalar within the given bounds, as float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value}")
+    return value
+
+
+def same_shape(name, a, shape):
+    if a.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
+    return a
+
+
+def alpha_vector(alpha, activation, n_columns, dtype):
+    """The slope vector leaky_relu/prelu need: shape (1,) or (n_columns,) for prelu."""
+    if activation not in ("leaky_relu", "prelu"):
+        return None
+    if alpha is None:
+        if activation == "leaky_relu":
+            alpha = 0.01
+        else:
+            raise ValueError("prelu needs alpha (one slope, or one per column)")
+    if activation == "leaky_relu":
+        return np.array([number("alpha", alpha)], dtype=dtype)
+    a = optional_vector("alpha", alpha, None, dtype)
+    if a.shape[0] not in (1, n_columns):
+        raise ValueError(f"alpha must have 1 or {n_columns} entries, got {a.shape[0]}")
+    return a

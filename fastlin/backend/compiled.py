@@ -1,0 +1,75 @@
+"""The "cython" backend: checked arguments handed to the compiled kernels in fastlin._kernels.
+
+Absent optional arrays travel as zero-length sentinels of the right dtype, so the fused-type
+dispatch of each Cython function always sees a real buffer.
+"""
+import numpy as np
+
+from fastlin._kernels import activations, dense, losses, optim
+from fastlin.backend._base import KernelSet
+
+_EMPTY1 = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0, np.float64)}
+_EMPTY2 = {dt: np.empty((0, 0), dt) for dt in _EMPTY1}
+
+
+def _or_empty(a, dtype):
+    return _EMPTY1[dtype] if a is None else a
+
+
+class CompiledKernels(KernelSet):
+    name = "cython"
+
+    def _impl_dense_forward(self, X, W, b, code, alpha, out, preact, n_threads):
+        dt = X.dtype
+        dense.dense_forward(X, W, _or_empty(b, dt), out, code, _or_empty(alpha, dt),
+                            _EMPTY2[dt] if preact is None else preact, b is not None,
+                            preact is not None, n_threads)
+
+    def _impl_dense_backward(self, X, W, dZ, dW, db, dX):
+        dt = X.dtype
+        dense.dense_backward(X, W, dZ, dW, _or_empty(db, dt), _EMPTY2[dt] if dX is None else dX,
+                             db is not None, dX is not None)
+
+    def _impl_activation_forward(self, x, code, alpha, out, n_threads):
+        activations.activation_forward(x, out, code, _or_empty(alpha, x.dtype), n_threads)
+
+    def _impl_activation_backward(self, g, code, x, y, alpha, out, dalpha, n_threads):
+        dt = g.dtype
+        activations.activation_backward(
+            g, _EMPTY2[dt] if x is None else x, _EMPTY2[dt] if y is None else y, out, code,
+            _or_empty(alpha, dt), _or_empty(dalpha, dt), x is not None, y is not None,
+            dalpha is not None, n_threads)
+
+    def _impl_softmax(self, x, out, log, n_threads):
+        losses.softmax(x, out, log, n_threads)
+
+    def _impl_softmax_cross_entropy(self, z, target, grad, sw, cw, smoothing, n_threads):
+        dt = z.dtype
+        if target.ndim == 1:
+            return losses.softmax_cross_entropy_labels(z, target, grad, _or_empty(sw, dt),
+                                                       _or_empty(cw, dt), smoothing, n_threads)
+        return losses.softmax_cross_entropy_probs(z, target, grad, _or_empty(sw, dt),
+                                                  _or_empty(cw, dt), smoothing, n_threads)
+
+    def _impl_sigmoid_bce(self, z, t, grad, sw, pw, n_threads):
+        dt = z.dtype
+        return losses.sigmoid_binary_cross_entropy(
+            z, t, _EMPTY2[dt] if grad is None else grad, _or_empty(sw, dt), _or_empty(pw, dt),
+            grad is not None, n_threads)
+
+    def _impl_mse(self, p, t, grad, sw, n_threads):
+        dt = p.dtype
+        return losses.mse(p, t, _EMPTY2[dt] if grad is None else grad, _or_empty(sw, dt),
+                          grad is not None, n_threads)
+
+    def _impl_sgd(self, p, g, buf, lr, momentum, weight_decay, nesterov, n_threads):
+        optim.sgd_update(p, g, _or_empty(buf, p.dtype), lr, momentum, weight_decay, nesterov,
+                         n_threads)
+
+    def _impl_adam(self, p, g, m, s, lr, beta1, beta2, eps, weight_decay, step, decoupled,
+                   n_threads):
+        optim.adam_update(p, g, m, s, lr, beta1, beta2, eps, weight_decay, step, decoupled,
+                          n_threads)
+
+
+kernels = CompiledKernels()

@@ -1,0 +1,36 @@
+import numpy as np
+import pytest
+
+import fastlin.backend as B
+
+
+@pytest.fixture(params=["float32", "float64"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture(params=["cython", "numpy"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def C():
+    return B.get("cython")
+
+
+@pytest.fixture
+def N():
+    return B.get("numpy")
+
+
+def tol(dtype):
+    """Compiled vs NumPy tolerance. float32: both sides round every operation to 24 bits but in a
+    different order (BLAS blocking, fused epilogues, a polynomial exp accurate to ~2 ulp), so a
+    few hundred ulp of headroom at unit scale; float64 likewise at 53 bits."""
+    return dict(rtol=2e-5, atol=2e-6) if np.dtype(dtype) == np.float32 else dict(rtol=1e-11, atol=1e-13)

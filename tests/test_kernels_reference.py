@@ -1,0 +1,224 @@
+"""Every compiled kernel against its NumPy twin on awkward shapes and both dtypes."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import fastlin.backend as B
+from fastlin.backend import compiled
+from fastlin.backend._validation import ACTIVATIONS
+from tests.conftest import tol
+
+SHAPES = [(1, 1), (1, 7), (5, 1), (33, 17), (130, 10), (257, 65)]
+
+
+def _alpha(act, m, dtype, rng):
+    if act == "leaky_relu":
+        return 0.05
+    if act == "prelu":
+        return rng.uniform(0.05, 0.5, size=m).astype(dtype)
+    return None
+
+
+def test_cython_backend_is_the_compiled_module():
+    assert B.get() is B.get("cython")
+    assert isinstance(B.get("cython"), compiled.CompiledKernels)
+    assert B.get("numpy").name == "numpy"
+    assert set(B.get("cython").KERNELS) == set(B.get("numpy").KERNELS)
+    for name in B.KERNELS:
+        assert callable(getattr(B.get("cython"), name))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_dense_forward(C, N, dtype, rng, shape, act):
+    n, m = shape
+    k = 9
+    X = rng.standard_normal((n, k)).astype(dtype)
+    W = rng.standard_normal((k, m)).astype(dtype)
+    b = rng.standard_normal(m).astype(dtype)
+    alpha = _alpha(act, m, dtype, rng)
+    pc, pn = np.empty((n, m), dtype), np.empty((n, m), dtype)
+    yc = C.dense_forward(X, W, b, activation=act, alpha=alpha, preact=pc)
+    yn = N.dense_forward(X, W, b, activation=act, alpha=alpha, preact=pn)
+    assert yc.dtype == dtype
+    assert_allclose(yc, yn, **tol(dtype))
+    assert_allclose(pc, pn, **tol(dtype))
+    assert_allclose(C.dense_forward(X, W), X @ W, **tol(dtype))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dense_backward(C, N, dtype, rng, shape):
+    n, m = shape
+    k = 6
+    X = rng.standard_normal((n, k)).astype(dtype)
+    W = rng.standard_normal((k, m)).astype(dtype)
+    dZ = rng.standard_normal((n, m)).astype(dtype)
+    rc, rn = C.dense_backward(X, W, dZ), N.dense_backward(X, W, dZ)
+    for a, b in zip(rc, rn):
+        assert_allclose(a, b, **tol(dtype))
+    dW, db, dX = C.dense_backward(X, W, dZ, compute_db=False, compute_dX=False)
+    assert db is None and dX is None
+    assert_allclose(dW, rn[0], **tol(dtype))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_activation_forward_backward(C, N, dtype, rng, shape, act):
+    x = rng.standard_normal(shape).astype(dtype) * 3
+    g = rng.standard_normal(shape).astype(dtype)
+    alpha = _alpha(act, shape[1], dtype, rng)
+    yc = C.activation_forward(x, act, alpha=alpha)
+    yn = N.activation_forward(x, act, alpha=alpha)
+    assert_allclose(yc, yn, **tol(dtype))
+    kw = dict(x=x, y=yc, alpha=alpha)
+    if act == "prelu":
+        dac, dan = np.empty_like(alpha), np.empty_like(alpha)
+        gc = C.activation_backward(g, act, dalpha=dac, **kw)
+        gn = N.activation_backward(g, act, dalpha=dan, **kw)
+        assert_allclose(dac, dan, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
+    else:
+        gc = C.activation_backward(g, act, **kw)
+        gn = N.activation_backward(g, act, **kw)
+    assert_allclose(gc, gn, **tol(dtype))
+
+
+def test_prelu_shared_alpha(C, N, dtype, rng):
+    x = rng.standard_normal((70, 5)).astype(dtype)
+    g = rng.standard_normal((70, 5)).astype(dtype)
+    a = np.array([0.2], dtype)
+    dac, dan = np.empty(1, dtype), np.empty(1, dtype)
+    assert_allclose(C.activation_forward(x, "prelu", alpha=a), N.activation_forward(x, "prelu", alpha=a))
+    C.activation_backward(g, "prelu", x=x, alpha=a, dalpha=dac)
+    N.activation_backward(g, "prelu", x=x, alpha=a, dalpha=dan)
+    assert_allclose(dac, dan, rtol=1e-5)
+
+
+def test_activation_in_place(C, dtype, rng):
+    x = rng.standard_normal((40, 8)).astype(dtype)
+    expected = C.activation_forward(x, "sigmoid")
+    C.activation_forward(x, "sigmoid", out=x)
+    assert_array_equal(x, expected)
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(64, 1000)])
+def test_softmax_and_log_softmax(C, N, dtype, rng, shape):
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    assert_allclose(C.softmax(x), N.softmax(x), **tol(dtype))
+    assert_allclose(C.log_softmax(x), N.log_softmax(x), **tol(dtype))
+    assert_allclose(C.softmax(x).sum(axis=1), 1, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (3, 1), (130, 10), (200, 33)])
+@pytest.mark.parametrize("target_kind", ["labels", "probs"])
+@pytest.mark.parametrize("opts", ["plain", "sample_weight", "class_weight", "smoothing", "all"])
+def test_softmax_cross_entropy(C, N, dtype, rng, shape, target_kind, opts):
+    n, k = shape
+    z = (rng.standard_normal(shape) * 3).astype(dtype)
+    if target_kind == "labels":
+        t = rng.integers(0, k, n)
+    else:
+        t = rng.dirichlet(np.ones(k), n).astype(dtype)
+    kw = {}
+    if opts in ("sample_weight", "all"):
+        kw["sample_weight"] = rng.uniform(0.1, 2, n).astype(dtype)
+    if opts in ("class_weight", "all"):
+        kw["class_weight"] = rng.uniform(0.1, 2, k).astype(dtype)
+    if opts in ("smoothing", "all"):
+        kw["label_smoothing"] = 0.2
+    lc, gc = C.softmax_cross_entropy(z, t, **kw)
+    ln, gn = N.softmax_cross_entropy(z, t, **kw)
+    assert isinstance(lc, float)
+    assert_allclose(lc, ln, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert_allclose(gc, gn, **tol(dtype))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 1), (129, 20)])
+def test_bce_and_mse(C, N, dtype, rng, shape):
+    z = (rng.standard_normal(shape) * 4).astype(dtype)
+    t = rng.integers(0, 2, shape).astype(dtype)
+    sw = rng.uniform(0.1, 2, shape[0]).astype(dtype)
+    pw = rng.uniform(0.5, 3, shape[1]).astype(dtype)
+    for kw in ({}, dict(sample_weight=sw), dict(pos_weight=pw), dict(sample_weight=sw, pos_weight=pw)):
+        lc, gc = C.sigmoid_binary_cross_entropy(z, t, **kw)
+        ln, gn = N.sigmoid_binary_cross_entropy(z, t, **kw)
+        assert_allclose(lc, ln, rtol=1e-6 if dtype == np.float32 else 1e-12)
+        assert_allclose(gc, gn, **tol(dtype))
+    for kw in ({}, dict(sample_weight=sw)):
+        lc, gc = C.mse(z, t, **kw)
+        ln, gn = N.mse(z, t, **kw)
+        assert_allclose(lc, ln, rtol=1e-6 if dtype == np.float32 else 1e-12)
+        assert_allclose(gc, gn, **tol(dtype))
+    loss, grad = C.mse(z, t, compute_grad=False)
+    assert grad is None and loss == pytest.approx(C.mse(z, t)[0])
+
+
+@pytest.mark.parametrize("size", [1, 7, 40000])
+@pytest.mark.parametrize("momentum,nesterov,wd", [(0, False, 0), (0, False, 0.01), (0.9, False, 0), (0.9, True, 1e-3)])
+def test_sgd_update(C, N, dtype, rng, size, momentum, nesterov, wd):
+    p0 = rng.standard_normal(size).astype(dtype)
+    pc, pn = p0.copy(), p0.copy()
+    vc, vn = np.zeros_like(p0), np.zeros_like(p0)
+    for _ in range(3):
+        g = rng.standard_normal(size).astype(dtype)
+        C.sgd_update(pc, g, vc, lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=wd)
+        N.sgd_update(pn, g, vn, lr=0.1, momentum=momentum, nesterov=nesterov, weight_decay=wd)
+    assert_allclose(pc, pn, **tol(dtype))
+    assert_allclose(vc, vn, **tol(dtype))
+
+
+@pytest.mark.parametrize("size", [1, 33, 40000])
+@pytest.mark.parametrize("wd,decoupled", [(0, False), (0.1, False), (0.1, True)])
+def test_adam_update(C, N, dtype, rng, size, wd, decoupled):
+    p0 = rng.standard_normal((size, 1)).astype(dtype)
+    pc, pn = p0.copy(), p0.copy()
+    state_c = [np.zeros_like(p0), np.zeros_like(p0)]
+    state_n = [np.zeros_like(p0), np.zeros_like(p0)]
+    for step in range(1, 4):
+        g = rng.standard_normal((size, 1)).astype(dtype)
+        C.adam_update(pc, g, *state_c, step, lr=0.01, weight_decay=wd, decoupled=decoupled)
+        N.adam_update(pn, g, *state_n, step, lr=0.01, weight_decay=wd, decoupled=decoupled)
+    assert_allclose(pc, pn, **tol(dtype))
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "activation", "dense"])
+def test_threads_deterministic(C, rng, name):
+    """Repeated runs at one thread count are bitwise equal; 1 vs 2 threads agree (losses are
+    summed per fixed block, so they agree bitwise too)."""
+    z = rng.standard_normal((4096, 64)).astype(np.float32)
+    y = rng.integers(0, 64, 4096)
+    W = rng.standard_normal((64, 64)).astype(np.float32)
+
+    def run(nt):
+        if name == "softmax_cross_entropy":
+            loss, g = C.softmax_cross_entropy(z, y, n_threads=nt)
+            return np.append(g.ravel(), loss)
+        if name == "activation":
+            return C.activation_forward(z, "sigmoid", n_threads=nt)
+        return C.dense_forward(z, W, np.ones(64, np.float32), activation="tanh", n_threads=nt)
+
+    a1, b1, a2, b2 = run(1), run(1), run(2), run(2)
+    assert_array_equal(a1, b1)
+    assert_array_equal(a2, b2)
+    assert_allclose(a1, a2, rtol=1e-6, atol=1e-7)
+    if name != "dense":
+        assert_array_equal(a1, a2)
+
+
+def test_read_only_inputs(C, dtype, rng):
+    X = rng.standard_normal((10, 4)).astype(dtype)
+    W = rng.standard_normal((4, 3)).astype(dtype)
+    X.flags.writeable = False
+    W.flags.writeable = False
+    assert_allclose(C.dense_forward(X, W), X @ W, **tol(dtype))
+    loss, _ = C.softmax_cross_entropy(X, np.zeros(10, np.int64))
+    assert np.isfinite(loss)
+
+
+def test_out_buffers_are_used(C, dtype, rng):
+    X = rng.standard_normal((10, 4)).astype(dtype)
+    W = rng.standard_normal((4, 3)).astype(dtype)
+    out = np.empty((10, 3), dtype)
+    assert C.dense_forward(X, W, out=out) is out
+    g = np.empty((10, 4), dtype)
+    _, grad = C.softmax_cross_entropy(X, np.zeros(10, np.int64), grad=g)
+    assert grad is g
