@@ -103,7 +103,9 @@ def _extensions():
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )
-    return cythonize(exts, compiler_directives=DIRECTIVES, include_path=["fastlin/_kernels"])
+    # force: the generated C depends on DIRECTIVES (debug or not), which timestamps cannot see.
+    return cythonize(exts, compiler_directives=DIRECTIVES, include_path=["fastlin/_kernels"],
+                     force=True)
 
 
 if __name__ == "__main__" or "setuptools" in sys.modules:

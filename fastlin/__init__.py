@@ -1,1 +1,25 @@
-"""fastlin"""
+"""fastlin: linear models and multilayer perceptrons trained fast on the CPU.
+
+The compiled kernels are imported first, so a missing build fails here with an ImportError
+that says how to build; fastlin never falls back silently to the NumPy path.
+"""
+from fastlin import _kernels  # noqa: F401  (raises the build hint when the extension is missing)
+from fastlin._kernels._config import openmp_enabled
+from fastlin.backend import get_num_threads, set_num_threads
+from fastlin.io import load
+from fastlin.layers import (Abs, Dense, Identity, Layer, LeakyReLU, PReLU, ReLU, Sigmoid,
+                            Tanh)
+from fastlin.linear import LinearRegression, LogisticRegression, SoftmaxRegression
+from fastlin.losses import BCEWithLogitsLoss, GaussianNLLLoss, MSELoss, SoftmaxCrossEntropyLoss
+from fastlin.optim import SGD, Adam, AdamW
+from fastlin.sequential import MLP, History, NonFiniteLossError, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "GaussianNLLLoss", "History",
+    "Identity", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression", "MLP",
+    "MSELoss", "NonFiniteLossError", "PReLU", "ReLU", "SGD", "Sequential", "Sigmoid",
+    "SoftmaxCrossEntropyLoss", "SoftmaxRegression", "Tanh", "get_num_threads", "load",
+    "openmp_enabled", "set_num_threads",
+]

@@ -29,7 +29,12 @@ def N():
     return B.get("numpy")
 
 
-def tol(dtype):
+@pytest.fixture
+def tol():
+    return tolerance
+
+
+def tolerance(dtype):
     """Compiled vs NumPy tolerance. float32: both sides round every operation to 24 bits but in a
     different order (BLAS blocking, fused epilogues, a polynomial exp accurate to ~2 ulp), so a
     few hundred ulp of headroom at unit scale; float64 likewise at 53 bits."""

@@ -6,7 +6,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 import fastlin.backend as B
 from fastlin.backend import compiled
 from fastlin.backend._validation import ACTIVATIONS
-from tests.conftest import tol
 
 SHAPES = [(1, 1), (1, 7), (5, 1), (33, 17), (130, 10), (257, 65)]
 
@@ -30,7 +29,7 @@ def test_cython_backend_is_the_compiled_module():
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
-def test_dense_forward(C, N, dtype, rng, shape, act):
+def test_dense_forward(C, N, tol, dtype, rng, shape, act):
     n, m = shape
     k = 9
     X = rng.standard_normal((n, k)).astype(dtype)
@@ -47,7 +46,7 @@ def test_dense_forward(C, N, dtype, rng, shape, act):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_dense_backward(C, N, dtype, rng, shape):
+def test_dense_backward(C, N, tol, dtype, rng, shape):
     n, m = shape
     k = 6
     X = rng.standard_normal((n, k)).astype(dtype)
@@ -63,7 +62,7 @@ def test_dense_backward(C, N, dtype, rng, shape):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
-def test_activation_forward_backward(C, N, dtype, rng, shape, act):
+def test_activation_forward_backward(C, N, tol, dtype, rng, shape, act):
     x = rng.standard_normal(shape).astype(dtype) * 3
     g = rng.standard_normal(shape).astype(dtype)
     alpha = _alpha(act, shape[1], dtype, rng)
@@ -82,7 +81,7 @@ def test_activation_forward_backward(C, N, dtype, rng, shape, act):
     assert_allclose(gc, gn, **tol(dtype))
 
 
-def test_prelu_shared_alpha(C, N, dtype, rng):
+def test_prelu_shared_alpha(C, N, tol, dtype, rng):
     x = rng.standard_normal((70, 5)).astype(dtype)
     g = rng.standard_normal((70, 5)).astype(dtype)
     a = np.array([0.2], dtype)
@@ -101,7 +100,7 @@ def test_activation_in_place(C, dtype, rng):
 
 
 @pytest.mark.parametrize("shape", SHAPES + [(64, 1000)])
-def test_softmax_and_log_softmax(C, N, dtype, rng, shape):
+def test_softmax_and_log_softmax(C, N, tol, dtype, rng, shape):
     x = (rng.standard_normal(shape) * 5).astype(dtype)
     assert_allclose(C.softmax(x), N.softmax(x), **tol(dtype))
     assert_allclose(C.log_softmax(x), N.log_softmax(x), **tol(dtype))
@@ -111,7 +110,7 @@ def test_softmax_and_log_softmax(C, N, dtype, rng, shape):
 @pytest.mark.parametrize("shape", [(1, 2), (3, 1), (130, 10), (200, 33)])
 @pytest.mark.parametrize("target_kind", ["labels", "probs"])
 @pytest.mark.parametrize("opts", ["plain", "sample_weight", "class_weight", "smoothing", "all"])
-def test_softmax_cross_entropy(C, N, dtype, rng, shape, target_kind, opts):
+def test_softmax_cross_entropy(C, N, tol, dtype, rng, shape, target_kind, opts):
     n, k = shape
     z = (rng.standard_normal(shape) * 3).astype(dtype)
     if target_kind == "labels":
@@ -133,7 +132,7 @@ def test_softmax_cross_entropy(C, N, dtype, rng, shape, target_kind, opts):
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 3), (300, 1), (129, 20)])
-def test_bce_and_mse(C, N, dtype, rng, shape):
+def test_bce_and_mse(C, N, tol, dtype, rng, shape):
     z = (rng.standard_normal(shape) * 4).astype(dtype)
     t = rng.integers(0, 2, shape).astype(dtype)
     sw = rng.uniform(0.1, 2, shape[0]).astype(dtype)
@@ -154,7 +153,7 @@ def test_bce_and_mse(C, N, dtype, rng, shape):
 
 @pytest.mark.parametrize("size", [1, 7, 40000])
 @pytest.mark.parametrize("momentum,nesterov,wd", [(0, False, 0), (0, False, 0.01), (0.9, False, 0), (0.9, True, 1e-3)])
-def test_sgd_update(C, N, dtype, rng, size, momentum, nesterov, wd):
+def test_sgd_update(C, N, tol, dtype, rng, size, momentum, nesterov, wd):
     p0 = rng.standard_normal(size).astype(dtype)
     pc, pn = p0.copy(), p0.copy()
     vc, vn = np.zeros_like(p0), np.zeros_like(p0)
@@ -168,7 +167,7 @@ def test_sgd_update(C, N, dtype, rng, size, momentum, nesterov, wd):
 
 @pytest.mark.parametrize("size", [1, 33, 40000])
 @pytest.mark.parametrize("wd,decoupled", [(0, False), (0.1, False), (0.1, True)])
-def test_adam_update(C, N, dtype, rng, size, wd, decoupled):
+def test_adam_update(C, N, tol, dtype, rng, size, wd, decoupled):
     p0 = rng.standard_normal((size, 1)).astype(dtype)
     pc, pn = p0.copy(), p0.copy()
     state_c = [np.zeros_like(p0), np.zeros_like(p0)]
@@ -204,7 +203,7 @@ def test_threads_deterministic(C, rng, name):
         assert_array_equal(a1, a2)
 
 
-def test_read_only_inputs(C, dtype, rng):
+def test_read_only_inputs(C, tol, dtype, rng):
     X = rng.standard_normal((10, 4)).astype(dtype)
     W = rng.standard_normal((4, 3)).astype(dtype)
     X.flags.writeable = False
@@ -214,7 +213,7 @@ def test_read_only_inputs(C, dtype, rng):
     assert np.isfinite(loss)
 
 
-def test_out_buffers_are_used(C, dtype, rng):
+def test_out_buffers_are_used(C, tol, dtype, rng):
     X = rng.standard_normal((10, 4)).astype(dtype)
     W = rng.standard_normal((4, 3)).astype(dtype)
     out = np.empty((10, 3), dtype)

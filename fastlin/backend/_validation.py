@@ -132,6 +132,8 @@ def alpha_vector(alpha, activation, n_columns, dtype):
         else:
             raise ValueError("prelu needs alpha (one slope, or one per column)")
     if activation == "leaky_relu":
+        if isinstance(alpha, np.ndarray) and alpha.dtype == dtype and alpha.shape == (1,):
+            return alpha
         return np.array([number("alpha", alpha)], dtype=dtype)
     a = optional_vector("alpha", alpha, None, dtype)
     if a.shape[0] not in (1, n_columns):

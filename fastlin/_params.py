@@ -1,0 +1,25 @@
+"""Which gradient array belongs to which parameter array.
+
+``model.parameters()`` returns plain NumPy arrays, as the contract asks; optimizers built over
+that list find each array's gradient here. Entries hold weak references so a dropped layer's
+arrays are not kept alive.
+"""
+import weakref
+
+_GRADS = {}
+
+
+def register(param, grad):
+    """Record that `grad` holds the gradient of `param` (same shape and dtype)."""
+    key = id(param)
+    _GRADS[key] = (weakref.ref(param, lambda _r, key=key: _GRADS.pop(key, None)), grad)
+
+
+def gradient_of(param):
+    """The gradient array registered for `param`; ValueError when it is not a layer parameter."""
+    entry = _GRADS.get(id(param))
+    if entry is None or entry[0]() is not param:
+        raise ValueError(
+            "this array is not a fastlin layer parameter; build optimizers over "
+            "model.parameters(), or pass (param, grad) pairs")
+    return entry[1]

@@ -1,0 +1,333 @@
+"""Layers: Dense and the activations, each a thin object over the backend kernels.
+
+Parameters and their gradients are plain NumPy arrays (``layer.W`` of shape (in, out),
+``layer.b``, ``layer.dW``, ``layer.db``; ``PReLU.alpha``, ``PReLU.dalpha``). Assigning to a
+parameter copies the values into the existing array, so optimizers that hold it stay valid.
+Each layer keeps its output and input-gradient buffers per batch size, so once warmed up a
+forward/backward pass allocates nothing. ``backward`` overwrites gradients (no accumulation).
+"""
+import numpy as np
+
+from fastlin import _params
+from fastlin.backend import get as get_backend
+from fastlin.backend._validation import NEEDS_INPUT, USES_OUTPUT
+from fastlin.init import initial_weights
+
+
+def _as_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+class _Buffers:
+    """Arrays reused across calls, one per (name, shape); at most two batch sizes are kept
+    (the full batch and an epoch's last, shorter one)."""
+
+    def __init__(self):
+        self._store = {}
+
+    def get(self, name, shape, dtype):
+        key = (name, shape)
+        buf = self._store.get(key)
+        if buf is None or buf.dtype != dtype:
+            if sum(1 for k in self._store if k[0] == name) >= 2:
+                for k in [k for k in self._store if k[0] == name]:
+                    del self._store[k]
+            buf = self._store[key] = np.empty(shape, dtype)
+        return buf
+
+    def clear(self):
+        self._store.clear()
+
+
+class Layer:
+    """Base class: forward(x) -> y, backward(grad_output) -> grad_input."""
+
+    def __init__(self):
+        self.dtype = np.dtype(np.float32)
+        self.backend = get_backend()
+        self._buffers = _Buffers()
+        self._input = None
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        """The layer's parameter arrays."""
+        return []
+
+    def gradients(self):
+        """The gradient arrays, in the order of parameters()."""
+        return []
+
+    def reset_parameters(self, rng):
+        """Draw fresh parameters from the Generator `rng` (no-op for parameter-free layers)."""
+
+    def _set_backend(self, backend):
+        self.backend = get_backend(backend)
+
+    def _set_dtype(self, dtype):
+        self.dtype = _as_dtype(dtype)
+        self._buffers.clear()
+
+    def get_config(self):
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class _ParamDescriptor:
+    """A parameter attribute: reads return the array, assignments copy into it in place."""
+
+    def __set_name__(self, owner, name):
+        self.name = "_" + name
+        self.public = name
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return getattr(obj, self.name)
+
+    def __set__(self, obj, value):
+        current = getattr(obj, self.name, None)
+        if current is None:
+            setattr(obj, self.name, value)
+            return
+        value = np.asarray(value)
+        if value.shape != current.shape:
+            raise ValueError(f"{self.public} must have shape {current.shape}, got {value.shape}")
+        if value.dtype.kind not in "fiu":
+            raise TypeError(f"{self.public} must be numeric, got dtype {value.dtype}")
+        np.copyto(current, value, casting="unsafe")
+
+
+class Dense(Layer):
+    """Fully connected layer y = x @ W + b with W of shape (in_features, out_features).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool, default True
+    init : {"he", "glorot", "lecun", "uniform", "zeros"}, default "he"
+    seed : int or None; None draws from a fresh generator
+    dtype : float32 (default) or float64
+    """
+
+    W = _ParamDescriptor()
+    b = _ParamDescriptor()
+
+    def __init__(self, in_features, out_features, bias=True, init="he", seed=None,
+                 dtype="float32"):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.use_bias = bool(bias)
+        self.init = init
+        self.dtype = _as_dtype(dtype)
+        self._W = self._b = None
+        self.reset_parameters(np.random.default_rng(seed))
+
+    def reset_parameters(self, rng):
+        W, b = initial_weights(self.init, self.in_features, self.out_features, rng)
+        self._allocate(W, b)
+
+    def _allocate(self, W, b):
+        self._W = np.ascontiguousarray(W, dtype=self.dtype)
+        self.dW = np.zeros_like(self._W)
+        _params.register(self._W, self.dW)
+        if self.use_bias:
+            self._b = np.ascontiguousarray(b, dtype=self.dtype)
+            self.db = np.zeros_like(self._b)
+            _params.register(self._b, self.db)
+        else:
+            self._b = self.db = None
+
+    def _set_dtype(self, dtype):
+        dt = _as_dtype(dtype)
+        if dt != self.dtype:
+            self.dtype = dt
+            self._allocate(self._W, self._b)
+        super()._set_dtype(dt)
+
+    def parameters(self):
+        return [self._W, self._b] if self.use_bias else [self._W]
+
+    def gradients(self):
+        return [self.dW, self.db] if self.use_bias else [self.dW]
+
+    def forward(self, x):
+        self._input = x
+        out = self._buffers.get("out", (x.shape[0], self.out_features), self.dtype)
+        return self.backend.dense_forward(x, self._W, self._b, out=out)
+
+    def forward_fused(self, x, act):
+        """Forward through this layer and the activation layer `act` in one kernel call."""
+        self._input = x
+        n = x.shape[0]
+        out = act._buffers.get("out", (n, self.out_features), self.dtype)
+        preact = None
+        if act.activation in NEEDS_INPUT or (act.activation == "leaky_relu" and act.alpha <= 0):
+            preact = self._buffers.get("out", (n, self.out_features), self.dtype)
+        self.backend.dense_forward(x, self._W, self._b, activation=act.activation,
+                                   alpha=act._alpha_arg(), out=out, preact=preact)
+        act._input = preact
+        act._output = out
+        return out
+
+    def backward(self, grad_output, need_input_grad=True):
+        x = self._input
+        if x is None:
+            raise RuntimeError("backward called before forward")
+        dX = None
+        if need_input_grad:
+            dX = self._buffers.get("dx", x.shape, self.dtype)
+        _, _, dX = self.backend.dense_backward(x, self._W, grad_output, dW=self.dW, db=self.db,
+                                               dX=dX, compute_db=self.use_bias,
+                                               compute_dX=need_input_grad)
+        return dX
+
+    def get_config(self):
+        return {"in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.use_bias, "init": self.init}
+
+
+class Activation(Layer):
+    """Elementwise activation layer; subclasses fix ``activation``."""
+
+    activation = "identity"
+
+    def __init__(self):
+        super().__init__()
+        self._output = None
+
+    def _alpha_arg(self):
+        return None
+
+    def forward(self, x):
+        self._input = x
+        out = self._buffers.get("out", x.shape, x.dtype)
+        self._output = self.backend.activation_forward(x, self.activation, alpha=self._alpha_arg(),
+                                                       out=out)
+        return out
+
+    def backward(self, grad_output, need_input_grad=True):
+        if self._output is None:
+            raise RuntimeError("backward called before forward")
+        gx = self._buffers.get("dx", grad_output.shape, grad_output.dtype)
+        x = self._input if self.activation not in USES_OUTPUT else None
+        y = self._output if (x is None or self.activation in USES_OUTPUT) else None
+        return self.backend.activation_backward(grad_output, self.activation, x=x, y=y,
+                                                alpha=self._alpha_arg(), out=gx,
+                                                dalpha=self._dalpha_arg())
+
+    def _dalpha_arg(self):
+        return None
+
+
+class Identity(Activation):
+    activation = "identity"
+
+
+class ReLU(Activation):
+    activation = "relu"
+
+
+class Sigmoid(Activation):
+    activation = "sigmoid"
+
+
+class Tanh(Activation):
+    activation = "tanh"
+
+
+class Abs(Activation):
+    activation = "abs"
+
+
+class LeakyReLU(Activation):
+    """max(x, 0) + alpha * min(x, 0) with a fixed slope alpha (default 0.01)."""
+
+    activation = "leaky_relu"
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        alpha = float(alpha)
+        if not np.isfinite(alpha):
+            raise ValueError(f"alpha must be finite, got {alpha}")
+        self.alpha = alpha
+
+    def _alpha_arg(self):
+        cached = getattr(self, "_alpha_array", None)
+        if cached is None or cached.dtype != self.dtype or cached[0] != self.alpha:
+            cached = self._alpha_array = np.array([self.alpha], dtype=self.dtype)
+        return cached
+
+    def backward(self, grad_output, need_input_grad=True):
+        if self.alpha <= 0 and self._input is None:
+            raise RuntimeError("LeakyReLU with alpha <= 0 needs its input for backward")
+        return super().backward(grad_output, need_input_grad)
+
+    def get_config(self):
+        return {"alpha": self.alpha}
+
+
+class PReLU(Activation):
+    """Leaky ReLU whose slope is learned: one shared slope or one per unit.
+
+    ``alpha`` (shape (num_parameters,)) holds the slopes, ``dalpha`` their gradient."""
+
+    activation = "prelu"
+    alpha = _ParamDescriptor()
+
+    def __init__(self, num_parameters=1, init=0.25, dtype="float32"):
+        super().__init__()
+        if isinstance(num_parameters, bool) or not isinstance(num_parameters, (int, np.integer)) \
+                or num_parameters < 1:
+            raise ValueError(f"num_parameters must be a positive int, got {num_parameters!r}")
+        self.num_parameters = int(num_parameters)
+        self.init = float(init)
+        self.dtype = _as_dtype(dtype)
+        self._alpha = None
+        self._allocate(np.full(self.num_parameters, self.init))
+
+    def _allocate(self, alpha):
+        self._alpha = np.ascontiguousarray(alpha, dtype=self.dtype)
+        self.dalpha = np.zeros_like(self._alpha)
+        _params.register(self._alpha, self.dalpha)
+
+    def reset_parameters(self, rng):
+        self._alpha[...] = self.init
+
+    def _set_dtype(self, dtype):
+        dt = _as_dtype(dtype)
+        if dt != self.dtype:
+            self.dtype = dt
+            self._allocate(self._alpha)
+        super()._set_dtype(dt)
+
+    def parameters(self):
+        return [self._alpha]
+
+    def gradients(self):
+        return [self.dalpha]
+
+    def _alpha_arg(self):
+        return self._alpha
+
+    def _dalpha_arg(self):
+        return self.dalpha
+
+    def get_config(self):
+        return {"num_parameters": self.num_parameters, "init": self.init}
+
+
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Identity, ReLU, Sigmoid, Tanh, Abs,
+                                             LeakyReLU, PReLU)}
+ACTIVATION_LAYERS = {"identity": Identity, "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh,
+                     "abs": Abs, "leaky_relu": LeakyReLU, "prelu": PReLU}

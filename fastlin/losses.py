@@ -1,0 +1,188 @@
+"""Losses with PyTorch's mean reduction: ``forward(output, target) -> float`` computes the loss
+and its gradient in one fused kernel call; ``backward()`` returns that gradient (d loss /
+d output, a buffer the loss owns and reuses, valid until the next forward).
+
+MSE and BCE average over all elements, softmax cross-entropy over samples. Targets are cast
+to the output's dtype when needed; a 1-D regression target is read as a column.
+"""
+import numpy as np
+
+from fastlin.backend import get as get_backend
+from fastlin.backend._validation import optional_vector
+
+
+class Loss:
+    """Base class for the losses."""
+
+    def __init__(self, backend=None):
+        self.backend = get_backend(backend)
+        self._grad_buffers = {}
+        self._grad = None
+
+    def __call__(self, output, target, sample_weight=None):
+        return self.forward(output, target, sample_weight=sample_weight)
+
+    def _grad_buffer(self, output):
+        buf = self._grad_buffers.get(output.shape)
+        if buf is None or buf.dtype != output.dtype:
+            if len(self._grad_buffers) >= 2:
+                self._grad_buffers.clear()
+            buf = self._grad_buffers[output.shape] = np.empty_like(output)
+        return buf
+
+    def backward(self):
+        """d loss / d output of the last forward."""
+        if self._grad is None:
+            raise RuntimeError("backward called before forward")
+        return self._grad
+
+    @staticmethod
+    def _float_target(output, target, name="target"):
+        if not isinstance(output, np.ndarray):
+            raise TypeError(f"output must be a numpy.ndarray, got {type(output).__name__}")
+        target = np.asarray(target)
+        if target.dtype.kind not in "fiub":
+            raise TypeError(f"{name} must be numeric, got dtype {target.dtype}")
+        if target.ndim == 1 and output.ndim == 2 and output.shape[1] == 1:
+            target = target.reshape(-1, 1)
+        if target.shape != output.shape:
+            raise ValueError(f"{name} has shape {target.shape} but output has shape {output.shape}")
+        if target.dtype != output.dtype or not target.flags.c_contiguous:
+            target = np.ascontiguousarray(target, dtype=output.dtype)
+        return target
+
+    def get_config(self):
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MSELoss(Loss):
+    """Mean squared error over all elements: mean((output - target)²)."""
+
+    def forward(self, output, target, sample_weight=None):
+        target = self._float_target(output, target)
+        loss, self._grad = self.backend.mse(output, target, grad=self._grad_buffer(output),
+                                            sample_weight=sample_weight)
+        return loss
+
+
+class BCEWithLogitsLoss(Loss):
+    """Sigmoid + binary cross-entropy on logits, stable for any logit; mean over elements.
+
+    pos_weight : float or array of shape (n_outputs,), weight of the positive class."""
+
+    def __init__(self, pos_weight=None, backend=None):
+        super().__init__(backend)
+        self.pos_weight = pos_weight
+
+    def forward(self, output, target, sample_weight=None):
+        target = self._float_target(output, target)
+        loss, self._grad = self.backend.sigmoid_binary_cross_entropy(
+            output, target, grad=self._grad_buffer(output), sample_weight=sample_weight,
+            pos_weight=self.pos_weight)
+        return loss
+
+    def get_config(self):
+        return {"pos_weight": self.pos_weight}
+
+
+class SoftmaxCrossEntropyLoss(Loss):
+    """Softmax + cross-entropy on logits, gradient softmax − onehot; mean over samples.
+
+    A 1-D integer target holds class labels, a 2-D float target class probabilities.
+
+    Parameters
+    ----------
+    label_smoothing : float in [0, 1], default 0
+    class_weight : array of shape (n_classes,), optional; PyTorch's ``weight=`` (the mean
+        divides by the summed weights of the targets)
+    """
+
+    def __init__(self, label_smoothing=0.0, class_weight=None, backend=None):
+        super().__init__(backend)
+        self.label_smoothing = label_smoothing
+        self.class_weight = None if class_weight is None else np.asarray(class_weight, np.float64)
+        self._cw_cache = None
+
+    def _class_weight(self, dtype):
+        if self.class_weight is None:
+            return None
+        if self._cw_cache is None or self._cw_cache.dtype != dtype:
+            self._cw_cache = optional_vector("class_weight", self.class_weight, None, dtype)
+        return self._cw_cache
+
+    def forward(self, output, target, sample_weight=None):
+        if not isinstance(output, np.ndarray):
+            raise TypeError(f"output must be a numpy.ndarray, got {type(output).__name__}")
+        target = np.asarray(target)
+        if target.ndim == 2 and target.dtype != output.dtype:
+            target = np.ascontiguousarray(target, dtype=output.dtype)
+        loss, self._grad = self.backend.softmax_cross_entropy(
+            output, target, grad=self._grad_buffer(output), sample_weight=sample_weight,
+            class_weight=self._class_weight(output.dtype), label_smoothing=self.label_smoothing)
+        return loss
+
+    def get_config(self):
+        return {"label_smoothing": self.label_smoothing}
+
+
+class GaussianNLLLoss(Loss):
+    """Negative log-likelihood of targets under N(output, var), mean over elements, including
+    the constant: mean(½ log(2π var) + (target − output)² / (2 var)).
+
+    With a fixed variance this is MSE / (2 var) plus a constant: the Gaussian maximum-likelihood
+    view of least squares. ``var`` is a positive scalar or an array of the output's shape (as
+    PyTorch's ``var`` argument); values below ``eps`` are clamped. After forward, ``grad_var``
+    holds d loss / d var when var is an array.
+    """
+
+    def __init__(self, var=1.0, eps=1e-6, backend=None):
+        super().__init__(backend)
+        self.var = var
+        self.eps = float(eps)
+        self.grad_var = None
+
+    def forward(self, output, target, var=None, sample_weight=None):
+        target = self._float_target(output, target)
+        var = self.var if var is None else var
+        grad = self._grad_buffer(output)
+        if np.ndim(var) == 0:
+            v = max(float(var), self.eps)
+            mse, _ = self.backend.mse(output, target, grad=grad, sample_weight=sample_weight)
+            grad *= output.dtype.type(0.5 / v)
+            self._grad = grad
+            self.grad_var = None
+            return 0.5 * np.log(2 * np.pi * v) + mse / (2 * v)
+        v = np.maximum(np.asarray(var, np.float64).reshape(output.shape), self.eps)
+        d = output.astype(np.float64) - target
+        n = output.size
+        loss = float(np.mean(0.5 * np.log(2 * np.pi * v) + d * d / (2 * v)))
+        np.copyto(grad, d / (v * n), casting="same_kind")
+        self._grad = grad
+        self.grad_var = (0.5 / v - d * d / (2 * v * v)) / n
+        return loss
+
+    def get_config(self):
+        return {"var": self.var}
+
+
+LOSSES = {
+    "mse": MSELoss,
+    "bce": BCEWithLogitsLoss,
+    "binary_cross_entropy": BCEWithLogitsLoss,
+    "cross_entropy": SoftmaxCrossEntropyLoss,
+    "softmax_cross_entropy": SoftmaxCrossEntropyLoss,
+    "gaussian_nll": GaussianNLLLoss,
+}
+
+
+def get_loss(loss, backend=None):
+    """A Loss object from an instance or a name in LOSSES."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss](backend=backend)
+    raise ValueError(f"unknown loss {loss!r}; pass a Loss object or one of {', '.join(LOSSES)}")

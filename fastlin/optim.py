@@ -1,0 +1,113 @@
+"""Optimizers that follow torch.optim, their updates run by the backend kernels.
+
+Built over ``model.parameters()`` (plain arrays whose gradients the layers registered) or over
+(param, grad) pairs. State buffers are allocated once, at construction.
+"""
+import numpy as np
+
+from fastlin import _params
+from fastlin.backend import get as get_backend
+from fastlin.backend._validation import number
+
+
+def _param_grad_pairs(params):
+    if isinstance(params, np.ndarray):
+        raise TypeError("params must be an iterable of arrays (model.parameters()), not one array")
+    pairs = []
+    for item in params:
+        if isinstance(item, tuple):
+            p, g = item
+        else:
+            p, g = item, _params.gradient_of(item)
+        if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray) or p.shape != g.shape:
+            raise TypeError("each parameter must be an ndarray with a gradient of its shape")
+        pairs.append((p, g))
+    if not pairs:
+        raise ValueError("optimizer got an empty parameter list")
+    return pairs
+
+
+class Optimizer:
+    def __init__(self, params, lr, backend=None):
+        self.lr = number("lr", lr, 0.0)
+        self.backend = get_backend(backend)
+        self.param_groups = _param_grad_pairs(params)
+        self.step_count = 0
+
+    def zero_grad(self):
+        """Set all gradients to zero (not needed: backward overwrites them)."""
+        for _, g in self.param_groups:
+            g.fill(0)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """torch.optim.SGD: weight decay is L2 added to the gradient, optional (Nesterov) momentum."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 backend=None):
+        super().__init__(params, lr, backend)
+        self.momentum = number("momentum", momentum, 0.0)
+        self.weight_decay = number("weight_decay", weight_decay, 0.0)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("nesterov momentum requires momentum > 0")
+        self.velocity = [np.zeros_like(p) if self.momentum else None for p, _ in self.param_groups]
+
+    def step(self):
+        self.step_count += 1
+        upd = self.backend.sgd_update
+        for (p, g), buf in zip(self.param_groups, self.velocity):
+            upd(p, g, buf, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
+                weight_decay=self.weight_decay)
+
+    def get_config(self):
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam; weight_decay is L2 added to the gradient unless
+    decoupled_weight_decay=True (AdamW)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 decoupled_weight_decay=False, backend=None):
+        super().__init__(params, lr, backend)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+        self.betas = (number("beta1", b1, 0.0, 1.0, high_open=True),
+                      number("beta2", b2, 0.0, 1.0, high_open=True))
+        self.eps = number("eps", eps, 0.0)
+        self.weight_decay = number("weight_decay", weight_decay, 0.0)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self.exp_avg = [np.zeros_like(p) for p, _ in self.param_groups]
+        self.exp_avg_sq = [np.zeros_like(p) for p, _ in self.param_groups]
+
+    def step(self):
+        self.step_count += 1
+        upd = self.backend.adam_update
+        for (p, g), m, v in zip(self.param_groups, self.exp_avg, self.exp_avg_sq):
+            upd(p, g, m, v, self.step_count, lr=self.lr, betas=self.betas, eps=self.eps,
+                weight_decay=self.weight_decay, decoupled=self.decoupled_weight_decay)
+
+    def get_config(self):
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
+                "weight_decay": self.weight_decay,
+                "decoupled_weight_decay": self.decoupled_weight_decay}
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW: Adam with decoupled weight decay (default 0.01)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+                 backend=None):
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True,
+                         backend=backend)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

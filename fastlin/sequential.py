@@ -1,0 +1,458 @@
+"""Sequential models, MLP, and the training loop.
+
+A Dense layer followed by an activation layer runs as one fused kernel call (GEMM, then bias
+and activation in a single pass over the output). ``fit`` gathers each minibatch into a reused
+buffer with ``np.take(..., out=)``; together with the layers', the loss's and the optimizer's
+preallocated buffers, a warmed-up training step allocates no arrays.
+"""
+import numpy as np
+
+from fastlin import _checks
+from fastlin.backend import get as get_backend
+from fastlin.layers import ACTIVATION_LAYERS, Activation, Dense, Layer, _as_dtype
+from fastlin.losses import (BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss,
+                            get_loss)
+from fastlin.optim import OPTIMIZERS, Optimizer
+
+PREDICT_BATCH = 4096
+
+
+class NonFiniteLossError(FloatingPointError, RuntimeError, ValueError):
+    """Training produced a NaN or infinite loss; the weights were left at a finite state."""
+
+
+class History:
+    """What ``fit`` recorded: ``history`` maps "loss", "val_loss", "accuracy", "val_accuracy"
+    to one value per epoch; ``epoch`` lists the epoch numbers."""
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+
+    def _record(self, epoch, values):
+        self.epoch.append(epoch)
+        for k, v in values.items():
+            self.history.setdefault(k, []).append(float(v))
+
+    def __repr__(self):
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+class Sequential:
+    """A stack of layers applied in order.
+
+    Parameters
+    ----------
+    *layers : Layer
+    dtype : "float32" (default) or "float64"
+    seed : int or None. With a seed every layer is re-initialised, in order, from one generator
+        seeded with it; with None the layers keep the weights they have.
+    backend : "cython" (default) or "numpy"
+    """
+
+    def __init__(self, *layers, dtype="float32", seed=None, backend="cython"):
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is a {type(layer).__name__}, not a fastlin Layer")
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        self.layers = list(layers)
+        self.dtype = _as_dtype(dtype)
+        self.backend_name = get_backend(backend).name
+        self.seed = seed
+        for layer in self.layers:
+            layer._set_backend(backend)
+            layer._set_dtype(self.dtype)
+        if seed is not None:
+            rng = np.random.default_rng(seed)
+            for layer in self.layers:
+                layer.reset_parameters(rng)
+        self.loss_ = None
+        self.history_ = None
+
+    # ------------------------------------------------------------ structure
+    @property
+    def backend(self):
+        return get_backend(self.backend_name)
+
+    @property
+    def n_features_in(self):
+        for layer in self.layers:
+            if isinstance(layer, Dense):
+                return layer.in_features
+        return None
+
+    @property
+    def n_outputs(self):
+        for layer in reversed(self.layers):
+            if isinstance(layer, Dense):
+                return layer.out_features
+        return None
+
+    def parameters(self):
+        """All parameter arrays, layer by layer (W, b of each Dense; alpha of each PReLU)."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def gradients(self):
+        """The gradient arrays, in the order of parameters()."""
+        return [g for layer in self.layers for g in layer.gradients()]
+
+    def count_params(self):
+        return int(sum(p.size for p in self.parameters()))
+
+    def __repr__(self):
+        lines = [f"Sequential(dtype={self.dtype.name}, backend={self.backend_name!r})"]
+        for i, layer in enumerate(self.layers):
+            n = sum(p.size for p in layer.parameters())
+            lines.append(f"  ({i}) {layer!r}" + (f"  params={n}" if n else ""))
+        lines.append(f"  total params: {self.count_params()}")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------- forward/backward
+    def _check_input(self, X):
+        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \
+                and X.flags.c_contiguous and X.shape[1] == self.n_features_in:
+            if X.shape[0] == 0:
+                raise ValueError("X is empty (shape (0, ...)); need at least one sample")
+            return X
+        return _checks.check_X(X, self.n_features_in, self.dtype)
+
+    def _forward(self, X):
+        h = X
+        layers, i = self.layers, 0
+        while i < len(layers):
+            layer = layers[i]
+            nxt = layers[i + 1] if i + 1 < len(layers) else None
+            if isinstance(layer, Dense) and isinstance(nxt, Activation):
+                h = layer.forward_fused(h, nxt)
+                i += 2
+            else:
+                h = layer.forward(h)
+                i += 1
+        return h
+
+    def forward(self, X):
+        """Network output for X of shape (n_samples, n_features). The result is an internal
+        buffer, overwritten by the next forward; ``predict`` returns a copy."""
+        return self._forward(self._check_input(X))
+
+    __call__ = forward
+
+    def backward(self, grad_output, need_input_grad=True):
+        """Backpropagate d loss / d output through every layer, overwriting each layer's
+        gradients. Returns d loss / d input (None when need_input_grad is False)."""
+        g = grad_output
+        if not isinstance(g, np.ndarray) or g.dtype != self.dtype or not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g, dtype=self.dtype)
+        for i in range(len(self.layers) - 1, -1, -1):
+            g = self.layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
+        return g
+
+    def predict(self, X):
+        """Network output for X, as a new array the caller owns."""
+        X = self._check_input(X)
+        if X.shape[0] <= PREDICT_BATCH:
+            return self._forward(X).copy()
+        out = np.empty((X.shape[0], self.n_outputs), self.dtype)
+        for start in range(0, X.shape[0], PREDICT_BATCH):
+            stop = min(start + PREDICT_BATCH, X.shape[0])
+            out[start:stop] = self._forward(X[start:stop])
+        return out
+
+    def predict_proba(self, X):
+        """Class probabilities: softmax of the outputs, or sigmoid for a single output."""
+        logits = self.predict(X)
+        if logits.shape[1] == 1:
+            return self.backend.activation_forward(logits, "sigmoid", out=logits)
+        return self.backend.softmax(logits, out=logits)
+
+    def predict_classes(self, X):
+        """Predicted class index per sample (argmax, or logit > 0 for a single output)."""
+        logits = self.predict(X)
+        if logits.shape[1] == 1:
+            return (logits[:, 0] > 0).astype(np.int64)
+        return np.argmax(logits, axis=1)
+
+    # ----------------------------------------------------------------- losses
+    def _resolve_loss(self, loss, y):
+        if loss is None:
+            if self.loss_ is not None:
+                return self.loss_
+            y = np.asarray(y)
+            if self.n_outputs > 1 and y.ndim == 1 and y.dtype.kind in "iub":
+                return SoftmaxCrossEntropyLoss(backend=self.backend_name)
+            return MSELoss(backend=self.backend_name)
+        return get_loss(loss, backend=self.backend_name)
+
+    def _prepare_target(self, loss, y, n):
+        """The whole target converted once to what the loss kernel reads."""
+        y = _checks.check_y(y, n)
+        if isinstance(loss, SoftmaxCrossEntropyLoss) and y.ndim == 1:
+            return _checks.check_labels(y, self.n_outputs)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.shape[1] != self.n_outputs:
+            raise ValueError(f"y has {y.shape[1]} columns but the model has {self.n_outputs} outputs")
+        if isinstance(loss, BCEWithLogitsLoss) and ((y < 0) | (y > 1)).any():
+            raise ValueError("binary cross-entropy targets must lie in [0, 1]")
+        return np.ascontiguousarray(y, dtype=self.dtype)
+
+    @staticmethod
+    def _is_classification(loss):
+        return isinstance(loss, (SoftmaxCrossEntropyLoss, BCEWithLogitsLoss))
+
+    @staticmethod
+    def _correct(out, yb, loss):
+        """How many rows of a batch are classified correctly."""
+        if isinstance(loss, SoftmaxCrossEntropyLoss):
+            if yb.ndim == 2:
+                return int(np.count_nonzero(out.argmax(axis=1) == yb.argmax(axis=1)))
+            return int(np.count_nonzero(out.argmax(axis=1) == yb))
+        return int(np.count_nonzero((out > 0) == (yb > 0.5))) / out.shape[1]
+
+    def evaluate(self, X, y, loss=None, sample_weight=None):
+        """Mean loss on (X, y) and, for classification losses, accuracy.
+
+        Returns
+        -------
+        dict with "loss" (and "accuracy")
+        """
+        X = self._check_input(X)
+        loss = self._resolve_loss(loss, y)
+        target = self._prepare_target(loss, y, X.shape[0])
+        sw = _checks.check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        total, weight, correct = 0.0, 0.0, 0.0
+        for start in range(0, X.shape[0], PREDICT_BATCH):
+            stop = min(start + PREDICT_BATCH, X.shape[0])
+            out = self._forward(X[start:stop])
+            swb = None if sw is None else sw[start:stop]
+            value = loss.forward(out, target[start:stop], sample_weight=swb)
+            w = (stop - start) if swb is None else float(swb.sum())
+            total += value * w
+            weight += w
+            if self._is_classification(loss):
+                correct += self._correct(out, target[start:stop], loss)
+        result = {"loss": total / weight}
+        if self._is_classification(loss):
+            result["accuracy"] = correct / X.shape[0]
+        return result
+
+    # ---------------------------------------------------------------- training
+    def _make_optimizer(self, optimizer, lr):
+        if isinstance(optimizer, Optimizer):
+            return optimizer
+        if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+            cls = OPTIMIZERS[optimizer.lower()]
+            kwargs = {} if lr is None else {"lr": lr}
+            return cls(self.parameters(), backend=self.backend_name, **kwargs)
+        raise ValueError(f"unknown optimizer {optimizer!r}; pass an Optimizer or one of "
+                         f"{', '.join(OPTIMIZERS)}")
+
+    def _snapshot(self, into=None):
+        params = self.parameters()
+        if into is None:
+            return [p.copy() for p in params]
+        for p, s in zip(params, into):
+            np.copyto(s, p)
+        return into
+
+    def _restore(self, snapshot):
+        for p, s in zip(self.parameters(), snapshot):
+            np.copyto(p, s)
+
+    def fit(self, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
+            seed=None, validation_data=None, validation_split=0.0, verbose=False,
+            early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
+            class_weight=None, lr=None):
+        """Train with minibatches; returns a History.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        y : labels of shape (n_samples,) for softmax cross-entropy, else targets of shape
+            (n_samples,) or (n_samples, n_outputs)
+        loss : Loss or name ("mse", "bce", "cross_entropy", "gaussian_nll"); None infers
+            cross-entropy for integer labels with several outputs, else MSE
+        optimizer : Optimizer or name ("sgd", "adam", "adamw"), built with ``lr`` if given
+        epochs, batch_size : int
+        shuffle : bool; the order is drawn from ``seed`` (or the model's seed)
+        validation_data : (X_val, y_val), optional
+        validation_split : float in [0, 1); the last fraction of X is held out (before shuffling)
+        verbose : bool; a tqdm progress bar per epoch with loss and accuracy
+        early_stopping : bool; stop when val_loss (or loss) has not improved by min_delta for
+            ``patience`` epochs and restore the best weights
+        sample_weight : array of shape (n_samples,), optional
+        class_weight : dict {class: weight} or array of shape (n_classes,), optional
+
+        Raises
+        ------
+        NonFiniteLossError (a FloatingPointError) when a batch loss is NaN or infinite; it names
+        the epoch and batch, and the weights are left at their last finite values.
+        """
+        loss = self._resolve_loss(loss, y)
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if not (0.0 <= float(validation_split) < 1.0):
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        X = self._check_input(X)
+        n = X.shape[0]
+        target = self._prepare_target(loss, y, n)
+        sw = _checks.check_sample_weight(sample_weight, n, self.dtype)
+        if class_weight is not None:
+            if not isinstance(loss, SoftmaxCrossEntropyLoss) or target.ndim != 1:
+                raise ValueError("class_weight needs integer labels and softmax cross-entropy")
+            cw = np.ones(self.n_outputs)
+            items = class_weight.items() if isinstance(class_weight, dict) else enumerate(class_weight)
+            for k, w in items:
+                if not 0 <= int(k) < self.n_outputs:
+                    raise ValueError(f"class_weight names class {k}, outside [0, {self.n_outputs})")
+                cw[int(k)] = float(w)
+            per_sample = cw[target].astype(self.dtype)
+            sw = per_sample if sw is None else sw * per_sample
+        if validation_data is not None and validation_split:
+            raise ValueError("pass validation_data or validation_split, not both")
+        if validation_split:
+            n_val = int(round(n * float(validation_split)))
+            if n_val < 1 or n_val >= n:
+                raise ValueError("validation_split leaves no training or no validation samples")
+            validation_data = (X[n - n_val:], target[n - n_val:])
+            X, target, n = X[:n - n_val], target[:n - n_val], n - n_val
+            sw = None if sw is None else sw[:n]
+        if validation_data is not None:
+            try:
+                X_val, y_val = validation_data
+            except (TypeError, ValueError):
+                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            X_val = self._check_input(X_val)
+            y_val = self._prepare_target(loss, y_val, X_val.shape[0])
+        opt = self._make_optimizer(optimizer, lr)
+        self.loss_ = loss
+
+        batch_size = min(int(batch_size), n)
+        seed = self.seed if seed is None else seed
+        rng = np.random.default_rng(seed)
+        classification = self._is_classification(loss)
+        xb = np.empty((batch_size,) + X.shape[1:], self.dtype)
+        yb = np.empty((batch_size,) + target.shape[1:], target.dtype)
+        swb = None if sw is None else np.empty(batch_size, self.dtype)
+        history = History()
+        self.history_ = history
+        epoch_start = self._snapshot()
+        best, best_weights, waited = np.inf, None, 0
+        progress = None
+        if verbose:
+            from tqdm.auto import tqdm
+            progress = tqdm
+        n_batches = (n + batch_size - 1) // batch_size
+
+        for epoch in range(1, int(epochs) + 1):
+            self._snapshot(epoch_start)
+            order = rng.permutation(n) if shuffle else None
+            total = weight = correct = 0.0
+            batches = range(n_batches)
+            bar = None
+            if progress is not None:
+                bar = progress(batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch")
+                batches = bar
+            for b in batches:
+                start, stop = b * batch_size, min((b + 1) * batch_size, n)
+                m = stop - start
+                if order is None:
+                    xs, ys = X[start:stop], target[start:stop]
+                    ws = None if sw is None else sw[start:stop]
+                else:
+                    idx = order[start:stop]
+                    xs = np.take(X, idx, axis=0, out=xb[:m])
+                    ys = np.take(target, idx, axis=0, out=yb[:m])
+                    ws = None if sw is None else np.take(sw, idx, out=swb[:m])
+                out = self._forward(xs)
+                value = loss.forward(out, ys, sample_weight=ws)
+                if not np.isfinite(value):
+                    self._stop_non_finite(epoch, b, value, epoch_start)
+                if classification:
+                    correct += self._correct(out, ys, loss)
+                self.backward(loss.backward(), need_input_grad=False)
+                opt.step()
+                w = m if ws is None else float(ws.sum())
+                total += value * w
+                weight += w
+                if bar is not None and (b % 10 == 0 or b == n_batches - 1):
+                    post = {"loss": f"{total / max(weight, 1e-300):.4f}"}
+                    if classification:
+                        post["acc"] = f"{correct / stop:.3f}"
+                    bar.set_postfix(post)
+            if bar is not None:
+                bar.close()
+            record = {"loss": total / max(weight, 1e-300)}
+            if classification:
+                record["accuracy"] = correct / n
+            if validation_data is not None:
+                val = self.evaluate(X_val, y_val, loss=loss)
+                record["val_loss"] = val["loss"]
+                if classification:
+                    record["val_accuracy"] = val["accuracy"]
+            history._record(epoch, record)
+            if not all(np.isfinite(p).all() for p in self.parameters()):
+                self._stop_non_finite(epoch, n_batches - 1, float("nan"), epoch_start)
+            if verbose:
+                print(f"epoch {epoch}/{epochs} " + " ".join(f"{k}={v:.4f}" for k, v in record.items()))
+            if early_stopping:
+                monitored = record.get("val_loss", record["loss"])
+                if monitored < best - min_delta:
+                    best, waited = monitored, 0
+                    best_weights = self._snapshot(best_weights)
+                else:
+                    waited += 1
+                    if waited >= patience:
+                        break
+        if early_stopping and best_weights is not None:
+            self._restore(best_weights)
+        return history
+
+    def _stop_non_finite(self, epoch, batch, value, epoch_start):
+        if not all(np.isfinite(p).all() for p in self.parameters()):
+            self._restore(epoch_start)
+        raise NonFiniteLossError(
+            f"loss became {value} at epoch {epoch}, batch {batch}; training stopped and the "
+            "weights were left at their last finite values (try a smaller learning rate)")
+
+    # --------------------------------------------------------------- save/load
+    def save(self, path):
+        """Save architecture and weights to an .npz file (loadable with fastlin.load)."""
+        from fastlin.io import save_model
+        save_model(self, path)
+
+
+def _default_init(activation):
+    return "he" if activation in ("relu", "leaky_relu", "prelu", "abs") else "glorot"
+
+
+class MLP(Sequential):
+    """A multilayer perceptron: Dense layers of the given sizes with ``activation`` after every
+    hidden one and a linear output layer (the loss owns the output nonlinearity).
+
+    ``MLP([784, 256, 10], activation="relu")`` is Dense(784, 256), ReLU, Dense(256, 10).
+    """
+
+    def __init__(self, sizes, activation="relu", dtype="float32", seed=None, backend="cython",
+                 init=None, bias=True):
+        sizes = list(sizes)
+        if len(sizes) < 2:
+            raise ValueError("MLP needs at least [n_inputs, n_outputs]")
+        if activation not in ACTIVATION_LAYERS:
+            raise ValueError(f"unknown activation {activation!r}; choose one of "
+                             f"{', '.join(sorted(ACTIVATION_LAYERS))}")
+        init = init or _default_init(activation)
+        base = np.random.default_rng(seed)
+        layers = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Dense(a, b, bias=bias, init=init, dtype=dtype, seed=base))
+            if i < len(sizes) - 2:
+                cls = ACTIVATION_LAYERS[activation]
+                layers.append(cls(num_parameters=b) if activation == "prelu" else cls())
+        super().__init__(*layers, dtype=dtype, seed=seed, backend=backend)
+        self.sizes = sizes
+        self.activation = activation
