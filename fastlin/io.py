@@ -12,12 +12,15 @@ import numpy as np
 FORMAT_VERSION = 1
 
 
-def save_model(model, path):
+def save_model(model, path, metadata=None):
+    """Write `model` to `path`; `metadata` (JSON-serialisable dict) is stored alongside and
+    comes back as ``model.metadata`` after load."""
     from fastlin.layers import LAYER_TYPES
     arch = {
         "dtype": model.dtype.name,
         "backend": model.backend_name,
         "layers": [],
+        "metadata": metadata if metadata is not None else getattr(model, "metadata", None),
     }
     arrays = {}
     for i, layer in enumerate(model.layers):
@@ -78,4 +81,6 @@ def load(path, backend=None):
     for layer, arrays in layers:
         for p, arr in zip(layer.parameters(), arrays):
             np.copyto(p, arr, casting="unsafe")
+    metadata = arch.get("metadata")
+    model.metadata = metadata if isinstance(metadata, dict) else None
     return model

@@ -71,6 +71,7 @@ class Sequential:
                 layer.reset_parameters(rng)
         self.loss_ = None
         self.history_ = None
+        self.metadata = None
 
     # ------------------------------------------------------------ structure
     @property
@@ -420,10 +421,10 @@ class Sequential:
             "weights were left at their last finite values (try a smaller learning rate)")
 
     # --------------------------------------------------------------- save/load
-    def save(self, path):
+    def save(self, path, metadata=None):
         """Save architecture and weights to an .npz file (loadable with fastlin.load)."""
         from fastlin.io import save_model
-        save_model(self, path)
+        save_model(self, path, metadata)
 
 
 def _default_init(activation):

@@ -1,0 +1,290 @@
+"""Layers, Sequential/MLP, fit, save/load through the public API."""
+import tracemalloc
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import fastlin
+from fastlin import (MLP, SGD, Adam, BCEWithLogitsLoss, Dense, LeakyReLU, PReLU, ReLU,
+                     Sequential, Sigmoid, SoftmaxCrossEntropyLoss, Tanh, Abs, Identity)
+
+
+def blobs(rng, n=300, d=5, k=3):
+    centers = rng.standard_normal((k, d)) * 3
+    y = rng.integers(0, k, n)
+    return (centers[y] + rng.standard_normal((n, d))).astype(np.float32), y
+
+
+def test_layer_parameters_are_plain_arrays():
+    d = Dense(3, 4, seed=0)
+    assert type(d.W) is np.ndarray and d.W.shape == (3, 4) and d.b.shape == (4,)
+    assert d.dW.shape == (3, 4) and d.db.shape == (4,)
+    W = d.W
+    d.W = np.ones((3, 4))
+    assert d.W is W and (d.W == 1).all()
+    with pytest.raises(ValueError, match="W must have shape"):
+        d.W = np.ones((4, 3))
+    p = PReLU(num_parameters=4, init=0.1)
+    assert p.alpha.shape == (4,) and np.allclose(p.alpha, 0.1) and p.dalpha.shape == (4,)
+
+
+def test_seed_reinitialises_and_is_dtype_independent():
+    a = MLP([5, 7, 2], seed=11, dtype="float32")
+    b = MLP([5, 7, 2], seed=11, dtype="float64", backend="numpy")
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert_allclose(p, q.astype(np.float32), rtol=0)
+    d = Dense(2, 2)
+    d.W = [[1, 2], [3, 4]]
+    kept = Sequential(d)
+    assert_array_equal(kept.layers[0].W, [[1, 2], [3, 4]])
+
+
+def test_mlp_structure():
+    m = MLP([784, 256, 10], activation="relu")
+    assert [type(l).__name__ for l in m.layers] == ["Dense", "ReLU", "Dense"]
+    assert m.count_params() == 784 * 256 + 256 + 256 * 10 + 10
+    assert "total params: 203530" in repr(m)
+
+
+@pytest.mark.parametrize("act", [ReLU, Sigmoid, Tanh, Abs, Identity, lambda: LeakyReLU(0.1),
+                                 lambda: PReLU(6), lambda: LeakyReLU(-0.2)])
+def test_fused_and_unfused_paths_agree_with_numpy_backend(act, rng):
+    X = rng.standard_normal((9, 4))
+    G = rng.standard_normal((9, 3))
+    outs = []
+    for backend in ("cython", "numpy"):
+        net = Sequential(Dense(4, 6), act(), Dense(6, 3), dtype="float64", seed=1, backend=backend)
+        y = net.forward(X).copy()
+        gx = net.backward(G).copy()
+        outs.append((y, gx, [g.copy() for g in net.gradients()]))
+    (y1, g1, p1), (y2, g2, p2) = outs
+    assert_allclose(y1, y2, rtol=1e-12)
+    assert_allclose(g1, g2, rtol=1e-11, atol=1e-12)
+    for a, b in zip(p1, p2):
+        assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+
+
+def test_backward_overwrites_gradients(rng):
+    net = MLP([3, 4, 2], seed=0, dtype="float64")
+    X = rng.standard_normal((5, 3))
+    G = rng.standard_normal((5, 2))
+    net.forward(X)
+    net.backward(G)
+    first = [g.copy() for g in net.gradients()]
+    net.forward(X)
+    net.backward(G)
+    for a, b in zip(first, net.gradients()):
+        assert_array_equal(a, b)
+
+
+def test_predict_returns_a_copy(rng):
+    net = MLP([3, 4, 2], seed=0)
+    X = rng.standard_normal((5, 3)).astype(np.float32)
+    a = net.predict(X)
+    a[:] = 99
+    assert not (net.predict(X) == 99).any()
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_fit_classifies_and_records_history(backend, rng):
+    X, y = blobs(rng)
+    net = MLP([5, 16, 3], seed=0, backend=backend)
+    h = net.fit(X, y, loss=SoftmaxCrossEntropyLoss(), optimizer="adam", lr=0.01, epochs=15,
+                batch_size=32, validation_data=(X[:50], y[:50]), seed=0)
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(h.history["loss"]) == 15 and h.epoch == list(range(1, 16))
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    assert net.evaluate(X, y)["accuracy"] > 0.9
+    proba = net.predict_proba(X)
+    assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_backends_give_the_same_training(rng):
+    X, y = blobs(rng, n=128)
+    res = []
+    for backend in ("cython", "numpy"):
+        net = MLP([5, 8, 3], seed=4, backend=backend, dtype="float64")
+        net.fit(X, y, optimizer=SGD(net.parameters(), lr=0.05, momentum=0.9, backend=backend),
+                loss="cross_entropy", epochs=3, batch_size=16, seed=1)
+        res.append(net.parameters())
+    for a, b in zip(*res):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+def test_fit_is_bitwise_deterministic(rng):
+    X, y = blobs(rng, n=500)
+    runs = []
+    for _ in range(2):
+        net = MLP([5, 32, 3], seed=7)
+        net.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=3, batch_size=20, seed=5)
+        runs.append([p.copy() for p in net.parameters()])
+    for a, b in zip(*runs):
+        assert_array_equal(a, b)
+
+
+def test_regression_target_1d_or_column(rng):
+    X = rng.standard_normal((100, 3)).astype(np.float32)
+    y = X @ np.array([1.0, -1.0, 0.5], np.float32)
+    for target in (y, y.reshape(-1, 1)):
+        net = MLP([3, 1], seed=0)
+        h = net.fit(X, target, loss="mse", optimizer="sgd", lr=0.1, epochs=30, batch_size=10)
+        assert h.history["loss"][-1] < 1e-3
+
+
+def test_binary_classification_with_bce(rng):
+    X = rng.standard_normal((200, 2)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.float32)
+    net = MLP([2, 8, 1], seed=0)
+    h = net.fit(X, y, loss=BCEWithLogitsLoss(), optimizer="adam", lr=0.02, epochs=30)
+    assert h.history["accuracy"][-1] > 0.95
+    assert set(np.unique(net.predict_classes(X))) <= {0, 1}
+
+
+def test_nan_loss_stops_with_finite_weights(rng):
+    X = rng.standard_normal((64, 3)).astype(np.float32) * 100
+    y = rng.standard_normal(64).astype(np.float32) * 1e6
+    net = MLP([3, 16, 1], seed=0)
+    with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
+        net.fit(X, y, loss="mse", optimizer="sgd", lr=10.0, epochs=50, batch_size=8)
+    assert all(np.isfinite(p).all() for p in net.parameters())
+
+
+def test_early_stopping_restores_best(rng):
+    X, _ = blobs(rng, n=200)
+    y = rng.integers(0, 3, 200)  # random labels: validation loss soon rises as the net overfits
+    net = MLP([5, 64, 3], seed=0)
+    h = net.fit(X, y, loss="cross_entropy", optimizer="adam", lr=0.05, epochs=200,
+                validation_split=0.25, early_stopping=True, patience=3)
+    assert len(h.epoch) < 200
+    best = min(h.history["val_loss"])
+    assert_allclose(net.evaluate(X[150:], y[150:])["loss"], best, rtol=1e-4)
+
+
+def test_class_and_sample_weight(rng):
+    X, y = blobs(rng, n=200)
+    net = MLP([5, 8, 3], seed=0)
+    net.fit(X, y, loss="cross_entropy", epochs=2, class_weight={0: 2.0}, sample_weight=np.ones(200))
+    with pytest.raises(ValueError, match="class_weight names class 7"):
+        net.fit(X, y, loss="cross_entropy", epochs=1, class_weight={7: 1.0})
+
+
+def test_warm_training_step_allocates_no_arrays(rng):
+    X, y = blobs(rng, n=256)
+    X = X.astype(np.float32)
+    net = MLP([5, 64, 3], seed=0)
+    loss = SoftmaxCrossEntropyLoss()
+    opt = Adam(net.parameters())
+    xb, yb = X[:32], y[:32]
+
+    def step():
+        out = net.forward(xb)
+        loss.forward(out, yb)
+        net.backward(loss.backward(), need_input_grad=False)
+        opt.step()
+
+    for _ in range(3):
+        step()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for _ in range(20):
+        step()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename") if s.size_diff > 0)
+    assert grown < 4096, f"{grown} bytes allocated and kept over 20 steps"
+    big = [s for s in after.compare_to(before, "lineno") if s.size_diff > 1024]
+    assert not big
+
+
+@pytest.mark.parametrize("bad,exc,msg", [
+    (np.ones(5), ValueError, "X must be 2-D"),
+    (np.ones((0, 5)), ValueError, "X is empty"),
+    (np.full((3, 5), np.nan), ValueError, "NaN or infinity"),
+    (np.ones((3, 4)), ValueError, "X has 4 features, but the model expects 5"),
+    (np.array([["a"] * 5]), TypeError, "X must hold numbers"),
+])
+def test_bad_input_errors_leave_weights_alone(bad, exc, msg, rng):
+    net = MLP([5, 4, 2], seed=0)
+    before = [p.copy() for p in net.parameters()]
+    with pytest.raises(exc, match=msg):
+        net.fit(bad, np.zeros(len(bad), dtype=int), loss="cross_entropy")
+    with pytest.raises(exc, match=msg):
+        net.predict(bad)
+    for a, b in zip(before, net.parameters()):
+        assert_array_equal(a, b)
+
+
+def test_bad_targets(rng):
+    net = MLP([5, 4, 2], seed=0)
+    X = np.ones((4, 5), np.float32)
+    with pytest.raises(ValueError, match="X has 4 samples but y has 3"):
+        net.fit(X, np.zeros(3, int), loss="cross_entropy")
+    with pytest.raises(ValueError, match="label 5, outside"):
+        net.fit(X, np.array([0, 1, 5, 1]), loss="cross_entropy")
+    with pytest.raises(ValueError, match="y contains NaN"):
+        net.fit(X, np.array([0, 1, np.nan, 1]), loss="mse")
+
+
+def test_save_load_roundtrip(tmp_path, rng):
+    net = Sequential(Dense(4, 6), PReLU(6), Dense(6, 3), LeakyReLU(0.2), Dense(3, 2), seed=0)
+    X = rng.standard_normal((5, 4)).astype(np.float32)
+    path = tmp_path / "m.npz"
+    net.save(path)
+    back = fastlin.load(path)
+    assert [type(l) for l in back.layers] == [type(l) for l in net.layers]
+    assert_array_equal(back.predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("content", [b"", b"not a zip", b"PK\x03\x04garbage"])
+def test_load_rejects_damaged_files(tmp_path, content):
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError):
+        fastlin.load(path)
+
+
+def test_load_rejects_foreign_and_pickled_files(tmp_path):
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, a=np.ones(3))
+    with pytest.raises(ValueError, match="not a fastlin model"):
+        fastlin.load(foreign)
+    hostile = tmp_path / "hostile.npz"
+    np.savez(hostile, __fastlin_format__=np.array(1), __architecture__=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError):
+        fastlin.load(hostile)
+    truncated = tmp_path / "trunc.npz"
+    net = MLP([3, 2], seed=0)
+    net.save(tmp_path / "ok.npz")
+    truncated.write_bytes((tmp_path / "ok.npz").read_bytes()[:200])
+    with pytest.raises(ValueError):
+        fastlin.load(truncated)
+
+
+def test_optimizers_follow_torch_rules():
+    """Hand-computed torch.optim steps on one parameter."""
+    d = Dense(1, 1, bias=False)
+    d.W = [[1.0]]
+    d.dW[...] = 0.5
+    opt = SGD([d.W], lr=0.1, momentum=0.9, weight_decay=0.1)
+    opt.step()  # g = 0.5 + 0.1*1 = 0.6; buf = 0.6; w = 1 - 0.06
+    assert_allclose(d.W, [[0.94]], rtol=1e-6)
+    opt.step()  # g = 0.5 + 0.094 = 0.594; buf = 0.9*0.6 + 0.594 = 1.134
+    assert_allclose(d.W, [[0.94 - 0.1134]], rtol=1e-6)
+    d.W = [[1.0]]
+    adam = Adam([d.W], lr=0.1)
+    adam.step()  # first Adam step moves by lr * sign(g)
+    assert_allclose(d.W, [[0.9]], rtol=1e-6)
+    d.W = [[1.0]]
+    adamw = fastlin.AdamW([d.W], lr=0.1, weight_decay=0.5)
+    adamw.step()  # w = 1 * (1 - 0.05) - 0.1
+    assert_allclose(d.W, [[0.85]], rtol=1e-6)
+
+
+def test_openmp_and_threads_api():
+    assert isinstance(fastlin.openmp_enabled(), bool)
+    fastlin.set_num_threads(1)
+    assert fastlin.get_num_threads() == 1
+    fastlin.set_num_threads(None)
+    with pytest.raises(ValueError):
+        fastlin.set_num_threads(0)
