@@ -54,6 +54,24 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_buffers"] = _Buffers()  # scratch, rebuilt on the next forward
+        state["_input"] = None
+        if "_output" in state:
+            state["_output"] = None
+        return state
+
+    def __setstate__(self, state):
+        # Arrays may come back read-only (joblib memmaps): take writeable copies. They are new
+        # objects, so register each parameter's gradient again for the optimizers.
+        for key, value in state.items():
+            if isinstance(value, np.ndarray) and not value.flags.writeable:
+                state[key] = np.array(value)
+        self.__dict__.update(state)
+        for p, g in zip(self.parameters(), self.gradients()):
+            _params.register(p, g)
+
     def parameters(self):
         """The layer's parameter arrays."""
         return []

@@ -22,6 +22,11 @@ class Loss:
     def __call__(self, output, target, sample_weight=None):
         return self.forward(output, target, sample_weight=sample_weight)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_grad_buffers"], state["_grad"] = {}, None
+        return state
+
     def _grad_buffer(self, output):
         buf = self._grad_buffers.get(output.shape)
         if buf is None or buf.dtype != output.dtype:
