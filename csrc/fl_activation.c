@@ -5,7 +5,7 @@
 #define FL_REAL float
 #define FL_SUFFIX _f32
 #define FL_EXP fl_expf
-#define FL_TANHF tanhf
+#define FL_TANHF fl_tanhf
 #include "fl_activation_tmpl.h"
 #undef FL_REAL
 #undef FL_SUFFIX

@@ -3,8 +3,15 @@
 The compiled kernels are imported first, so a missing build fails here with an ImportError
 that says how to build; fastlin never falls back silently to the NumPy path.
 """
-from fastlin import _kernels  # noqa: F401  (raises the build hint when the extension is missing)
-from fastlin._kernels._config import openmp_enabled
+import os
+
+# OpenMP threads that spin after a parallel region steal the two cores from BLAS's own thread
+# pool (measured: a 128x256x256 GEMM went from 0.2 ms to 11 ms). Passive waiting is the default
+# unless the user chose otherwise; it must be set before the OpenMP runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the extension is missing)
+from fastlin._kernels._config import openmp_enabled  # noqa: E402
 from fastlin.backend import get_num_threads, set_num_threads
 from fastlin.io import load
 from fastlin.layers import (Abs, Dense, Identity, Layer, LeakyReLU, PReLU, ReLU, Sigmoid,

@@ -9,9 +9,10 @@ import os
 
 from fastlin._kernels import _config
 
-# Measured on a 2-core machine (bench/bench_kernels.py): a sigmoid over 16k float32 elements
-# takes ~6 us on one core, about what an OpenMP fork/join costs, so smaller calls stay serial.
-PARALLEL_MIN_ELEMENTS = 1 << 15
+# Measured on a 2-core machine (python -m fastlin bench): with passive OpenMP waiting a
+# fork/join costs tens of microseconds, about what a vectorized sigmoid or softmax-CE takes
+# over 128k float32 elements on one core, so smaller calls stay serial.
+PARALLEL_MIN_ELEMENTS = 1 << 17
 
 _num_threads = None
 

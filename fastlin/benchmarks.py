@@ -1,0 +1,239 @@
+"""Benchmarks behind ``python -m fastlin bench``: compiled vs NumPy kernels and training steps.
+
+Every comparison is measured in one run, alternating the contenders round by round so drift
+on a noisy machine hits both alike; medians are reported. The "GEMM floor" of a training step
+is the same step's matrix products alone through NumPy's BLAS with ``out=``.
+"""
+import platform
+import statistics
+import time
+
+import numpy as np
+
+from fastlin import MLP, SGD, Adam, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
+from fastlin import openmp_enabled
+from fastlin.backend import get, get_num_threads
+
+
+def alternate(contenders, repeat, number):
+    """{name: median seconds per call}, contenders timed in turn, `number` calls per sample."""
+    samples = {name: [] for name in contenders}
+    for fn in contenders.values():
+        fn()  # warm up: buffers, caches, thread pools
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def _calls_for(seconds_estimate, budget=2e-3):
+    return max(1, int(budget / max(seconds_estimate, 1e-7)))
+
+
+def kernel_cases(batch, rng):
+    """(name, {backend: callable}) pairs for every kernel at this batch size, float32."""
+    f = np.float32
+    C, N = get("cython"), get("numpy")
+    X = rng.standard_normal((batch, 256)).astype(f)
+    W = (rng.standard_normal((256, 256)) * 0.06).astype(f)
+    b = rng.standard_normal(256).astype(f)
+    out, pre, dZ = np.empty((batch, 256), f), np.empty((batch, 256), f), rng.standard_normal((batch, 256)).astype(f)
+    dW, db, dX = np.empty_like(W), np.empty_like(b), np.empty_like(X)
+    y = np.empty_like(X)
+    g = np.empty_like(X)
+    z10 = rng.standard_normal((batch, 10)).astype(f)
+    g10 = np.empty_like(z10)
+    z1000 = rng.standard_normal((batch, 1000)).astype(f)
+    g1000 = np.empty_like(z1000)
+    labels = rng.integers(0, 10, batch)
+    labels1000 = rng.integers(0, 1000, batch)
+    z1 = rng.standard_normal((batch, 1)).astype(f)
+    t1 = rng.integers(0, 2, (batch, 1)).astype(f)
+    g1 = np.empty_like(z1)
+    p = rng.standard_normal(256 * 256).astype(f)
+    gp = rng.standard_normal(256 * 256).astype(f)
+    vel, m, v = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
+    cases = []
+
+    def pair(name, make):
+        cases.append((name, {"cython": make(C), "numpy": make(N)}))
+
+    pair("dense_forward +bias+relu 256->256", lambda K: lambda: K.dense_forward(X, W, b, activation="relu", out=out))
+    pair("dense_backward (dW, db, dX)", lambda K: lambda: K.dense_backward(X, W, dZ, dW=dW, db=db, dX=dX))
+    pair("sigmoid forward x256", lambda K: lambda: K.activation_forward(X, "sigmoid", out=y))
+    pair("relu forward+backward x256", lambda K: lambda: (K.activation_forward(X, "relu", out=y),
+                                                       K.activation_backward(dZ, "relu", x=X, out=g)))
+    pair("tanh forward x256", lambda K: lambda: K.activation_forward(X, "tanh", out=y))
+    pair("softmax x10", lambda K: lambda: K.softmax(z10, out=g10))
+    pair("softmax_cross_entropy x10", lambda K: lambda: K.softmax_cross_entropy(z10, labels, grad=g10))
+    pair("softmax_cross_entropy x1000", lambda K: lambda: K.softmax_cross_entropy(z1000, labels1000, grad=g1000))
+    pair("sigmoid_bce x1", lambda K: lambda: K.sigmoid_binary_cross_entropy(z1, t1, grad=g1))
+    pair("mse x1", lambda K: lambda: K.mse(z1, t1, grad=g1))
+    pair("sgd_update momentum (65k params)", lambda K: lambda: K.sgd_update(p, gp, vel, lr=1e-6, momentum=0.9))
+    pair("adam_update (65k params)", lambda K: lambda: K.adam_update(p, gp, m, v, 1, lr=1e-6))
+    del pre
+    return cases
+
+
+# --------------------------------------------------------------------------- workloads
+WORKLOADS = {
+    "W1 MLP 784-256-128-10 b128 CE SGD": dict(sizes=[784, 256, 128, 10], act="relu", batch=128, loss="ce", opt="sgd"),
+    "W2 MLP 784-1024-1024-10 b256 CE SGD": dict(sizes=[784, 1024, 1024, 10], act="relu", batch=256, loss="ce", opt="sgd"),
+    "W3 MLP 20-64-64-1 b32 BCE Adam": dict(sizes=[20, 64, 64, 1], act="relu", batch=32, loss="bce", opt="adam"),
+    "W4 MLP 2-16-1 tanh b4 MSE SGD": dict(sizes=[2, 16, 1], act="tanh", batch=4, loss="mse", opt="sgd"),
+    "W5 linear 100-1 b256 MSE SGD": dict(sizes=[100, 1], act="relu", batch=256, loss="mse", opt="sgd"),
+}
+
+
+def _workload_data(spec, n, rng, dtype):
+    X = rng.standard_normal((n, spec["sizes"][0])).astype(dtype)
+    if spec["loss"] == "ce":
+        y = rng.integers(0, spec["sizes"][-1], n)
+    elif spec["loss"] == "bce":
+        y = rng.integers(0, 2, (n, 1)).astype(dtype)
+    else:
+        y = rng.standard_normal((n, 1)).astype(dtype)
+    return X, y
+
+
+def _loss(spec, backend):
+    return {"ce": SoftmaxCrossEntropyLoss, "bce": BCEWithLogitsLoss, "mse": MSELoss}[spec["loss"]](backend=backend)
+
+
+def _step(spec, backend, X, y, dtype):
+    model = MLP(spec["sizes"], activation=spec["act"], seed=0, dtype=dtype, backend=backend)
+    loss = _loss(spec, backend)
+    opt = (SGD(model.parameters(), lr=1e-3, backend=backend) if spec["opt"] == "sgd"
+           else Adam(model.parameters(), lr=1e-4, backend=backend))
+    xb, yb = X[: spec["batch"]], y[: spec["batch"]]
+
+    def step():
+        out = model.forward(xb)
+        loss.forward(out, yb)
+        model.backward(loss.backward(), need_input_grad=False)
+        opt.step()
+    return step
+
+
+def _gemm_floor(spec, X, dtype):
+    """The step's matrix products alone: forward X@W per layer, dW = Xᵀ dZ, dX = dZ Wᵀ."""
+    sizes, n = spec["sizes"], spec["batch"]
+    Ws = [np.ones((a, b), dtype) * 0.01 for a, b in zip(sizes[:-1], sizes[1:])]
+    acts = [X[:n]] + [np.empty((n, b), dtype) for b in sizes[1:]]
+    dWs = [np.empty_like(W) for W in Ws]
+    dXs = [np.empty((n, a), dtype) for a in sizes[:-1]]
+
+    def floor():
+        for i, W in enumerate(Ws):
+            np.matmul(acts[i], W, out=acts[i + 1])
+        for i in range(len(Ws) - 1, -1, -1):
+            np.matmul(acts[i].T, acts[i + 1], out=dWs[i])
+            if i > 0:
+                np.matmul(acts[i + 1], Ws[i].T, out=dXs[i])
+    return floor
+
+
+def _fit_per_step(spec, backend, X, y, dtype, epochs=1):
+    model = MLP(spec["sizes"], activation=spec["act"], seed=0, dtype=dtype, backend=backend)
+    loss = _loss(spec, backend)
+    opt = (SGD(model.parameters(), lr=1e-3, backend=backend) if spec["opt"] == "sgd"
+           else Adam(model.parameters(), lr=1e-4, backend=backend))
+    n_steps = X.shape[0] // spec["batch"]
+
+    def run():
+        model.fit(X, y, loss=loss, optimizer=opt, epochs=epochs, batch_size=spec["batch"], seed=0)
+    return run, n_steps * epochs
+
+
+def _torch_step(spec, X, y):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(spec["sizes"][:-1], spec["sizes"][1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(spec["sizes"]) - 2:
+            layers.append(torch.nn.ReLU() if spec["act"] == "relu" else torch.nn.Tanh())
+    net = torch.nn.Sequential(*layers)
+    opt = (torch.optim.SGD(net.parameters(), lr=1e-3) if spec["opt"] == "sgd"
+           else torch.optim.Adam(net.parameters(), lr=1e-4))
+    xb = torch.from_numpy(X[: spec["batch"]])
+    yb = torch.from_numpy(y[: spec["batch"]])
+    lossf = {"ce": torch.nn.functional.cross_entropy,
+             "bce": torch.nn.functional.binary_cross_entropy_with_logits,
+             "mse": torch.nn.functional.mse_loss}[spec["loss"]]
+
+    def step():
+        opt.zero_grad()
+        lossf(net(xb), yb).backward()
+        opt.step()
+    return step
+
+
+def _fmt_us(s):
+    return f"{s * 1e6:10.1f}"
+
+
+def run_benchmarks(quick=False, threads=None, print_fn=print):
+    """Print the kernel and workload tables; return the measured rows."""
+    import fastlin
+    if threads is not None:
+        fastlin.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    repeat = 5 if quick else 15
+    try:
+        from threadpoolctl import threadpool_info
+        blas = ", ".join(f"{i['internal_api']} {i.get('version')} ({i['num_threads']} threads)"
+                         for i in threadpool_info() if i["user_api"] == "blas")
+    except ImportError:
+        blas = "SciPy's OpenBLAS (install threadpoolctl for details)"
+    print_fn(f"fastlin bench on {platform.machine()} {platform.processor() or ''}, Python "
+             f"{platform.python_version()}, NumPy {np.__version__}")
+    print_fn(f"OpenMP: {openmp_enabled()}, kernel threads: {get_num_threads()}, BLAS: {blas}")
+    print_fn(f"medians of {repeat} alternating rounds, microseconds per call, float32\n")
+    rows = []
+    print_fn(f"{'kernel':<40}{'batch':>6}{'cython':>11}{'numpy':>11}{'speed-up':>10}")
+    for batch in (128, 4096):
+        for name, fns in kernel_cases(batch, rng):
+            est = alternate(fns, 1, 1)["numpy"]
+            t = alternate(fns, repeat, _calls_for(est))
+            ratio = t["numpy"] / t["cython"]
+            rows.append(("kernel", name, batch, t["cython"], t["numpy"], ratio))
+            print_fn(f"{name:<40}{batch:>6}{_fmt_us(t['cython'])} {_fmt_us(t['numpy'])}{ratio:>9.2f}x")
+    print_fn("")
+    header = (f"{'workload (per training step)':<38}{'GEMM floor':>11}{'cython':>10}{'numpy':>10}"
+              f"{'vs numpy':>9}{'vs floor':>9}{'fit cy':>9}{'fit np':>9}{'torch':>9}")
+    print_fn(header)
+    for name, spec in WORKLOADS.items():
+        if quick and name.startswith("W2"):
+            continue
+        dtype = np.float32
+        n = spec["batch"] * (8 if name.startswith("W2") else 32)
+        X, y = _workload_data(spec, n, rng, dtype)
+        contenders = {"floor": _gemm_floor(spec, X, dtype),
+                      "cython": _step(spec, "cython", X, y, dtype),
+                      "numpy": _step(spec, "numpy", X, y, dtype)}
+        torch_step = _torch_step(spec, X, y)
+        if torch_step is not None:
+            contenders["torch"] = torch_step
+        est = alternate(contenders, 1, 1)["numpy"]
+        t = alternate(contenders, repeat, _calls_for(est, 5e-3))
+        fit_c, steps = _fit_per_step(spec, "cython", X, y, dtype)
+        fit_n, _ = _fit_per_step(spec, "numpy", X, y, dtype)
+        tf = alternate({"cython": fit_c, "numpy": fit_n}, max(3, repeat // 3), 1)
+        fc, fn_ = tf["cython"] / steps, tf["numpy"] / steps
+        torch_txt = _fmt_us(t["torch"])[1:] if "torch" in t else "      n/a"
+        rows.append(("workload", name, spec["batch"], t["cython"], t["numpy"], t["floor"], fc, fn_,
+                     t.get("torch")))
+        print_fn(f"{name:<38}{_fmt_us(t['floor'])[1:]:>11}{_fmt_us(t['cython'])[1:]:>10}"
+                 f"{_fmt_us(t['numpy'])[1:]:>10}{t['numpy'] / t['cython']:>8.2f}x"
+                 f"{t['cython'] / t['floor']:>8.2f}x{_fmt_us(fc)[2:]:>9}{_fmt_us(fn_)[2:]:>9}"
+                 f"{torch_txt:>9}")
+    print_fn("\n'vs numpy' = numpy / cython for the manual step; 'vs floor' = cython / GEMM floor"
+             " (1.00x is the BLAS limit); 'fit' columns are per-step times inside fit().")
+    return rows
