@@ -1,0 +1,16 @@
+"""Every kernel at batch 128 and 4096 (float32), cython and numpy in one benchmark group."""
+import numpy as np
+import pytest
+
+from fastlin.benchmarks import kernel_cases
+
+CASES = [(batch, name) for batch in (128, 4096)
+         for name, _ in kernel_cases(batch, np.random.default_rng(0))]
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+@pytest.mark.parametrize("batch,name", CASES)
+def test_kernel(benchmark, batch, name, backend):
+    fns = dict(kernel_cases(batch, np.random.default_rng(0)))[name]
+    benchmark.group = f"{name} @ {batch}"
+    benchmark(fns[backend])
