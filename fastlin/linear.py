@@ -178,6 +178,20 @@ class _KernelLinearClassifier:
         b = res.x[d * n_out:] if self.fit_intercept else np.zeros(n_out)
         return W, b
 
+    def fit(self, X, y, sample_weight=None):
+        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
+        X = _checks.check_X(X, dtype=np.dtype(self.dtype))
+        y = _checks.check_y(y, X.shape[0])
+        self.classes_, index = np.unique(y, return_inverse=True)
+        self._check_classes(len(self.classes_))
+        target, n_out = self._target(index, X.dtype)
+        sw = _checks.check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        W, b = self._fit_weights(X, target, sw, n_out or len(self.classes_))
+        self.coef_ = W.T
+        self.intercept_ = b
+        self.n_features_in_ = X.shape[1]
+        return self
+
     def _check_fitted(self):
         if not hasattr(self, "coef_"):
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
@@ -203,20 +217,14 @@ class LogisticRegression(_KernelLinearClassifier):
     def _loss(K, logits, target, grad, sw):
         return K.sigmoid_binary_cross_entropy(logits, target, grad=grad, sample_weight=sw)[0]
 
-    def fit(self, X, y, sample_weight=None):
-        X = _checks.check_X(X, dtype=np.dtype(self.dtype))
-        y = _checks.check_y(y, X.shape[0])
-        self.classes_, index = np.unique(y, return_inverse=True)
-        if len(self.classes_) != 2:
-            raise ValueError(f"LogisticRegression needs exactly 2 classes, got {len(self.classes_)}; "
+    def _check_classes(self, n_classes):
+        if n_classes != 2:
+            raise ValueError(f"LogisticRegression needs exactly 2 classes, got {n_classes}; "
                              "use SoftmaxRegression for more")
-        target = index.reshape(-1, 1).astype(X.dtype)
-        sw = _checks.check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        W, b = self._fit_weights(X, target, sw, 1)
-        self.coef_ = W.T
-        self.intercept_ = b
-        self.n_features_in_ = X.shape[1]
-        return self
+
+    @staticmethod
+    def _target(index, dtype):
+        return index.reshape(-1, 1).astype(dtype), 1
 
     def predict_proba(self, X):
         z = self.decision_function(X)
@@ -235,18 +243,13 @@ class SoftmaxRegression(_KernelLinearClassifier):
     def _loss(K, logits, target, grad, sw):
         return K.softmax_cross_entropy(logits, target, grad=grad, sample_weight=sw)[0]
 
-    def fit(self, X, y, sample_weight=None):
-        X = _checks.check_X(X, dtype=np.dtype(self.dtype))
-        y = _checks.check_y(y, X.shape[0])
-        self.classes_, index = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
+    def _check_classes(self, n_classes):
+        if n_classes < 2:
             raise ValueError("SoftmaxRegression needs at least 2 classes")
-        sw = _checks.check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        W, b = self._fit_weights(X, index.astype(np.int64), sw, len(self.classes_))
-        self.coef_ = W.T
-        self.intercept_ = b
-        self.n_features_in_ = X.shape[1]
-        return self
+
+    @staticmethod
+    def _target(index, dtype):
+        return index.astype(np.int64), None
 
     def predict_proba(self, X):
         z = self.decision_function(X)
