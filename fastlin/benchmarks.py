@@ -40,7 +40,7 @@ def kernel_cases(batch, rng):
     X = rng.standard_normal((batch, 256)).astype(f)
     W = (rng.standard_normal((256, 256)) * 0.06).astype(f)
     b = rng.standard_normal(256).astype(f)
-    out, pre, dZ = np.empty((batch, 256), f), np.empty((batch, 256), f), rng.standard_normal((batch, 256)).astype(f)
+    out, dZ = np.empty((batch, 256), f), rng.standard_normal((batch, 256)).astype(f)
     dW, db, dX = np.empty_like(W), np.empty_like(b), np.empty_like(X)
     y = np.empty_like(X)
     g = np.empty_like(X)
@@ -74,7 +74,6 @@ def kernel_cases(batch, rng):
     pair("mse x1", lambda K: lambda: K.mse(z1, t1, grad=g1))
     pair("sgd_update momentum (65k params)", lambda K: lambda: K.sgd_update(p, gp, vel, lr=1e-6, momentum=0.9))
     pair("adam_update (65k params)", lambda K: lambda: K.adam_update(p, gp, m, v, 1, lr=1e-6))
-    del pre
     return cases
 
 
