@@ -26,6 +26,7 @@ MODULES = {
     "activations": ["csrc/fl_activation.c"],
     "losses": ["csrc/fl_loss.c"],
     "optim": ["csrc/fl_optim.c"],
+    "train": CSRC,
 }
 
 

@@ -8,11 +8,13 @@ preallocated buffers, a warmed-up training step allocates no arrays.
 import numpy as np
 
 from fastlin import _checks
+from fastlin.backend import _threads
 from fastlin.backend import get as get_backend
-from fastlin.layers import ACTIVATION_LAYERS, Activation, Dense, Layer, _as_dtype
-from fastlin.losses import (BCEWithLogitsLoss, Loss, MSELoss, SoftmaxCrossEntropyLoss,
-                            get_loss)
-from fastlin.optim import OPTIMIZERS, Optimizer
+from fastlin.backend._validation import ACTIVATIONS
+from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Identity, Layer, LeakyReLU,
+                            ReLU, Sigmoid, Tanh, _as_dtype)
+from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss, get_loss
+from fastlin.optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
 
 PREDICT_BATCH = 4096
 
@@ -36,6 +38,112 @@ class History:
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+class _CompiledLoop:
+    """fit's minibatch loop as one compiled call per epoch (fastlin/_kernels/train.pyx).
+
+    Used when the model is a stack of Dense layers, each optionally followed by an activation
+    whose backward reads its output (identity, relu, sigmoid, tanh, leaky_relu with alpha > 0),
+    trained with MSE, BCE-with-logits or softmax cross-entropy by SGD/Adam/AdamW over exactly
+    model.parameters(), all on the cython backend. It runs the same kernels in the same order as
+    the Python loop, so the weights come out bitwise the same; ``build`` returns None for any
+    other combination and fit falls back to the Python loop.
+    """
+
+    _ACTS = {Identity, ReLU, Sigmoid, Tanh, LeakyReLU}
+
+    def __init__(self, model, loss, opt, batch, target, sw):
+        self.model, self.loss, self.opt, self.batch = model, loss, opt, batch
+        dt = model.dtype
+        empty = np.empty(0, dt)
+        self.kernels = model.backend
+        self.labels = target if target.ndim == 1 else np.empty(0, np.int64)
+        self.T = target if target.ndim == 2 else np.empty((0, 0), dt)
+        self.SW = sw if sw is not None else empty
+        if isinstance(loss, SoftmaxCrossEntropyLoss):
+            self.kind = 0 if target.ndim == 1 else 1
+            cw = loss._class_weight(dt)
+            self.smoothing = float(loss.label_smoothing)
+        elif isinstance(loss, BCEWithLogitsLoss):
+            self.kind, self.smoothing = 2, 0.0
+            cw = None if loss.pos_weight is None else np.ascontiguousarray(
+                np.broadcast_to(np.asarray(loss.pos_weight, dt).reshape(-1), (model.n_outputs,)))
+        else:
+            self.kind, self.smoothing, cw = 3, 0.0, None
+        self.cw = empty if cw is None else cw
+        self.layers = []
+        state1 = opt.velocity if isinstance(opt, SGD) else opt.exp_avg
+        state2 = None if isinstance(opt, SGD) else opt.exp_avg_sq
+        def flat(a):
+            return empty if a is None else a.reshape(-1)
+
+        k = 0
+        for dense, act in self._pairs(model.layers):
+            n_out = dense.out_features
+            has_b = dense.use_bias
+            s1W, s1b = state1[k], state1[k + 1] if has_b else None
+            s2W, s2b = (state2[k], state2[k + 1] if has_b else None) if state2 else (None, None)
+            k += 2 if has_b else 1
+            alpha = act._alpha_arg() if isinstance(act, LeakyReLU) else None
+            code = ACTIVATIONS[act.activation] if act is not None else 0
+            self.layers.append((flat(dense.W), flat(dense.b), flat(dense.dW), flat(dense.db),
+                                np.empty(batch * n_out, dt), np.empty(batch * n_out, dt),
+                                flat(alpha), flat(s1W), flat(s1b), flat(s2W), flat(s2b), code,
+                                n_out))
+        self.xb = np.empty((batch, model.n_features_in), dt)
+        self.lb = np.empty(batch, np.int64)
+        self.tb = np.empty((batch, self.T.shape[1]), dt) if self.T.size else np.empty((0, 0), dt)
+        self.swb = np.empty(batch, dt)
+
+    @classmethod
+    def _pairs(cls, layers):
+        """[(Dense, activation or None)], or None when the stack has another shape."""
+        pairs, i = [], 0
+        while i < len(layers):
+            if type(layers[i]) is not Dense:
+                return None
+            act = layers[i + 1] if i + 1 < len(layers) else None
+            if act is not None and type(act) in cls._ACTS:
+                if isinstance(act, LeakyReLU) and act.alpha <= 0:
+                    return None
+                pairs.append((layers[i], act))
+                i += 2
+            else:
+                pairs.append((layers[i], None))
+                i += 1
+        return pairs
+
+    @classmethod
+    def build(cls, model, loss, opt, batch, target, sw):
+        if model.backend_name != "cython" or cls._pairs(model.layers) is None:
+            return None
+        if type(loss) not in (SoftmaxCrossEntropyLoss, BCEWithLogitsLoss, MSELoss) \
+                or loss.backend.name != "cython":
+            return None
+        if type(opt) not in (SGD, Adam, AdamW) or opt.backend.name != "cython":
+            return None
+        params = model.parameters()
+        if len(params) != len(opt.param_groups) or any(
+                p is not q for p, (q, _) in zip(params, opt.param_groups)):
+            return None
+        return cls(model, loss, opt, batch, target, sw)
+
+    def run(self, X, order, b0, b1):
+        """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps])."""
+        opt = self.opt
+        adam = not isinstance(opt, SGD)
+        status, out = self.kernels.train_batches(
+            X, self.labels, self.T, self.SW, np.empty(0, np.int64) if order is None else order,
+            self.batch, b0, b1, self.layers, self.kind, self.cw, self.smoothing, 1 if adam else 0,
+            opt.lr, 0.0 if adam else opt.momentum, opt.weight_decay,
+            False if adam else opt.nesterov, opt.betas[0] if adam else 0.0,
+            opt.betas[1] if adam else 0.0, opt.eps if adam else 0.0,
+            opt.decoupled_weight_decay if adam else False, opt.step_count,
+            _threads.resolve(None), _threads.PARALLEL_MIN_ELEMENTS,
+            self.xb, self.lb, self.tb, self.swb)
+        opt.step_count += out[3]
+        return status, out
 
 
 class Sequential:
@@ -348,6 +456,7 @@ class Sequential:
             from tqdm.auto import tqdm
             progress = tqdm
         n_batches = (n + batch_size - 1) // batch_size
+        compiled = _CompiledLoop.build(self, loss, opt, batch_size, target, sw)
 
         for epoch in range(1, int(epochs) + 1):
             self._snapshot(epoch_start)
@@ -358,7 +467,24 @@ class Sequential:
             if progress is not None:
                 bar = progress(batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch")
                 batches = bar
+            if compiled is not None:
+                # a few calls per epoch when a progress bar wants updates, one otherwise
+                chunk = n_batches if bar is None else max(1, n_batches // 20)
+                batches = range(0, n_batches, chunk)
             for b in batches:
+                if compiled is not None:
+                    stop_b = min(b + chunk, n_batches)
+                    status, out = compiled.run(X, order, b, stop_b)
+                    total, weight, correct = total + out[0], weight + out[1], correct + out[2]
+                    if status >= 0:
+                        self._stop_non_finite(epoch, status, float("nan"), epoch_start)
+                    if bar is not None:
+                        bar.update(stop_b - b)
+                        post = {"loss": f"{total / max(weight, 1e-300):.4f}"}
+                        if classification:
+                            post["acc"] = f"{correct / min(stop_b * batch_size, n):.3f}"
+                        bar.set_postfix(post)
+                    continue
                 start, stop = b * batch_size, min((b + 1) * batch_size, n)
                 m = stop - start
                 if order is None:

@@ -288,3 +288,62 @@ def test_openmp_and_threads_api():
     fastlin.set_num_threads(None)
     with pytest.raises(ValueError):
         fastlin.set_num_threads(0)
+
+
+def _python_loop_only(monkeypatch):
+    from fastlin import sequential
+    monkeypatch.setattr(sequential._CompiledLoop, "build", classmethod(lambda cls, *a: None))
+
+
+@pytest.mark.parametrize("case", ["ce_sgd", "ce_probs_adam", "bce_adamw", "mse_nesterov", "ce_weighted"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_loop_matches_python_loop_bitwise(monkeypatch, rng, case, dtype):
+    """The compiled epoch loop runs the same kernels in the same order as the Python loop."""
+    X, y = blobs(rng, n=203)
+    acts = {"ce_sgd": ReLU(), "ce_probs_adam": Tanh(), "bce_adamw": LeakyReLU(0.1),
+            "mse_nesterov": Sigmoid(), "ce_weighted": ReLU()}
+
+    def run():
+        out = 1 if case in ("bce_adamw", "mse_nesterov") else 3
+        net = Sequential(Dense(5, 16), acts[case], Dense(16, 8), Tanh(), Dense(8, out),
+                         seed=3, dtype=dtype)
+        kw = {}
+        if case == "ce_sgd":
+            loss, opt, target = SoftmaxCrossEntropyLoss(), SGD(net.parameters(), lr=0.05, momentum=0.9), y
+        elif case == "ce_probs_adam":
+            loss, opt, target = SoftmaxCrossEntropyLoss(label_smoothing=0.1), Adam(net.parameters(), lr=0.01), np.eye(3)[y]
+        elif case == "bce_adamw":
+            loss, opt = BCEWithLogitsLoss(pos_weight=2.0), fastlin.AdamW(net.parameters(), lr=0.01)
+            target = (y == 1).astype(np.float32)
+        elif case == "mse_nesterov":
+            loss = fastlin.MSELoss()
+            opt = SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
+            target = y.astype(np.float32)
+        else:
+            loss = SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 0.5])
+            opt, target = Adam(net.parameters(), lr=0.01, weight_decay=1e-3), y
+            kw = dict(sample_weight=rng.uniform(0.5, 1.5, len(y)))
+        h = net.fit(X, target, loss=loss, optimizer=opt, epochs=3, batch_size=32, seed=9, **kw)
+        return [p.copy() for p in net.parameters()], h.history
+
+    kw_rng = rng.bit_generator.state
+    compiled_params, compiled_hist = run()
+    rng.bit_generator.state = kw_rng
+    _python_loop_only(monkeypatch)
+    python_params, python_hist = run()
+    for a, b in zip(compiled_params, python_params):
+        assert_array_equal(a, b)
+    for key in python_hist:
+        assert_allclose(compiled_hist[key], python_hist[key], rtol=1e-6)
+
+
+def test_compiled_loop_is_used_and_stops_on_nan(rng):
+    from fastlin import sequential
+    X = rng.standard_normal((64, 3)).astype(np.float32) * 100
+    y = rng.standard_normal(64).astype(np.float32) * 1e6
+    net = MLP([3, 16, 1], seed=0)
+    opt = SGD(net.parameters(), lr=10.0)
+    assert sequential._CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, y.reshape(-1, 1), None) is not None
+    with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
+        net.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=8)
+    assert all(np.isfinite(p).all() for p in net.parameters())

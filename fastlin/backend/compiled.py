@@ -5,7 +5,7 @@ dispatch of each Cython function always sees a real buffer.
 """
 import numpy as np
 
-from fastlin._kernels import activations, dense, losses, optim
+from fastlin._kernels import activations, dense, losses, optim, train
 from fastlin.backend._base import KernelSet
 
 _EMPTY1 = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0, np.float64)}
@@ -70,6 +70,11 @@ class CompiledKernels(KernelSet):
                    n_threads):
         optim.adam_update(p, g, m, s, lr, beta1, beta2, eps, weight_decay, step, decoupled,
                           n_threads)
+
+
+    # Not part of the KernelSet contract: the whole minibatch loop of fit in one call, used by
+    # Sequential.fit for stacks it can describe (see fastlin/_kernels/train.pyx).
+    train_batches = staticmethod(train.train_batches)
 
 
 kernels = CompiledKernels()

@@ -1,0 +1,404 @@
+"""The whole minibatch loop of ``fit`` in one call: gather, forward, fused loss, backward and
+the optimizer update for a stack of Dense layers each followed by an optional activation.
+
+Design: the Python path makes about a dozen kernel calls per step, each paying argument
+checks; here the network is described once per call as an array of LayerState structs
+(pointers into the layers' own NumPy buffers) and every step runs without the GIL. Each step
+performs the same C/BLAS calls, in the same order and with the same arguments, as
+Sequential.forward/backward and the optimizers' step(), so both paths give bitwise the same
+weights. Activations here are those whose backward reads the output (identity, relu,
+leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.math cimport isfinite
+from libc.stdint cimport int64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
+
+from fastlin._kernels._blas cimport gemm_rm
+from fastlin._kernels._csrc cimport (
+    fl_index, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32, fl_act_backward_f64,
+    fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32, fl_label_weight_total_f64,
+    fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
+    fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
+    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64,
+)
+
+cdef fl_index ROWS_PER_BLOCK = 64
+cdef fl_index OPT_CHUNK = 16384
+
+# loss kinds (match fastlin.backend.compiled.LOSS_KINDS)
+DEF XENT_LABELS = 0
+DEF XENT_PROBS = 1
+DEF BCE = 2
+DEF MSE = 3
+# optimizer kinds
+DEF SGD = 0
+DEF ADAM = 1
+
+# status codes returned by _run (>= 0: index of the batch whose loss was not finite)
+DEF OK = -1
+DEF BAD_LABEL = -2
+DEF BAD_WEIGHT = -3
+
+
+cdef struct LayerState:
+    void *W
+    void *b
+    void *dW
+    void *db
+    void *A          # output of the layer (after its activation), rows x n_out
+    void *G          # d loss / d A, then d loss / d pre-activation, rows x n_out
+    void *alpha      # one-element slope array (leaky_relu) or NULL
+    void *state1_W   # SGD velocity or Adam exp_avg
+    void *state1_b
+    void *state2_W   # Adam exp_avg_sq
+    void *state2_b
+    fl_index n_in
+    fl_index n_out
+    int act
+    int has_bias
+
+
+cdef struct Settings:
+    int loss_kind
+    double smoothing
+    int opt_kind
+    double lr
+    double momentum
+    double weight_decay
+    int nesterov
+    double beta1
+    double beta2
+    double eps
+    int decoupled
+    int n_threads
+    fl_index parallel_min
+
+
+cdef inline void _act_forward(fl_index n, fl_index m, floating *y, const floating *bias, int act,
+                              const floating *alpha, int n_threads) noexcept nogil:
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0, r1
+    if n_threads > 1 and nblocks > 1:
+        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+            r0 = blk * ROWS_PER_BLOCK
+            r1 = min(r0 + ROWS_PER_BLOCK, n)
+            if floating is float:
+                fl_act_forward_f32(r1 - r0, m, y + r0 * m, bias, act, alpha, 0, NULL, y + r0 * m)
+            else:
+                fl_act_forward_f64(r1 - r0, m, y + r0 * m, bias, act, alpha, 0, NULL, y + r0 * m)
+    else:
+        if floating is float:
+            fl_act_forward_f32(n, m, y, bias, act, alpha, 0, NULL, y)
+        else:
+            fl_act_forward_f64(n, m, y, bias, act, alpha, 0, NULL, y)
+
+
+cdef inline void _act_backward(fl_index n, fl_index m, floating *g, const floating *y, int act,
+                               const floating *alpha, int n_threads) noexcept nogil:
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0, r1
+    if n_threads > 1 and nblocks > 1:
+        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+            r0 = blk * ROWS_PER_BLOCK
+            r1 = min(r0 + ROWS_PER_BLOCK, n)
+            if floating is float:
+                fl_act_backward_f32(r1 - r0, m, g + r0 * m, NULL, y + r0 * m, act, alpha, 0, g + r0 * m, NULL)
+            else:
+                fl_act_backward_f64(r1 - r0, m, g + r0 * m, NULL, y + r0 * m, act, alpha, 0, g + r0 * m, NULL)
+    else:
+        if floating is float:
+            fl_act_backward_f32(n, m, g, NULL, y, act, alpha, 0, g, NULL)
+        else:
+            fl_act_backward_f64(n, m, g, NULL, y, act, alpha, 0, g, NULL)
+
+
+cdef inline double _loss_block(int kind, fl_index r0, fl_index r1, fl_index k, const floating *z,
+                               const int64_t *labels, const floating *t, const floating *sw,
+                               const floating *cw, double smoothing, double scale,
+                               floating *g) noexcept nogil:
+    cdef fl_index n = r1 - r0
+    cdef const floating *swr = sw + r0 if sw != NULL else NULL
+    if kind == XENT_LABELS:
+        if floating is float:
+            return fl_softmax_xent_labels_f32(n, k, z + r0 * k, labels + r0, swr, cw, smoothing, scale, g + r0 * k)
+        else:
+            return fl_softmax_xent_labels_f64(n, k, z + r0 * k, labels + r0, swr, cw, smoothing, scale, g + r0 * k)
+    elif kind == XENT_PROBS:
+        if floating is float:
+            return fl_softmax_xent_probs_f32(n, k, z + r0 * k, t + r0 * k, swr, cw, smoothing, scale, g + r0 * k)
+        else:
+            return fl_softmax_xent_probs_f64(n, k, z + r0 * k, t + r0 * k, swr, cw, smoothing, scale, g + r0 * k)
+    elif kind == BCE:
+        if floating is float:
+            return fl_sigmoid_bce_f32(n, k, z + r0 * k, t + r0 * k, swr, cw, scale, g + r0 * k)
+        else:
+            return fl_sigmoid_bce_f64(n, k, z + r0 * k, t + r0 * k, swr, cw, scale, g + r0 * k)
+    else:
+        if floating is float:
+            return fl_mse_f32(n, k, z + r0 * k, t + r0 * k, swr, scale, g + r0 * k)
+        else:
+            return fl_mse_f64(n, k, z + r0 * k, t + r0 * k, swr, scale, g + r0 * k)
+
+
+cdef inline void _update(const Settings *s, fl_index size, floating *p, const floating *g,
+                         floating *st1, floating *st2, int64_t step) noexcept nogil:
+    """The optimizer on one parameter, chunked over threads exactly as optim.pyx does."""
+    cdef fl_index nchunks = (size + OPT_CHUNK - 1) // OPT_CHUNK, c, k0, k1
+    cdef int nt = s.n_threads if size >= s.parallel_min else 1
+    if nt > 1 and nchunks > 1:
+        for c in prange(nchunks, schedule="static", num_threads=nt):
+            k0 = c * OPT_CHUNK
+            k1 = min(k0 + OPT_CHUNK, size)
+            _update_range(s, k1 - k0, p + k0, g + k0, st1 + k0 if st1 != NULL else NULL,
+                          st2 + k0 if st2 != NULL else NULL, step)
+    else:
+        _update_range(s, size, p, g, st1, st2, step)
+
+
+cdef inline void _update_range(const Settings *s, fl_index size, floating *p, const floating *g,
+                               floating *st1, floating *st2, int64_t step) noexcept nogil:
+    if s.opt_kind == SGD:
+        if floating is float:
+            fl_sgd_f32(size, p, g, st1, s.lr, s.momentum, s.weight_decay, s.nesterov)
+        else:
+            fl_sgd_f64(size, p, g, st1, s.lr, s.momentum, s.weight_decay, s.nesterov)
+    else:
+        if floating is float:
+            fl_adam_f32(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
+        else:
+            fl_adam_f64(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
+
+
+cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settings *s,
+                   const floating *X, fl_index d, const int64_t *labels, const floating *T,
+                   fl_index t_cols, const floating *SW, const int64_t *order, fl_index n,
+                   fl_index batch, fl_index b0, fl_index b1, floating *xb, int64_t *lb,
+                   floating *tb, floating *swb, const floating *cw, int64_t step0,
+                   double *out) noexcept nogil:
+    """Train on batches [b0, b1). out = [sum loss*weight, sum weight, n correct, steps done]."""
+    cdef fl_index bi, start, m, r, idx, l, k, nblocks, blk, r0, i, j, best
+    cdef const floating *xin
+    cdef const int64_t *lab
+    cdef const floating *tgt
+    cdef const floating *sw
+    cdef LayerState *L
+    cdef floating *z
+    cdef double total_weight, value, partial, w, sw_sum
+    cdef int nt
+    for bi in range(b0, b1):
+        start = bi * batch
+        m = min(batch, n - start)
+        # gather the batch (views when not shuffled, as the Python path does)
+        if order == NULL:
+            xin = X + start * d
+            lab = labels + start if labels != NULL else NULL
+            tgt = T + start * t_cols if T != NULL else NULL
+            sw = SW + start if SW != NULL else NULL
+        else:
+            for r in range(m):
+                idx = order[start + r]
+                memcpy(xb + r * d, X + idx * d, d * sizeof(floating))
+                if labels != NULL:
+                    lb[r] = labels[idx]
+                if T != NULL:
+                    memcpy(tb + r * t_cols, T + idx * t_cols, t_cols * sizeof(floating))
+                if SW != NULL:
+                    swb[r] = SW[idx]
+            xin = xb
+            lab = lb if labels != NULL else NULL
+            tgt = tb if T != NULL else NULL
+            sw = swb if SW != NULL else NULL
+        # forward: GEMM, then bias and activation fused in one pass
+        for l in range(n_layers):
+            L = &layers[l]
+            gemm_rm(False, False, <int>m, <int>L.n_out, <int>L.n_in, 1.0,
+                    xin if l == 0 else <floating *>layers[l - 1].A, <int>L.n_in,
+                    <floating *>L.W, <int>L.n_out, 0.0, <floating *>L.A, <int>L.n_out)
+            if L.act != 0 or L.has_bias:
+                nt = s.n_threads if m * L.n_out >= s.parallel_min else 1
+                _act_forward(m, L.n_out, <floating *>L.A, <floating *>L.b if L.has_bias else NULL,
+                             L.act, <floating *>L.alpha, nt)
+        # fused loss and its gradient into the last layer's G
+        L = &layers[n_layers - 1]
+        k = L.n_out
+        z = <floating *>L.A
+        sw_sum = 0.0
+        if sw != NULL:
+            for r in range(m):
+                sw_sum += sw[r]
+        if s.loss_kind == XENT_LABELS:
+            if floating is float:
+                if fl_label_weight_total_f32(m, k, lab, sw, cw, &total_weight) >= 0:
+                    return BAD_LABEL
+            else:
+                if fl_label_weight_total_f64(m, k, lab, sw, cw, &total_weight) >= 0:
+                    return BAD_LABEL
+        elif s.loss_kind == XENT_PROBS:
+            total_weight = sw_sum if sw != NULL else <double>m
+        else:
+            total_weight = (sw_sum if sw != NULL else <double>m) * k
+        if not total_weight > 0:
+            return BAD_WEIGHT
+        nblocks = (m + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+        if nblocks <= 1:
+            value = _loss_block(s.loss_kind, 0, m, k, z, lab, tgt, sw, cw, s.smoothing,
+                                1.0 / total_weight, <floating *>L.G)
+        else:
+            value = 0.0
+            for blk in range(nblocks):
+                r0 = blk * ROWS_PER_BLOCK
+                value += _loss_block(s.loss_kind, r0, min(r0 + ROWS_PER_BLOCK, m), k, z, lab, tgt,
+                                     sw, cw, s.smoothing, 1.0 / total_weight, <floating *>L.G)
+        value = value / total_weight
+        if not isfinite(value):
+            return bi
+        w = sw_sum if sw != NULL else <double>m
+        out[0] += value * w
+        out[1] += w
+        # accuracy, as Sequential._correct counts it
+        if s.loss_kind == XENT_LABELS or s.loss_kind == XENT_PROBS:
+            for i in range(m):
+                best = 0
+                for j in range(1, k):
+                    if z[i * k + j] > z[i * k + best]:
+                        best = j
+                if s.loss_kind == XENT_LABELS:
+                    out[2] += best == lab[i]
+                else:
+                    idx = 0
+                    for j in range(1, k):
+                        if tgt[i * k + j] > tgt[i * k + idx]:
+                            idx = j
+                    out[2] += best == idx
+        elif s.loss_kind == BCE:
+            partial = 0.0
+            for i in range(m * k):
+                partial += (z[i] > 0) == (tgt[i] > 0.5)
+            out[2] += partial / k
+        # backward, last layer first
+        for l in range(n_layers - 1, -1, -1):
+            L = &layers[l]
+            if L.act != 0:
+                nt = s.n_threads if m * L.n_out >= s.parallel_min else 1
+                _act_backward(m, L.n_out, <floating *>L.G, <floating *>L.A, L.act,
+                              <floating *>L.alpha, nt)
+            gemm_rm(True, False, <int>L.n_in, <int>L.n_out, <int>m, 1.0,
+                    xin if l == 0 else <floating *>layers[l - 1].A, <int>L.n_in,
+                    <floating *>L.G, <int>L.n_out, 0.0, <floating *>L.dW, <int>L.n_out)
+            if L.has_bias:
+                if floating is float:
+                    fl_column_sum_f32(m, L.n_out, <float *>L.G, <float *>L.db)
+                else:
+                    fl_column_sum_f64(m, L.n_out, <double *>L.G, <double *>L.db)
+            if l > 0:
+                gemm_rm(False, True, <int>m, <int>L.n_in, <int>L.n_out, 1.0, <floating *>L.G,
+                        <int>L.n_out, <floating *>L.W, <int>L.n_out, 0.0,
+                        <floating *>layers[l - 1].G, <int>L.n_in)
+        # optimizer, parameters in the order of model.parameters()
+        for l in range(n_layers):
+            L = &layers[l]
+            _update(s, L.n_in * L.n_out, <floating *>L.W, <floating *>L.dW,
+                    <floating *>L.state1_W, <floating *>L.state2_W, step0 + (bi - b0) + 1)
+            if L.has_bias:
+                _update(s, L.n_out, <floating *>L.b, <floating *>L.db, <floating *>L.state1_b,
+                        <floating *>L.state2_b, step0 + (bi - b0) + 1)
+        out[3] += 1
+    return OK
+
+
+cdef void *_ptr(floating[::1] a) noexcept:
+    return <void *>&a[0] if a.shape[0] > 0 else NULL
+
+
+def train_batches(const floating[:, ::1] X not None, const int64_t[::1] labels not None,
+                  const floating[:, ::1] T not None, const floating[::1] SW not None,
+                  const int64_t[::1] order not None, Py_ssize_t batch, Py_ssize_t b0,
+                  Py_ssize_t b1, list layers, int loss_kind, const floating[::1] class_weight not None,
+                  double smoothing, int opt_kind, double lr, double momentum,
+                  double weight_decay, bint nesterov, double beta1, double beta2, double eps,
+                  bint decoupled, int64_t step0, int n_threads, Py_ssize_t parallel_min,
+                  floating[:, ::1] xb not None, int64_t[::1] lb not None,
+                  floating[:, ::1] tb not None, floating[::1] swb not None):
+    """Run batches [b0, b1) of one epoch; see the module docstring.
+
+    ``layers`` is a list of tuples (W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out):
+    flat float arrays of the model's dtype (length-0 arrays stand for "absent"), A and G at
+    least batch * n_out long, act the activation code.
+    Empty ``labels``/``T``/``SW``/``order`` mean: no labels / no float target / no weights /
+    no shuffling. Returns (status, [loss*weight sum, weight sum, correct, steps]).
+    """
+    cdef fl_index n = X.shape[0], d = X.shape[1], t_cols = T.shape[1] if T.shape[0] else 0
+    cdef int n_layers = len(layers), i
+    cdef LayerState *state
+    cdef Settings s
+    cdef double out[4]
+    cdef fl_index status, prev_out = d
+    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b
+    cdef floating *tag = NULL
+    if n_layers == 0:
+        raise ValueError("train_batches needs at least one layer")
+    if batch < 1 or b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * batch >= n):
+        raise ValueError("train_batches: batch range outside the data")
+    if labels.shape[0] and labels.shape[0] != n or T.shape[0] and T.shape[0] != n:
+        raise ValueError("train_batches: targets and X disagree in length")
+    if SW.shape[0] and SW.shape[0] != n or order.shape[0] and order.shape[0] != n:
+        raise ValueError("train_batches: weights or order have the wrong length")
+    if order.shape[0] and (xb.shape[0] < batch or xb.shape[1] != d):
+        raise ValueError("train_batches: batch buffer too small")
+    for i in range(order.shape[0]):
+        if order[i] < 0 or order[i] >= n:
+            raise ValueError("train_batches: order holds an index outside the data")
+    state = <LayerState *>malloc(n_layers * sizeof(LayerState))
+    if state == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n_layers):
+            W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out = layers[i]
+            state[i].n_out = n_out
+            state[i].n_in = prev_out
+            if (W.shape[0] != state[i].n_in * state[i].n_out or dW.shape[0] != W.shape[0]
+                    or A.shape[0] < batch * state[i].n_out or G.shape[0] != A.shape[0]
+                    or db.shape[0] != b.shape[0] or (b.shape[0] and b.shape[0] != n_out)):
+                raise ValueError(f"train_batches: layer {i} buffers have inconsistent sizes")
+            if opt_kind == SGD and momentum != 0 and (s1W.shape[0] != W.shape[0] or s1b.shape[0] != b.shape[0]):
+                raise ValueError(f"train_batches: layer {i} lacks its velocity buffers")
+            if opt_kind == ADAM and (s1W.shape[0] != W.shape[0] or s2W.shape[0] != W.shape[0]
+                                     or s1b.shape[0] != b.shape[0] or s2b.shape[0] != b.shape[0]):
+                raise ValueError(f"train_batches: layer {i} lacks its Adam moments")
+            if act == 4 and alpha.shape[0] != 1:
+                raise ValueError(f"train_batches: layer {i} leaky_relu needs its slope")
+            state[i].W, state[i].b, state[i].dW, state[i].db = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
+            state[i].A, state[i].G, state[i].alpha = _ptr(A), _ptr(G), _ptr(alpha)
+            state[i].state1_W, state[i].state1_b = _ptr(s1W), _ptr(s1b)
+            state[i].state2_W, state[i].state2_b = _ptr(s2W), _ptr(s2b)
+            state[i].act = act
+            state[i].has_bias = b.shape[0] > 0
+            prev_out = state[i].n_out
+        if loss_kind == XENT_LABELS and labels.shape[0] != n:
+            raise ValueError("train_batches: cross-entropy with labels needs labels")
+        if loss_kind != XENT_LABELS and (T.shape[0] != n or t_cols != prev_out):
+            raise ValueError("train_batches: the target must have one column per output")
+        if class_weight.shape[0] and class_weight.shape[0] != prev_out:
+            raise ValueError("train_batches: class/pos weights need one entry per output")
+        s.loss_kind, s.smoothing = loss_kind, smoothing
+        s.opt_kind, s.lr, s.momentum, s.weight_decay = opt_kind, lr, momentum, weight_decay
+        s.nesterov, s.beta1, s.beta2, s.eps, s.decoupled = nesterov, beta1, beta2, eps, decoupled
+        s.n_threads, s.parallel_min = n_threads, parallel_min
+        out[0] = out[1] = out[2] = out[3] = 0.0
+        with nogil:
+            status = _run(tag, state, n_layers, &s, &X[0, 0], d,
+                          &labels[0] if labels.shape[0] else NULL,
+                          &T[0, 0] if T.shape[0] else NULL, t_cols,
+                          &SW[0] if SW.shape[0] else NULL,
+                          &order[0] if order.shape[0] else NULL, n, batch, b0, b1,
+                          &xb[0, 0] if xb.shape[0] else NULL, &lb[0] if lb.shape[0] else NULL,
+                          &tb[0, 0] if tb.shape[0] else NULL, &swb[0] if swb.shape[0] else NULL,
+                          &class_weight[0] if class_weight.shape[0] else NULL, step0, out)
+    finally:
+        free(state)
+    if status == BAD_LABEL:
+        raise ValueError("train_batches: a label is outside [0, n_outputs)")
+    if status == BAD_WEIGHT:
+        raise ValueError("a batch's total sample weight is not positive")
+    return int(status), [out[0], out[1], out[2], int(out[3])]
