@@ -201,6 +201,7 @@ def test_warm_training_step_allocates_no_arrays(rng):
     (np.ones(5), ValueError, "X must be 2-D"),
     (np.ones((0, 5)), ValueError, "X is empty"),
     (np.full((3, 5), np.nan), ValueError, "NaN or infinity"),
+    (np.full((3, 5), np.inf, dtype=np.float32), ValueError, "NaN or infinity"),
     (np.ones((3, 4)), ValueError, "X has 4 features, but the model expects 5"),
     (np.array([["a"] * 5]), TypeError, "X must hold numbers"),
 ])
