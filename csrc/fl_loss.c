@@ -1,14 +1,64 @@
-/* Softmax and fused loss kernels in float and double; see fl_loss.h for the contract. */
+/* Softmax and fused loss kernels in float and double; see fl_loss.h for the contract.
+ * The float kernels exist twice (baseline and AVX2+FMA, see fl_math.h) behind dispatchers. */
 #include "fl_loss.h"
 #include "fl_math.h"
 
 #define FL_REAL float
-#define FL_SUFFIX _f32
 #define FL_EXP fl_expf
+#define FL_SUFFIX _f32_base
 #include "fl_loss_tmpl.h"
-#undef FL_REAL
 #undef FL_SUFFIX
+#if FL_HAVE_DISPATCH
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define FL_SUFFIX _f32_avx2
+#include "fl_loss_tmpl.h"
+#undef FL_SUFFIX
+#pragma GCC pop_options
+#define FL_DISPATCH(name, args) \
+    (fl_cpu_has_avx2_fma() ? name##_f32_avx2 args : name##_f32_base args)
+#else
+#define FL_DISPATCH(name, args) (name##_f32_base args)
+#endif
+#undef FL_REAL
 #undef FL_EXP
+
+void fl_softmax_rows_f32(fl_index n, fl_index m, const float *x, float *y, int log_output)
+{
+    FL_DISPATCH(fl_softmax_rows, (n, m, x, y, log_output));
+}
+
+fl_index fl_label_weight_total_f32(fl_index n, fl_index m, const int64_t *labels, const float *sw,
+                                   const float *cw, double *total)
+{
+    return FL_DISPATCH(fl_label_weight_total, (n, m, labels, sw, cw, total));
+}
+
+double fl_softmax_xent_labels_f32(fl_index n, fl_index m, const float *z, const int64_t *labels,
+                                  const float *sw, const float *cw, double smoothing, double scale,
+                                  float *g)
+{
+    return FL_DISPATCH(fl_softmax_xent_labels, (n, m, z, labels, sw, cw, smoothing, scale, g));
+}
+
+double fl_softmax_xent_probs_f32(fl_index n, fl_index m, const float *z, const float *q,
+                                 const float *sw, const float *cw, double smoothing, double scale,
+                                 float *g)
+{
+    return FL_DISPATCH(fl_softmax_xent_probs, (n, m, z, q, sw, cw, smoothing, scale, g));
+}
+
+double fl_sigmoid_bce_f32(fl_index n, fl_index m, const float *z, const float *t, const float *sw,
+                          const float *pw, double scale, float *g)
+{
+    return FL_DISPATCH(fl_sigmoid_bce, (n, m, z, t, sw, pw, scale, g));
+}
+
+double fl_mse_f32(fl_index n, fl_index m, const float *p, const float *t, const float *sw,
+                  double scale, float *g)
+{
+    return FL_DISPATCH(fl_mse, (n, m, p, t, sw, scale, g));
+}
 
 #define FL_REAL double
 #define FL_SUFFIX _f64

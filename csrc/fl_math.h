@@ -51,7 +51,23 @@ FL_INLINE float fl_tanhf(float x)
     return ax < 0.125f ? small : signed_big;
 }
 
-FL_INLINE double fl_exp(double x) { return exp(x); }
+/* Runtime dispatch: kernels built twice, for baseline x86-64 and for AVX2+FMA, so a default
+ * build (which must run on any x86-64, hence no -march) still uses 8-wide vectors where the
+ * CPU has them. FL_HAVE_DISPATCH is 0 elsewhere and the baseline kernels are the only ones. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FL_NO_DISPATCH)
+#define FL_HAVE_DISPATCH 1
+FL_INLINE int fl_cpu_has_avx2_fma(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+#else
+#define FL_HAVE_DISPATCH 0
+#endif
 
 /* log(1 + exp(x)) without overflow for large x and without losing precision for very negative x. */
 FL_INLINE double fl_log1pexp(double x)

@@ -1,14 +1,40 @@
-/* Optimizer kernels in float and double; see fl_optim.h for the update rules. */
+/* Optimizer kernels in float and double; see fl_optim.h for the update rules.
+ * The float kernels exist twice (baseline and AVX2+FMA, see fl_math.h) behind dispatchers. */
 #include <math.h>
+#include "fl_math.h"
 #include "fl_optim.h"
 
 #define FL_REAL float
-#define FL_SUFFIX _f32
 #define FL_SQRT sqrtf
+#define FL_SUFFIX _f32_base
 #include "fl_optim_tmpl.h"
-#undef FL_REAL
 #undef FL_SUFFIX
+#if FL_HAVE_DISPATCH
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define FL_SUFFIX _f32_avx2
+#include "fl_optim_tmpl.h"
+#undef FL_SUFFIX
+#pragma GCC pop_options
+#define FL_DISPATCH(name, args) \
+    (fl_cpu_has_avx2_fma() ? name##_f32_avx2 args : name##_f32_base args)
+#else
+#define FL_DISPATCH(name, args) (name##_f32_base args)
+#endif
+#undef FL_REAL
 #undef FL_SQRT
+
+void fl_sgd_f32(fl_index n, float *p, const float *g, float *buf, double lr, double momentum,
+                double weight_decay, int nesterov)
+{
+    FL_DISPATCH(fl_sgd, (n, p, g, buf, lr, momentum, weight_decay, nesterov));
+}
+
+void fl_adam_f32(fl_index n, float *p, const float *g, float *m, float *v, double lr, double beta1,
+                 double beta2, double eps, double weight_decay, int64_t step, int decoupled)
+{
+    FL_DISPATCH(fl_adam, (n, p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled));
+}
 
 #define FL_REAL double
 #define FL_SUFFIX _f64

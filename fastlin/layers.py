@@ -10,7 +10,8 @@ import numpy as np
 
 from fastlin import _params
 from fastlin.backend import get as get_backend
-from fastlin.backend._validation import NEEDS_INPUT, USES_OUTPUT
+from fastlin.backend._threads import for_size
+from fastlin.backend._validation import ACTIVATIONS, NEEDS_INPUT, USES_OUTPUT
 from fastlin.init import initial_weights
 
 
@@ -42,8 +43,21 @@ class _Buffers:
         self._store.clear()
 
 
+def _ready(a, dtype, shape):
+    """True when `a` can go straight to a kernel: an ndarray of `dtype`, C-contiguous, of
+    `shape` (None entries match anything). Anything else takes the backend's validating
+    public method, which raises an error naming the problem."""
+    return (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
+            and a.ndim == len(shape)
+            and all(want is None or got == want for got, want in zip(a.shape, shape)))
+
+
 class Layer:
-    """Base class: forward(x) -> y, backward(grad_output) -> grad_input."""
+    """Base class: forward(x) -> y, backward(grad_output) -> grad_input.
+
+    Layers own their parameters and buffers, so their shapes and dtypes are known: a layer
+    checks only its input and then calls the backend's private ``_impl_*`` kernels, skipping
+    the per-call validation of the public kernel functions (a few microseconds each)."""
 
     def __init__(self):
         self.dtype = np.dtype(np.float32)
@@ -181,19 +195,25 @@ class Dense(Layer):
 
     def forward(self, x):
         self._input = x
+        if not _ready(x, self.dtype, (None, self.in_features)):
+            return self.backend.dense_forward(x, self._W, self._b)  # raises a named error
         out = self._buffers.get("out", (x.shape[0], self.out_features), self.dtype)
-        return self.backend.dense_forward(x, self._W, self._b, out=out)
+        self.backend._impl_dense_forward(x, self._W, self._b, 0, None, out, None,
+                                         for_size(out.size))
+        return out
 
     def forward_fused(self, x, act):
         """Forward through this layer and the activation layer `act` in one kernel call."""
+        if not _ready(x, self.dtype, (None, self.in_features)):
+            return act.forward(self.forward(x))
         self._input = x
         n = x.shape[0]
         out = act._buffers.get("out", (n, self.out_features), self.dtype)
         preact = None
         if act.activation in NEEDS_INPUT or (act.activation == "leaky_relu" and act.alpha <= 0):
             preact = self._buffers.get("out", (n, self.out_features), self.dtype)
-        self.backend.dense_forward(x, self._W, self._b, activation=act.activation,
-                                   alpha=act._alpha_arg(), out=out, preact=preact)
+        self.backend._impl_dense_forward(x, self._W, self._b, act.code, act._alpha_arg(), out,
+                                         preact, for_size(out.size))
         act._input = preact
         act._output = out
         return out
@@ -202,12 +222,10 @@ class Dense(Layer):
         x = self._input
         if x is None:
             raise RuntimeError("backward called before forward")
-        dX = None
-        if need_input_grad:
-            dX = self._buffers.get("dx", x.shape, self.dtype)
-        _, _, dX = self.backend.dense_backward(x, self._W, grad_output, dW=self.dW, db=self.db,
-                                               dX=dX, compute_db=self.use_bias,
-                                               compute_dX=need_input_grad)
+        dX = self._buffers.get("dx", x.shape, self.dtype) if need_input_grad else None
+        if not _ready(grad_output, self.dtype, (x.shape[0], self.out_features)):
+            self.backend.dense_backward(x, self._W, grad_output)  # raises a named error
+        self.backend._impl_dense_backward(x, self._W, grad_output, self.dW, self.db, dX)
         return dX
 
     def get_config(self):
@@ -224,25 +242,39 @@ class Activation(Layer):
         super().__init__()
         self._output = None
 
+    @property
+    def code(self):
+        return ACTIVATIONS[self.activation]
+
     def _alpha_arg(self):
         return None
 
     def forward(self, x):
         self._input = x
+        if not _ready(x, self.dtype, (None, None)):
+            x = self.backend.activation_forward(x, self.activation, alpha=self._alpha_arg())
+            self._input = None if self.activation in USES_OUTPUT else x
+            self._output = x
+            return x
         out = self._buffers.get("out", x.shape, x.dtype)
-        self._output = self.backend.activation_forward(x, self.activation, alpha=self._alpha_arg(),
-                                                       out=out)
+        self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
+                                              for_size(out.size))
+        self._output = out
         return out
 
     def backward(self, grad_output, need_input_grad=True):
         if self._output is None:
             raise RuntimeError("backward called before forward")
-        gx = self._buffers.get("dx", grad_output.shape, grad_output.dtype)
         x = self._input if self.activation not in USES_OUTPUT else None
         y = self._output if (x is None or self.activation in USES_OUTPUT) else None
-        return self.backend.activation_backward(grad_output, self.activation, x=x, y=y,
-                                                alpha=self._alpha_arg(), out=gx,
-                                                dalpha=self._dalpha_arg())
+        if not _ready(grad_output, self.dtype, self._output.shape):
+            return self.backend.activation_backward(grad_output, self.activation, x=x, y=y,
+                                                    alpha=self._alpha_arg(),
+                                                    dalpha=self._dalpha_arg())
+        gx = self._buffers.get("dx", grad_output.shape, grad_output.dtype)
+        self.backend._impl_activation_backward(grad_output, self.code, x, y, self._alpha_arg(),
+                                               gx, self._dalpha_arg(), for_size(gx.size))
+        return gx
 
     def _dalpha_arg(self):
         return None

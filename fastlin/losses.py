@@ -8,7 +8,17 @@ to the output's dtype when needed; a 1-D regression target is read as a column.
 import numpy as np
 
 from fastlin.backend import get as get_backend
+from fastlin.backend._threads import for_size
 from fastlin.backend._validation import optional_vector
+
+
+def _ready_pair(output, target):
+    """Output and target can go straight to a loss kernel (the common case inside a training
+    loop); anything else takes the validating public kernel, which names the problem."""
+    return (type(output) is np.ndarray and output.ndim == 2 and output.dtype.kind == "f"
+            and output.dtype.itemsize in (4, 8) and output.flags.c_contiguous and output.size
+            and type(target) is np.ndarray and target.dtype == output.dtype
+            and target.shape == output.shape and target.flags.c_contiguous)
 
 
 class Loss:
@@ -69,6 +79,9 @@ class MSELoss(Loss):
 
     def forward(self, output, target, sample_weight=None):
         target = self._float_target(output, target)
+        if sample_weight is None and _ready_pair(output, target):
+            self._grad = self._grad_buffer(output)
+            return self.backend._impl_mse(output, target, self._grad, None, for_size(output.size))
         loss, self._grad = self.backend.mse(output, target, grad=self._grad_buffer(output),
                                             sample_weight=sample_weight)
         return loss
@@ -85,6 +98,10 @@ class BCEWithLogitsLoss(Loss):
 
     def forward(self, output, target, sample_weight=None):
         target = self._float_target(output, target)
+        if sample_weight is None and self.pos_weight is None and _ready_pair(output, target):
+            self._grad = self._grad_buffer(output)
+            return self.backend._impl_sigmoid_bce(output, target, self._grad, None, None,
+                                                  for_size(output.size))
         loss, self._grad = self.backend.sigmoid_binary_cross_entropy(
             output, target, grad=self._grad_buffer(output), sample_weight=sample_weight,
             pos_weight=self.pos_weight)
@@ -125,6 +142,15 @@ class SoftmaxCrossEntropyLoss(Loss):
         target = np.asarray(target)
         if target.ndim == 2 and target.dtype != output.dtype:
             target = np.ascontiguousarray(target, dtype=output.dtype)
+        if (sample_weight is None and target.dtype == np.int64 and target.ndim == 1
+                and target.flags.c_contiguous and output.ndim == 2
+                and target.shape[0] == output.shape[0] and _ready_pair(output, output)
+                and 0.0 <= self.label_smoothing <= 1.0):
+            # labels are range-checked inside the kernel, before the gradient is written
+            self._grad = self._grad_buffer(output)
+            return self.backend._impl_softmax_cross_entropy(
+                output, target, self._grad, None, self._class_weight(output.dtype),
+                float(self.label_smoothing), for_size(output.size))
         loss, self._grad = self.backend.softmax_cross_entropy(
             output, target, grad=self._grad_buffer(output), sample_weight=sample_weight,
             class_weight=self._class_weight(output.dtype), label_smoothing=self.label_smoothing)

@@ -7,7 +7,8 @@ import numpy as np
 
 from fastlin import _params
 from fastlin.backend import get as get_backend
-from fastlin.backend._validation import number
+from fastlin.backend._threads import for_size
+from fastlin.backend._validation import FLOAT_DTYPES, number
 
 
 def _param_grad_pairs(params):
@@ -21,6 +22,11 @@ def _param_grad_pairs(params):
             p, g = item, _params.gradient_of(item)
         if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray) or p.shape != g.shape:
             raise TypeError("each parameter must be an ndarray with a gradient of its shape")
+        if p.dtype not in FLOAT_DTYPES or g.dtype != p.dtype:
+            raise TypeError(f"parameters and gradients must share a float32/float64 dtype, got "
+                            f"{p.dtype} and {g.dtype}")
+        if not (p.flags.c_contiguous and g.flags.c_contiguous) or not p.flags.writeable:
+            raise ValueError("parameters must be writeable and C-contiguous, gradients C-contiguous")
         pairs.append((p, g))
     if not pairs:
         raise ValueError("optimizer got an empty parameter list")
@@ -28,11 +34,25 @@ def _param_grad_pairs(params):
 
 
 class Optimizer:
+    """Base class. Parameters, gradients and state buffers are checked once, here; ``step()``
+    hands flat views of them straight to the backend's update kernel (no per-step checks)."""
+
     def __init__(self, params, lr, backend=None):
-        self.lr = number("lr", lr, 0.0)
+        self.lr = lr
         self.backend = get_backend(backend)
         self.param_groups = _param_grad_pairs(params)
+        self._flat = [(p.reshape(-1), g.reshape(-1), for_size(p.size))
+                      for p, g in self.param_groups]
         self.step_count = 0
+
+    @property
+    def lr(self):
+        return self._lr
+
+    @lr.setter
+    def lr(self, value):
+        # a schedule may change lr between steps; it is checked when set
+        self._lr = number("lr", value, 0.0)
 
     def zero_grad(self):
         """Set all gradients to zero (not needed: backward overwrites them)."""
@@ -56,13 +76,13 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov momentum requires momentum > 0")
         self.velocity = [np.zeros_like(p) if self.momentum else None for p, _ in self.param_groups]
+        self._velocity_flat = [None if v is None else v.reshape(-1) for v in self.velocity]
 
     def step(self):
         self.step_count += 1
-        upd = self.backend.sgd_update
-        for (p, g), buf in zip(self.param_groups, self.velocity):
-            upd(p, g, buf, lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
-                weight_decay=self.weight_decay)
+        upd = self.backend._impl_sgd
+        for (p, g, nt), buf in zip(self._flat, self._velocity_flat):
+            upd(p, g, buf, self._lr, self.momentum, self.weight_decay, self.nesterov, nt)
 
     def get_config(self):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
@@ -87,13 +107,16 @@ class Adam(Optimizer):
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self.exp_avg = [np.zeros_like(p) for p, _ in self.param_groups]
         self.exp_avg_sq = [np.zeros_like(p) for p, _ in self.param_groups]
+        self._moments_flat = [(m.reshape(-1), v.reshape(-1))
+                              for m, v in zip(self.exp_avg, self.exp_avg_sq)]
 
     def step(self):
         self.step_count += 1
-        upd = self.backend.adam_update
-        for (p, g), m, v in zip(self.param_groups, self.exp_avg, self.exp_avg_sq):
-            upd(p, g, m, v, self.step_count, lr=self.lr, betas=self.betas, eps=self.eps,
-                weight_decay=self.weight_decay, decoupled=self.decoupled_weight_decay)
+        upd = self.backend._impl_adam
+        b1, b2 = self.betas
+        for (p, g, nt), (m, v) in zip(self._flat, self._moments_flat):
+            upd(p, g, m, v, self._lr, b1, b2, self.eps, self.weight_decay, self.step_count,
+                self.decoupled_weight_decay, nt)
 
     def get_config(self):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps,
