@@ -5,6 +5,7 @@
 
 #define FL_REAL float
 #define FL_EXP fl_expf
+#define FL_LOG logf
 #define FL_SUFFIX _f32_base
 #include "fl_loss_tmpl.h"
 #undef FL_SUFFIX
@@ -22,6 +23,7 @@
 #endif
 #undef FL_REAL
 #undef FL_EXP
+#undef FL_LOG
 
 void fl_softmax_rows_f32(fl_index n, fl_index m, const float *x, float *y, int log_output)
 {
@@ -63,4 +65,5 @@ double fl_mse_f32(fl_index n, fl_index m, const float *p, const float *t, const 
 #define FL_REAL double
 #define FL_SUFFIX _f64
 #define FL_EXP exp
+#define FL_LOG log
 #include "fl_loss_tmpl.h"

@@ -1,4 +1,4 @@
-/* Body of fl_loss.c, included once per precision with FL_REAL, FL_SUFFIX, FL_EXP set.
+/* Body of fl_loss.c, included once per precision with FL_REAL, FL_SUFFIX, FL_EXP, FL_LOG set.
  * Reductions (row max, row sum) use eight independent lanes in a fixed order: gcc vectorizes
  * them without -ffast-math and the result does not depend on how rows are split over threads. */
 
@@ -55,7 +55,7 @@ void FL_FN(fl_softmax_rows)(fl_index n, fl_index m, const FL_REAL *x, FL_REAL *y
         xr = FL_FN(limit_row_)(m, xr, &mx, yr);
         if (log_output) {
             /* log-softmax needs x after exp has been taken: keep x, put exp in y first. */
-            FL_REAL lse = mx + (FL_REAL)log((double)FL_FN(row_exp_)(m, xr, mx, yr));
+            FL_REAL lse = mx + FL_LOG(FL_FN(row_exp_)(m, xr, mx, yr));
             for (fl_index j = 0; j < m; ++j) yr[j] = xr[j] - lse;
         } else {
             FL_REAL inv = (FL_REAL)1 / FL_FN(row_exp_)(m, xr, mx, yr);
@@ -104,7 +104,7 @@ double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
         }
         const double zy = (double)zr[y];
         const FL_REAL se = FL_FN(row_exp_)(m, zr, mx, gr);
-        const double lse = (double)mx + log((double)se);
+        const double lse = (double)mx + (double)FL_LOG(se);
         double loss = 0.0;
         if (w != 0.0 && keep != 0.0) loss += keep * w * (lse - zy);
         if (spread != 0.0 && s != 0.0) loss += spread * s * (csum * lse - weighted_z);
@@ -141,7 +141,7 @@ double FL_FN(fl_softmax_xent_probs)(fl_index n, fl_index m, const FL_REAL *z, co
             if (t != 0.0) { mass += t; qz += t * (double)zr[j]; }
         }
         const FL_REAL se = FL_FN(row_exp_)(m, zr, mx, gr);
-        const double lse = (double)mx + log((double)se);
+        const double lse = (double)mx + (double)FL_LOG(se);
         if (s != 0.0 && mass != 0.0) total += s * (mass * lse - qz);
         {
             const FL_REAL a = (FL_REAL)(scale * s * mass / (double)se);
