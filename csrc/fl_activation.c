@@ -21,13 +21,6 @@
 #undef FL_EXP
 #undef FL_TANHF
 
-#if FL_HAVE_DISPATCH
-#define FL_DISPATCH(name, args) \
-    (fl_cpu_has_avx2_fma() ? name##_f32_avx2 args : name##_f32_base args)
-#else
-#define FL_DISPATCH(name, args) (name##_f32_base args)
-#endif
-
 void fl_act_forward_f32(fl_index n, fl_index m, const float *x, const float *bias, int act,
                         const float *alpha, int alpha_per_unit, float *z, float *y)
 {

@@ -16,10 +16,6 @@
 #include "fl_loss_tmpl.h"
 #undef FL_SUFFIX
 #pragma GCC pop_options
-#define FL_DISPATCH(name, args) \
-    (fl_cpu_has_avx2_fma() ? name##_f32_avx2 args : name##_f32_base args)
-#else
-#define FL_DISPATCH(name, args) (name##_f32_base args)
 #endif
 #undef FL_REAL
 #undef FL_EXP

@@ -65,8 +65,12 @@ FL_INLINE int fl_cpu_has_avx2_fma(void)
     }
     return cached;
 }
+/* Call name##_f32_avx2 or name##_f32_base, whichever this CPU runs best. */
+#define FL_DISPATCH(name, args) \
+    (fl_cpu_has_avx2_fma() ? name##_f32_avx2 args : name##_f32_base args)
 #else
 #define FL_HAVE_DISPATCH 0
+#define FL_DISPATCH(name, args) (name##_f32_base args)
 #endif
 
 /* log(1 + exp(x)) without overflow for large x and without losing precision for very negative x. */
