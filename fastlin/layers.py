@@ -10,7 +10,7 @@ import numpy as np
 
 from fastlin import _params
 from fastlin.backend import get as get_backend
-from fastlin.backend._threads import for_size
+from fastlin.backend._threads import for_activation, for_size
 from fastlin.backend._validation import ACTIVATIONS, NEEDS_INPUT, USES_OUTPUT
 from fastlin.init import initial_weights
 
@@ -199,7 +199,7 @@ class Dense(Layer):
             return self.backend.dense_forward(x, self._W, self._b)  # raises a named error
         out = self._buffers.get("out", (x.shape[0], self.out_features), self.dtype)
         self.backend._impl_dense_forward(x, self._W, self._b, 0, None, out, None,
-                                         for_size(out.size))
+                                         for_size(out.size, cheap=True))
         return out
 
     def forward_fused(self, x, act):
@@ -213,7 +213,7 @@ class Dense(Layer):
         if act.activation in NEEDS_INPUT or (act.activation == "leaky_relu" and act.alpha <= 0):
             preact = self._buffers.get("out", (n, self.out_features), self.dtype)
         self.backend._impl_dense_forward(x, self._W, self._b, act.code, act._alpha_arg(), out,
-                                         preact, for_size(out.size))
+                                         preact, for_activation(act.code, out.size))
         act._input = preact
         act._output = out
         return out
@@ -258,7 +258,7 @@ class Activation(Layer):
             return x
         out = self._buffers.get("out", x.shape, x.dtype)
         self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
-                                              for_size(out.size))
+                                              for_activation(self.code, out.size))
         self._output = out
         return out
 
@@ -273,7 +273,8 @@ class Activation(Layer):
                                                     dalpha=self._dalpha_arg())
         gx = self._buffers.get("dx", grad_output.shape, grad_output.dtype)
         self.backend._impl_activation_backward(grad_output, self.code, x, y, self._alpha_arg(),
-                                               gx, self._dalpha_arg(), for_size(gx.size))
+                                               gx, self._dalpha_arg(),
+                                               for_activation(self.code, gx.size))
         return gx
 
     def _dalpha_arg(self):

@@ -81,7 +81,8 @@ class MSELoss(Loss):
         target = self._float_target(output, target)
         if sample_weight is None and _ready_pair(output, target):
             self._grad = self._grad_buffer(output)
-            return self.backend._impl_mse(output, target, self._grad, None, for_size(output.size))
+            return self.backend._impl_mse(output, target, self._grad, None,
+                                          for_size(output.size, cheap=True))
         loss, self._grad = self.backend.mse(output, target, grad=self._grad_buffer(output),
                                             sample_weight=sample_weight)
         return loss

@@ -7,7 +7,7 @@ import numpy as np
 
 from fastlin import _params
 from fastlin.backend import get as get_backend
-from fastlin.backend._threads import for_size
+from fastlin.backend._threads import PARALLEL_MIN_ELEMENTS_ADAM, for_size
 from fastlin.backend._validation import FLOAT_DTYPES, number
 
 
@@ -41,7 +41,7 @@ class Optimizer:
         self.lr = lr
         self.backend = get_backend(backend)
         self.param_groups = _param_grad_pairs(params)
-        self._flat = [(p.reshape(-1), g.reshape(-1), for_size(p.size))
+        self._flat = [(p.reshape(-1), g.reshape(-1), for_size(p.size, cheap=True))
                       for p, g in self.param_groups]
         self.step_count = 0
 
@@ -109,6 +109,8 @@ class Adam(Optimizer):
         self.exp_avg_sq = [np.zeros_like(p) for p, _ in self.param_groups]
         self._moments_flat = [(m.reshape(-1), v.reshape(-1))
                               for m, v in zip(self.exp_avg, self.exp_avg_sq)]
+        self._flat = [(p, g, for_size(p.size, min_elements=PARALLEL_MIN_ELEMENTS_ADAM))
+                      for p, g, _ in self._flat]
 
     def step(self):
         self.step_count += 1

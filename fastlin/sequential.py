@@ -141,6 +141,7 @@ class _CompiledLoop:
             opt.betas[1] if adam else 0.0, opt.eps if adam else 0.0,
             opt.decoupled_weight_decay if adam else False, opt.step_count,
             _threads.resolve(None), _threads.PARALLEL_MIN_ELEMENTS,
+            _threads.PARALLEL_MIN_ELEMENTS_CHEAP, _threads.PARALLEL_MIN_ELEMENTS_ADAM,
             self.xb, self.lb, self.tb, self.swb)
         opt.step_count += out[3]
         return status, out

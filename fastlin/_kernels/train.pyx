@@ -87,7 +87,9 @@ cdef struct Settings:
     double eps
     int decoupled
     int n_threads
-    fl_index parallel_min
+    fl_index parallel_min          # elements from which an exp-heavy kernel uses n_threads
+    fl_index parallel_min_cheap    # the same for memory-bound kernels (relu, SGD)
+    fl_index parallel_min_adam     # the same for the Adam update
 
 
 cdef inline void _act_forward(fl_index n, fl_index m, floating *y, const floating *bias, int act,
@@ -158,7 +160,8 @@ cdef inline void _update(const Settings *s, fl_index size, floating *p, const fl
                          floating *st1, floating *st2, int64_t step) noexcept nogil:
     """The optimizer on one parameter, chunked over threads exactly as optim.pyx does."""
     cdef fl_index nchunks = (size + OPT_CHUNK - 1) // OPT_CHUNK, c, k0, k1
-    cdef int nt = s.n_threads if size >= s.parallel_min else 1
+    cdef int nt = s.n_threads if size >= (s.parallel_min_adam if s.opt_kind == ADAM
+                                          else s.parallel_min_cheap) else 1
     if nt > 1 and nchunks > 1:
         for c in prange(nchunks, schedule="static", num_threads=nt):
             k0 = c * OPT_CHUNK
@@ -181,6 +184,11 @@ cdef inline void _update_range(const Settings *s, fl_index size, floating *p, co
             fl_adam_f32(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
         else:
             fl_adam_f64(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
+
+
+cdef inline fl_index _min_elements(const Settings *s, int act) noexcept nogil:
+    # sigmoid (1) and tanh (2) take an exp per element; the others are memory-bound
+    return s.parallel_min if act == 1 or act == 2 else s.parallel_min_cheap
 
 
 cdef inline void _prefetch_row(const char *row, size_t nbytes) noexcept nogil:
@@ -241,7 +249,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                     xin if l == 0 else <floating *>layers[l - 1].A, <int>L.n_in,
                     <floating *>L.W, <int>L.n_out, 0.0, <floating *>L.A, <int>L.n_out)
             if L.act != 0 or L.has_bias:
-                nt = s.n_threads if m * L.n_out >= s.parallel_min else 1
+                nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
                 _act_forward(m, L.n_out, <floating *>L.A, <floating *>L.b if L.has_bias else NULL,
                              L.act, <floating *>L.alpha, nt)
         # fused loss and its gradient into the last layer's G
@@ -305,7 +313,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         for l in range(n_layers - 1, -1, -1):
             L = &layers[l]
             if L.act != 0:
-                nt = s.n_threads if m * L.n_out >= s.parallel_min else 1
+                nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
                 _act_backward(m, L.n_out, <floating *>L.G, <floating *>L.A, L.act,
                               <floating *>L.alpha, nt)
             gemm_rm(True, False, <int>L.n_in, <int>L.n_out, <int>m, 1.0,
@@ -343,6 +351,7 @@ def train_batches(const floating[:, ::1] X not None, const int64_t[::1] labels n
                   double smoothing, int opt_kind, double lr, double momentum,
                   double weight_decay, bint nesterov, double beta1, double beta2, double eps,
                   bint decoupled, int64_t step0, int n_threads, Py_ssize_t parallel_min,
+                  Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam,
                   floating[:, ::1] xb not None, int64_t[::1] lb not None,
                   floating[:, ::1] tb not None, floating[::1] swb not None):
     """Run batches [b0, b1) of one epoch; see the module docstring.
@@ -410,6 +419,7 @@ def train_batches(const floating[:, ::1] X not None, const int64_t[::1] labels n
         s.opt_kind, s.lr, s.momentum, s.weight_decay = opt_kind, lr, momentum, weight_decay
         s.nesterov, s.beta1, s.beta2, s.eps, s.decoupled = nesterov, beta1, beta2, eps, decoupled
         s.n_threads, s.parallel_min = n_threads, parallel_min
+        s.parallel_min_cheap, s.parallel_min_adam = parallel_min_cheap, parallel_min_adam
         out[0] = out[1] = out[2] = out[3] = 0.0
         with nogil:
             status = _run(tag, state, n_layers, &s, &X[0, 0], d,

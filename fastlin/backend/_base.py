@@ -68,7 +68,7 @@ class KernelSet:
         if preact is not None:
             preact = v.out_array("preact", preact, (n, m), dt, X, W, out)
         self._impl_dense_forward(X, W, b, code, alpha, out, preact,
-                                 _threads.for_size(n * m, n_threads))
+                                 _threads.for_activation(code, n * m, n_threads))
         return out
 
     def dense_backward(self, X, W, grad_output, dW=None, db=None, dX=None, compute_db=True,
@@ -121,7 +121,8 @@ class KernelSet:
         code = v.activation_code(activation)
         alpha = v.alpha_vector(alpha, activation, x.shape[1], x.dtype)
         out = v.out_array("out", out, x.shape, x.dtype)
-        self._impl_activation_forward(x, code, alpha, out, _threads.for_size(x.size, n_threads))
+        self._impl_activation_forward(x, code, alpha, out,
+                                      _threads.for_activation(code, x.size, n_threads))
         return out
 
     def activation_backward(self, grad_output, activation="relu", x=None, y=None, alpha=None,
@@ -161,7 +162,7 @@ class KernelSet:
             dalpha = v.out_array("dalpha", dalpha, alpha.shape, dt)
         out = v.out_array("out", out, shape, dt)
         self._impl_activation_backward(g, code, x, y, alpha, out, dalpha,
-                                       _threads.for_size(g.size, n_threads))
+                                       _threads.for_activation(code, g.size, n_threads))
         return out
 
     # ------------------------------------------------------------- softmaxes
@@ -264,7 +265,7 @@ class KernelSet:
         t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)
         sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
         grad = v.out_array("grad", grad, p.shape, p.dtype, p, t) if compute_grad else None
-        loss = self._impl_mse(p, t, grad, sw, _threads.for_size(p.size, n_threads))
+        loss = self._impl_mse(p, t, grad, sw, _threads.for_size(p.size, n_threads, cheap=True))
         return loss, grad
 
     # ------------------------------------------------------------ optimizers
@@ -305,7 +306,7 @@ class KernelSet:
         else:
             buf = None
         self._impl_sgd(p, g, buf, lr, momentum, weight_decay, bool(nesterov),
-                       _threads.for_size(p.size, n_threads))
+                       _threads.for_size(p.size, n_threads, cheap=True))
         return param
 
     def adam_update(self, param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999),
@@ -333,5 +334,7 @@ class KernelSet:
         eps = v.number("eps", eps, 0.0)
         weight_decay = v.number("weight_decay", weight_decay, 0.0)
         self._impl_adam(p, g, m, s, lr, beta1, beta2, eps, weight_decay, int(step),
-                        bool(decoupled), _threads.for_size(p.size, n_threads))
+                        bool(decoupled),
+                        _threads.for_size(p.size, n_threads,
+                                          min_elements=_threads.PARALLEL_MIN_ELEMENTS_ADAM))
         return param

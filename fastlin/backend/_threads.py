@@ -9,19 +9,36 @@ import os
 
 from fastlin._kernels import _config
 
-# Measured on a 2-core machine (python -m fastlin bench): with passive OpenMP waiting a
-# fork/join costs tens of microseconds, about what a vectorized sigmoid or softmax-CE takes
-# over 128k float32 elements on one core, so smaller calls stay serial.
-PARALLEL_MIN_ELEMENTS = 1 << 17
+# Measured on this 2-core machine (float32, 1 vs 2 threads, passive OpenMP waiting): waking the
+# second thread costs ~70 us. Kernels with an exp per element (sigmoid, tanh, softmax, the
+# fused losses) gain from it above ~256k elements (sigmoid 185 -> 146 us, softmax-CE 234 -> 186
+# us at 262144; slower below). Memory-bound kernels (relu family, identity, abs, mse, optimizer
+# updates) were still slower with 2 threads at 1M elements (relu 104 vs 133 us), so they stay
+# serial up to 4M.
+# Adam's update (a sqrt and a division per element) sits between: 2 threads lose at 262k
+# (87 vs 152 us), break even at 512k, win at 1M (359 vs 255 us).
+PARALLEL_MIN_ELEMENTS = 1 << 18
+PARALLEL_MIN_ELEMENTS_CHEAP = 1 << 22
+PARALLEL_MIN_ELEMENTS_ADAM = 1 << 20
+# activation codes whose per-element work is a compare or a multiply
+CHEAP_ACTIVATIONS = frozenset({0, 3, 4, 5, 6})
 
 _num_threads = None
 
 
-def _available_cores():
+def _count_cores():
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+_CORES = _count_cores()  # read once: asking the OS costs ~1 us, more than a small kernel
+_OPENMP = _config.openmp_enabled()
+
+
+def _available_cores():
+    return _CORES
 
 
 def resolve(n_threads):
@@ -37,16 +54,24 @@ def resolve(n_threads):
         raise ValueError("n_threads must not be 0 (use None for all cores, 1 for serial)")
     if n_threads < 0:
         n_threads = max(1, _available_cores() + 1 + n_threads)
-    if not _config.openmp_enabled():
+    if not _OPENMP:
         return 1
     return n_threads
 
 
-def for_size(n_elements, n_threads=None):
-    """Threads for a call touching n_elements: 1 for small buffers, else resolve(n_threads)."""
-    if n_elements < PARALLEL_MIN_ELEMENTS:
+def for_size(n_elements, n_threads=None, cheap=False, min_elements=None):
+    """Threads for a call touching n_elements: 1 below the measured threshold (the higher one
+    for memory-bound `cheap` kernels, or `min_elements`), else resolve(n_threads)."""
+    if min_elements is None:
+        min_elements = PARALLEL_MIN_ELEMENTS_CHEAP if cheap else PARALLEL_MIN_ELEMENTS
+    if n_elements < min_elements:
         return 1
     return resolve(n_threads)
+
+
+def for_activation(code, n_elements, n_threads=None):
+    """Threads for an activation kernel (or a Dense epilogue) with this activation code."""
+    return for_size(n_elements, n_threads, cheap=code in CHEAP_ACTIVATIONS)
 
 
 def set_num_threads(n_threads):

@@ -3,6 +3,9 @@
 Every check names the argument it rejects and runs before any buffer is written. Kernels see
 only C-contiguous float32/float64 arrays of matching dtype and agreeing shapes, and int64 labels.
 """
+import math
+import numbers
+
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -104,10 +107,10 @@ def labels_array(name, labels, n):
 
 def number(name, value, low=None, high=None, low_open=False, high_open=False):
     """A finite real scalar within the given bounds, as float."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     value = float(value)
-    if not np.isfinite(value):
+    if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     if low is not None and (value < low or (low_open and value == low)):
         raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value}")
