@@ -5,7 +5,7 @@
 
 #define FL_REAL float
 #define FL_EXP fl_expf
-#define FL_LOG logf
+#define FL_LOG fl_logf
 #define FL_SUFFIX _f32_base
 #include "fl_loss_tmpl.h"
 #undef FL_SUFFIX

@@ -79,7 +79,42 @@ fl_index FL_FN(fl_label_weight_total)(fl_index n, fl_index m, const int64_t *lab
 
 /* PyTorch's CrossEntropyLoss with integer targets, class weights and label smoothing eps:
  *   loss_i = (1-eps) w_i (lse - z_y) + (eps/K) s_i sum_k c_k (lse - z_k),  w_i = s_i c_{y_i}
- *   dloss_i/dz_j = (1-eps) w_i (p_j - [j=y]) + (eps/K) s_i (C p_j - c_j),  C = sum_k c_k. */
+ *   dloss_i/dz_j = (1-eps) w_i (p_j - [j=y]) + (eps/K) s_i (C p_j - c_j),  C = sum_k c_k.
+ * xent_label_finish_ turns a row whose gradient buffer holds e_j = exp(z_j - mx), with
+ * se = sum_j e_j, into that row's loss and gradient. */
+static double FL_FN(xent_label_finish_)(fl_index m, FL_REAL *gr, int64_t y, double s, double w,
+                                        FL_REAL mx, FL_REAL se, FL_REAL log_se, double zy,
+                                        double weighted_z, double keep, double spread,
+                                        double csum, const FL_REAL *cw, double scale)
+{
+    const double lse = (double)mx + (double)log_se;
+    double loss = 0.0;
+    if (w != 0.0 && keep != 0.0) loss += keep * w * (lse - zy);
+    if (spread != 0.0 && s != 0.0) loss += spread * s * (csum * lse - weighted_z);
+    const FL_REAL a = (FL_REAL)(scale * (keep * w + spread * s * csum) / (double)se);
+    const FL_REAL b = (FL_REAL)(scale * spread * s);
+    if (cw) for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - b * cw[j];
+    else    for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - b;
+    gr[y] -= (FL_REAL)(scale * keep * w);
+    return loss;
+}
+
+static double FL_FN(weighted_row_sum_)(fl_index m, const FL_REAL *zr, const FL_REAL *cw)
+{
+    double acc = 0.0;
+    for (fl_index j = 0; j < m; ++j) {
+        double c = cw ? (double)cw[j] : 1.0;
+        if (c != 0.0) acc += c * (double)zr[j];
+    }
+    return acc;
+}
+
+/* Rows this short (10 classes, say) leave most of a vector idle, so up to FL_SHORT_CHUNK of them
+ * are shifted by their max first and exponentiated as one flat array; the numbers are the same
+ * as row by row. */
+#define FL_SHORT_ROW 16
+#define FL_SHORT_CHUNK 64
+
 double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
                                       const int64_t *labels, const FL_REAL *sw, const FL_REAL *cw,
                                       double smoothing, double scale, FL_REAL *g)
@@ -87,7 +122,40 @@ double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
     double total = 0.0;
     const double keep = 1.0 - smoothing, spread = smoothing / (double)m;
     const double csum = cw ? (double)FL_FN(row_sum_)(m, cw) : (double)m;
-    for (fl_index i = 0; i < n; ++i) {
+    fl_index i = 0;
+    if (m <= FL_SHORT_ROW) {
+        FL_REAL mxs[FL_SHORT_CHUNK], ses[FL_SHORT_CHUNK], logs[FL_SHORT_CHUNK];
+        while (i < n) {
+            const fl_index c = n - i < FL_SHORT_CHUNK ? n - i : FL_SHORT_CHUNK;
+            int finite = 1;
+            for (fl_index r = 0; r < c && finite; ++r) {
+                const FL_REAL *zr = z + (i + r) * m;
+                FL_REAL *gr = g + (i + r) * m;
+                const FL_REAL mx = FL_FN(row_max_)(m, zr);
+                finite = isfinite(mx);
+                mxs[r] = mx;
+                for (fl_index j = 0; j < m; ++j) gr[j] = zr[j] - mx;
+            }
+            if (!finite) break; /* the row-by-row path below handles the limit rows */
+            FL_REAL *gc = g + i * m;
+            for (fl_index k = 0; k < c * m; ++k) gc[k] = FL_EXP(gc[k]);
+            for (fl_index r = 0; r < c; ++r) ses[r] = FL_FN(row_sum_)(m, gc + r * m);
+            for (fl_index r = 0; r < c; ++r) logs[r] = FL_LOG(ses[r]);
+            for (fl_index r = 0; r < c; ++r) {
+                const fl_index row = i + r;
+                const int64_t y = labels[row];
+                const double s = sw ? (double)sw[row] : 1.0;
+                const double w = s * (cw ? (double)cw[y] : 1.0);
+                const FL_REAL *zr = z + row * m;
+                const double wz = (spread != 0.0 && s != 0.0) ? FL_FN(weighted_row_sum_)(m, zr, cw) : 0.0;
+                total += FL_FN(xent_label_finish_)(m, g + row * m, y, s, w, mxs[r], ses[r], logs[r],
+                                                   (double)zr[y], wz, keep, spread, csum, cw,
+                                                   scale);
+            }
+            i += c;
+        }
+    }
+    for (; i < n; ++i) {
         const FL_REAL *zr = z + i * m;
         FL_REAL *gr = g + i * m;
         const int64_t y = labels[i];
@@ -95,27 +163,13 @@ double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
         const double w = s * (cw ? (double)cw[y] : 1.0);
         FL_REAL mx = FL_FN(row_max_)(m, zr);
         zr = FL_FN(limit_row_)(m, zr, &mx, gr);
-        double weighted_z = 0.0;
-        if (spread != 0.0 && s != 0.0) {
-            for (fl_index j = 0; j < m; ++j) {
-                double c = cw ? (double)cw[j] : 1.0;
-                if (c != 0.0) weighted_z += c * (double)zr[j];
-            }
-        }
+        /* zr may now be gr itself (a limit row): read what the loss needs before exp overwrites it */
+        const double wz = (spread != 0.0 && s != 0.0) ? FL_FN(weighted_row_sum_)(m, zr, cw) : 0.0;
         const double zy = (double)zr[y];
-        const FL_REAL se = FL_FN(row_exp_)(m, zr, mx, gr);
-        const double lse = (double)mx + (double)FL_LOG(se);
-        double loss = 0.0;
-        if (w != 0.0 && keep != 0.0) loss += keep * w * (lse - zy);
-        if (spread != 0.0 && s != 0.0) loss += spread * s * (csum * lse - weighted_z);
-        total += loss;
-        {
-            const FL_REAL a = (FL_REAL)(scale * (keep * w + spread * s * csum) / (double)se);
-            const FL_REAL b = (FL_REAL)(scale * spread * s);
-            if (cw) for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - b * cw[j];
-            else    for (fl_index j = 0; j < m; ++j) gr[j] = a * gr[j] - b;
-            gr[y] -= (FL_REAL)(scale * keep * w);
-        }
+        for (fl_index j = 0; j < m; ++j) gr[j] = FL_EXP(zr[j] - mx);
+        const FL_REAL se = FL_FN(row_sum_)(m, gr);
+        total += FL_FN(xent_label_finish_)(m, gr, y, s, w, mx, se, FL_LOG(se), zy, wz, keep,
+                                           spread, csum, cw, scale);
     }
     return total;
 }

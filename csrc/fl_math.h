@@ -73,6 +73,36 @@ FL_INLINE int fl_cpu_has_avx2_fma(void)
 #define FL_DISPATCH(name, args) (name##_f32_base args)
 #endif
 
+/* Natural log for positive, finite, normal x, vectorizable (Cephes logf: split x into 2^e * m
+ * with m in [sqrt(1/2), sqrt(2)), degree-8 polynomial for log(m)). Max error ~1 ulp. The callers
+ * take the log of a softmax denominator, which is >= 1. */
+FL_INLINE float fl_logf(float x)
+{
+    int32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    float e = (float)(((bits >> 23) & 0xff) - 126);
+    int32_t mbits = (bits & 0x007fffff) | 0x3f000000; /* mantissa scaled into [0.5, 1) */
+    float m;
+    memcpy(&m, &mbits, sizeof m);
+    const int small = m < 0.707106781186547524f;
+    e = small ? e - 1.0f : e;
+    m = small ? m + m - 1.0f : m - 1.0f;
+    const float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * e;
+}
+
 /* log(1 + exp(x)) without overflow for large x and without losing precision for very negative x. */
 FL_INLINE double fl_log1pexp(double x)
 {
