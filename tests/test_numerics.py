@@ -64,3 +64,20 @@ def test_fast_exp_accuracy():
     y = C.activation_forward(x, "sigmoid")
     ref = 1 / (1 + np.exp(-x.astype(np.float64)))
     assert_allclose(y, ref, rtol=4e-7, atol=1e-38)
+
+
+@pytest.mark.parametrize("k", [3, 10, 16, 17])
+def test_infinite_row_inside_a_batch_of_short_rows(dtype, k):
+    """Short rows take a flat-block path; a limit row anywhere in the block must fall back to
+    the row-by-row path and give the same numbers as the NumPy twin."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((150, k)).astype(dtype)
+    z[70, 1] = np.inf
+    z[71, :] = -1e4
+    y = rng.integers(0, k, 150)
+    y[70] = 1
+    lc, gc = B.get("cython").softmax_cross_entropy(z, y)
+    ln, gn = B.get("numpy").softmax_cross_entropy(z, y)
+    assert np.isfinite(lc) and np.isfinite(gc).all()
+    assert_allclose(lc, ln, rtol=1e-5)
+    assert_allclose(gc, gn, rtol=1e-5, atol=1e-7)
