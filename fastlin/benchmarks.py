@@ -312,7 +312,7 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
             contenders["torch"] = torch_step
         est = alternate(contenders, 1, 1)["careful"]
         t = alternate(contenders, repeat, _calls_for(est, 5e-3))
-        tf = alternate({"cy fit": fit_c, "np fit": fit_n}, max(3, repeat // 3), 1)
+        tf = alternate({"cy fit": fit_c, "np fit": fit_n}, repeat, 1)
         t["cy fit"], t["np fit"] = tf["cy fit"] / steps, tf["np fit"] / steps
         rows.append(("workload", name, spec["batch"], t))
         cells = "".join(f"{t[k] * 1e6:9.1f}" if k in t else f"{'n/a':>9}"
@@ -326,3 +326,38 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
              "many times faster fastlin's fit is than careful NumPy and than PyTorch eager; "
              "step/flr, fit/flr = cython manual step / fit step over the floor (1.00x is the BLAS limit).")
     return rows
+
+
+def fit_step_time(name, repeat=7):
+    """Median per-step time of fit() for one workload, in this process, nothing else running."""
+    spec = WORKLOADS[name]
+    dtype = np.float32
+    n = spec["batch"] * (8 if name.startswith("W2") else 64)
+    X, y = _workload_data(spec, n, np.random.default_rng(0), dtype)
+    run, steps = _fit_per_step(spec, "cython", X, y, dtype)
+    one = alternate({"fit": run}, 3, 1)["fit"]
+    epochs = max(4, int(4 * 0.05 / one))  # each timed call >= ~50 ms: µs-scale steps are noisy
+    run, steps = _fit_per_step(spec, "cython", X, y, dtype, epochs=epochs)
+    return alternate({"fit": run}, repeat, 1)["fit"] / steps
+
+
+def run_scaling(print_fn=print):
+    """fit per step with 1 and with 2 threads (fastlin's OpenMP and OpenBLAS together), each in
+    a fresh process so that no other thread pool is awake: the "never slower with 2 threads"
+    check of issue 4, free of the two-BLAS-pool contention of the alternating tables."""
+    import json
+    import os
+    import subprocess
+    import sys
+    print_fn(f"{'workload (fit, us per step)':<38}{'1 thread':>10}{'2 threads':>11}{'2t / 1t':>9}")
+    for name in WORKLOADS:
+        times = []
+        for threads in (1, 2):
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
+            code = ("import json, fastlin; from fastlin.benchmarks import fit_step_time; "
+                    f"fastlin.set_num_threads({threads}); "
+                    f"print(json.dumps(fit_step_time({name!r})))")
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                 text=True, check=True).stdout
+            times.append(json.loads(out.strip().splitlines()[-1]))
+        print_fn(f"{name:<38}{times[0] * 1e6:10.1f}{times[1] * 1e6:11.1f}{times[1] / times[0]:8.2f}x")

@@ -49,8 +49,11 @@ def cmd_demo(args):
 
 # ---------------------------------------------------------------------------- bench
 def cmd_bench(args):
-    from fastlin.benchmarks import run_benchmarks
-    run_benchmarks(quick=args.quick, threads=args.threads)
+    from fastlin.benchmarks import run_benchmarks, run_scaling
+    if args.scaling:
+        run_scaling()
+    else:
+        run_benchmarks(quick=args.quick, threads=args.threads)
     return 0
 
 
@@ -176,6 +179,8 @@ def build_parser():
     b = sub.add_parser("bench", help="kernel and training-step benchmarks, compiled vs NumPy")
     b.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
     b.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    b.add_argument("--scaling", action="store_true",
+                   help="fit per step with 1 vs 2 threads, each workload in a fresh process")
     b.set_defaults(func=cmd_bench)
     t = sub.add_parser("train", help="train an MLP on a CSV file with a header row")
     t.add_argument("data")
