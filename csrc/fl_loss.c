@@ -6,6 +6,7 @@
 #define FL_REAL float
 #define FL_EXP fl_expf
 #define FL_LOG fl_logf
+#define FL_LOG1PEXP fl_log1pexpf
 #define FL_SUFFIX _f32_base
 #include "fl_loss_tmpl.h"
 #undef FL_SUFFIX
@@ -20,6 +21,7 @@
 #undef FL_REAL
 #undef FL_EXP
 #undef FL_LOG
+#undef FL_LOG1PEXP
 
 void fl_softmax_rows_f32(fl_index n, fl_index m, const float *x, float *y, int log_output)
 {
@@ -62,4 +64,5 @@ double fl_mse_f32(fl_index n, fl_index m, const float *p, const float *t, const 
 #define FL_SUFFIX _f64
 #define FL_EXP exp
 #define FL_LOG log
+#define FL_LOG1PEXP fl_log1pexp
 #include "fl_loss_tmpl.h"

@@ -215,6 +215,27 @@ double FL_FN(fl_sigmoid_bce)(fl_index n, fl_index m, const FL_REAL *z, const FL_
                               const FL_REAL *sw, const FL_REAL *pw, double scale, FL_REAL *g)
 {
     double total = 0.0;
+    if (g && (m == 1 || (!sw && !pw))) {
+        /* One weight per element (a single output, or no weights): walk the block as one flat
+         * array so the loss and gradient loops vectorize across rows. The per-element losses
+         * go through g, then are summed in order, then g receives the gradient. */
+        const fl_index nm = n * m;
+        const FL_REAL one = 1, zero = 0, pw0 = pw ? pw[0] : one;
+        for (fl_index k = 0; k < nm; ++k) {
+            const FL_REAL pt = pw0 * t[k], nt = one - t[k];
+            const FL_REAL lp = pt != zero ? pt * FL_LOG1PEXP(-z[k]) : zero;
+            const FL_REAL ln = nt != zero ? nt * FL_LOG1PEXP(z[k]) : zero;
+            g[k] = lp + ln;
+        }
+        for (fl_index k = 0; k < nm; ++k) total += (sw ? (double)sw[k] : 1.0) * (double)g[k];
+        for (fl_index k = 0; k < nm; ++k) {
+            const FL_REAL pt = pw0 * t[k];
+            const FL_REAL sig = one / (one + FL_EXP(-z[k]));
+            const FL_REAL k_s = (FL_REAL)(scale * (sw ? (double)sw[k] : 1.0));
+            g[k] = k_s * (sig * (pt + one - t[k]) - pt);
+        }
+        return total;
+    }
     for (fl_index i = 0; i < n; ++i) {
         const FL_REAL *zr = z + i * m, *tr = t + i * m;
         const double s = sw ? (double)sw[i] : 1.0;

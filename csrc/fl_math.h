@@ -103,6 +103,18 @@ FL_INLINE float fl_logf(float x)
     return m + y + 0.693359375f * e;
 }
 
+/* log(1 + exp(x)) in float, vectorizable: max(x, 0) + log1p(exp(-|x|)), with log1p(u) taken as
+ * log(1 + u) * u / ((1 + u) - 1) (Goldberg), exact to a few ulp even where 1 + u rounds to 1. */
+FL_INLINE float fl_log1pexpf(float x)
+{
+    const float ax = x < 0.0f ? -x : x;
+    const float u = fl_expf(-ax);
+    const float w = 1.0f + u;
+    const float d = w - 1.0f;
+    const float log1p_u = d == 0.0f ? u : fl_logf(w) * (u / (d == 0.0f ? 1.0f : d));
+    return (x > 0.0f ? x : 0.0f) + log1p_u;
+}
+
 /* log(1 + exp(x)) without overflow for large x and without losing precision for very negative x. */
 FL_INLINE double fl_log1pexp(double x)
 {
