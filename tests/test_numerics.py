@@ -81,3 +81,15 @@ def test_infinite_row_inside_a_batch_of_short_rows(dtype, k):
     assert np.isfinite(lc) and np.isfinite(gc).all()
     assert_allclose(lc, ln, rtol=1e-5)
     assert_allclose(gc, gn, rtol=1e-5, atol=1e-7)
+
+
+def test_fast_tanh_accuracy():
+    """The compiled float32 tanh (a rational approximation) stays within 3 ulp of float64 tanh,
+    returns exactly +-1 far out, and keeps NaN."""
+    C = B.get("cython")
+    x = np.linspace(-20, 20, 200001).astype(np.float32).reshape(1, -1)
+    y = C.activation_forward(x, "tanh")
+    assert_allclose(y, np.tanh(x.astype(np.float64)), rtol=4e-7, atol=1e-45)
+    special = np.array([[np.inf, -np.inf, np.nan, 1e-30, -0.0]], np.float32)
+    out = C.activation_forward(special, "tanh")
+    assert out[0, 0] == 1 and out[0, 1] == -1 and np.isnan(out[0, 2]) and out[0, 3] == 1e-30
