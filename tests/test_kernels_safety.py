@@ -95,3 +95,11 @@ def test_compiled_kernels_reject_mismatched_buffers_directly():
     with pytest.raises(TypeError):
         dense.dense_forward(None, np.ones((2, 2)), e, np.empty((3, 2)), 0, e,
                             np.empty((0, 0)), False, False, 1)
+
+
+def test_abs_backward_refuses_the_output_alone(K):
+    """abs' derivative needs the sign of the input; the output alone must not be accepted."""
+    x = np.array([[-1.0, 2.0]])
+    y = np.abs(x)
+    with pytest.raises(ValueError, match="abs backward needs the input x"):
+        K.activation_backward(np.ones_like(x), "abs", y=y, out=np.empty_like(x))

@@ -117,6 +117,14 @@ class KernelSet:
         -------
         out : array of shape (n_samples, n_units)
         """
+        code = v.SLOPE_FREE.get(activation) if alpha is None else None
+        if code is not None and v.plain_elementwise_call(x, out):
+            # the common call, every argument already right: no conversion or copy needed
+            if out is None:
+                out = np.empty_like(x)
+            self._impl_activation_forward(x, code, None, out,
+                                          _threads.for_activation(code, x.size, n_threads))
+            return out
         x = v.float_array("x", x, 2)
         code = v.activation_code(activation)
         alpha = v.alpha_vector(alpha, activation, x.shape[1], x.dtype)
@@ -137,6 +145,23 @@ class KernelSet:
         -------
         out : array of shape (n_samples, n_units), d loss / d x. out may be grad_output.
         """
+        code = v.SLOPE_FREE.get(activation) if alpha is None and dalpha is None else None
+        if code is not None and v.plain_elementwise_call(grad_output, out):
+            if activation in v.USES_OUTPUT:
+                src = y
+            elif activation in v.NEEDS_INPUT:
+                src = x
+            else:
+                src = x if x is not None else y
+            if src is not None and v.plain_elementwise_call(src, None, grad_output):
+                uses_y = src is y
+                if out is None:
+                    out = np.empty_like(grad_output)
+                self._impl_activation_backward(grad_output, code, None if uses_y else src,
+                                               src if uses_y else None, None, out, None,
+                                               _threads.for_activation(code, out.size,
+                                                                       n_threads))
+                return out
         g = v.float_array("grad_output", grad_output, 2)
         dt, shape = g.dtype, g.shape
         code = v.activation_code(activation)
@@ -203,6 +228,13 @@ class KernelSet:
         -------
         (loss, grad) : float, array of shape (n_samples, n_classes)
         """
+        if (sample_weight is None and class_weight is None and label_smoothing == 0.0
+                and v.plain_labels_call(logits, target, grad)):
+            # the common training-loop call, every argument already right: skip the general
+            # checks (the kernel still range-checks the labels)
+            loss = self._impl_softmax_cross_entropy(logits, target, grad, None, None, 0.0,
+                                                    _threads.for_size(logits.size, n_threads))
+            return loss, grad
         z = v.float_array("logits", logits, 2)
         v.nonempty("logits", z)
         n, k = z.shape

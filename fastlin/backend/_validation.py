@@ -19,6 +19,8 @@ ACTIVATIONS = {
     "prelu": 5,
     "abs": 6,
 }
+# Activations without a slope parameter, by name: the ones an unchecked fast path may take.
+SLOPE_FREE = {name: ACTIVATIONS[name] for name in ("identity", "sigmoid", "tanh", "relu", "abs")}
 # Activations whose backward pass needs the pre-activation x (the output y loses its sign).
 NEEDS_INPUT = {"prelu", "abs"}
 # Activations whose backward pass can use the output y.
@@ -142,3 +144,29 @@ def alpha_vector(alpha, activation, n_columns, dtype):
     if a.shape[0] not in (1, n_columns):
         raise ValueError(f"alpha must have 1 or {n_columns} entries, got {a.shape[0]}")
     return a
+
+
+def plain_labels_call(logits, labels, grad):
+    """True when a softmax cross-entropy call needs no conversion or check beyond the kernel's
+    own: non-empty C-contiguous float logits, C-contiguous int64 labels of matching length, and
+    a writeable C-contiguous grad buffer of the logits' shape and dtype that is not the logits."""
+    return (type(logits) is np.ndarray and logits.dtype in FLOAT_DTYPES and logits.ndim == 2
+            and logits.size > 0 and logits.flags.c_contiguous
+            and type(labels) is np.ndarray and labels.dtype == np.int64 and labels.ndim == 1
+            and labels.shape[0] == logits.shape[0] and labels.flags.c_contiguous
+            and type(grad) is np.ndarray and grad.dtype == logits.dtype
+            and grad.shape == logits.shape and grad.flags.c_contiguous and grad.flags.writeable
+            and not np.may_share_memory(grad, logits))
+
+
+def plain_elementwise_call(a, out, like=None):
+    """True when `a` (and the buffer `out`, unless None) are non-empty C-contiguous float 2-D
+    arrays of one shape and dtype (that of `like` when given) and out is writeable: an
+    elementwise kernel can then take them as they are."""
+    ref = a if like is None else like
+    if not (type(a) is np.ndarray and a.dtype in FLOAT_DTYPES and a.ndim == 2 and a.size > 0
+            and a.flags.c_contiguous and a.dtype == ref.dtype and a.shape == ref.shape):
+        return False
+    return out is None or (type(out) is np.ndarray and out.dtype == a.dtype
+                           and out.shape == a.shape and out.flags.c_contiguous
+                           and out.flags.writeable)
