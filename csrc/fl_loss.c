@@ -7,17 +7,9 @@
 #define FL_EXP fl_expf
 #define FL_LOG fl_logf
 #define FL_LOG1PEXP fl_log1pexpf
-#define FL_SUFFIX _f32_base
-#include "fl_loss_tmpl.h"
-#undef FL_SUFFIX
-#if FL_HAVE_DISPATCH
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define FL_SUFFIX _f32_avx2
-#include "fl_loss_tmpl.h"
-#undef FL_SUFFIX
-#pragma GCC pop_options
-#endif
+#define FL_TEMPLATE "fl_loss_tmpl.h"
+#include "fl_float_variants.h"
+#undef FL_TEMPLATE
 #undef FL_REAL
 #undef FL_EXP
 #undef FL_LOG

@@ -6,17 +6,9 @@
 
 #define FL_REAL float
 #define FL_SQRT sqrtf
-#define FL_SUFFIX _f32_base
-#include "fl_optim_tmpl.h"
-#undef FL_SUFFIX
-#if FL_HAVE_DISPATCH
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#define FL_SUFFIX _f32_avx2
-#include "fl_optim_tmpl.h"
-#undef FL_SUFFIX
-#pragma GCC pop_options
-#endif
+#define FL_TEMPLATE "fl_optim_tmpl.h"
+#include "fl_float_variants.h"
+#undef FL_TEMPLATE
 #undef FL_REAL
 #undef FL_SQRT
 
