@@ -45,19 +45,35 @@ class _Buffers:
 
 def _ready(a, dtype, shape):
     """True when `a` can go straight to a kernel: an ndarray of `dtype`, C-contiguous, of
-    `shape` (None entries match anything). Anything else takes the backend's validating
-    public method, which raises an error naming the problem."""
+    `shape` (None entries match anything)."""
     return (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
             and a.ndim == len(shape)
             and all(want is None or got == want for got, want in zip(a.shape, shape)))
+
+
+def _as_ready(a, dtype, shape, name):
+    """`a` as a C-contiguous array of `dtype` and `shape` (None entries match anything), copied
+    only when needed; TypeError/ValueError naming `name` when it cannot be one."""
+    if _ready(a, dtype, shape):
+        return a
+    if a is None or isinstance(a, (str, bytes)):
+        raise TypeError(f"{name} must be an array of numbers, got {type(a).__name__}")
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
+    if arr.ndim != len(shape) or any(w is not None and g != w for g, w in zip(arr.shape, shape)):
+        want = "(" + ", ".join("n" if w is None else str(w) for w in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 class Layer:
     """Base class: forward(x) -> y, backward(grad_output) -> grad_input.
 
     Layers own their parameters and buffers, so their shapes and dtypes are known: a layer
-    checks only its input and then calls the backend's private ``_impl_*`` kernels, skipping
-    the per-call validation of the public kernel functions (a few microseconds each)."""
+    converts or rejects only its input (``_as_ready``) and then calls the backend's private
+    ``_impl_*`` kernels, skipping the per-call validation of the public kernel functions (a few
+    microseconds each)."""
 
     def __init__(self):
         self.dtype = np.dtype(np.float32)
@@ -194,9 +210,8 @@ class Dense(Layer):
         return [self.dW, self.db] if self.use_bias else [self.dW]
 
     def forward(self, x):
+        x = _as_ready(x, self.dtype, (None, self.in_features), "x")
         self._input = x
-        if not _ready(x, self.dtype, (None, self.in_features)):
-            return self.backend.dense_forward(x, self._W, self._b)  # raises a named error
         out = self._buffers.get("out", (x.shape[0], self.out_features), self.dtype)
         self.backend._impl_dense_forward(x, self._W, self._b, 0, None, out, None,
                                          for_size(out.size, cheap=True))
@@ -204,8 +219,7 @@ class Dense(Layer):
 
     def forward_fused(self, x, act):
         """Forward through this layer and the activation layer `act` in one kernel call."""
-        if not _ready(x, self.dtype, (None, self.in_features)):
-            return act.forward(self.forward(x))
+        x = _as_ready(x, self.dtype, (None, self.in_features), "x")
         self._input = x
         n = x.shape[0]
         out = act._buffers.get("out", (n, self.out_features), self.dtype)
@@ -222,9 +236,9 @@ class Dense(Layer):
         x = self._input
         if x is None:
             raise RuntimeError("backward called before forward")
+        grad_output = _as_ready(grad_output, self.dtype, (x.shape[0], self.out_features),
+                                "grad_output")
         dX = self._buffers.get("dx", x.shape, self.dtype) if need_input_grad else None
-        if not _ready(grad_output, self.dtype, (x.shape[0], self.out_features)):
-            self.backend.dense_backward(x, self._W, grad_output)  # raises a named error
         self.backend._impl_dense_backward(x, self._W, grad_output, self.dW, self.db, dX)
         return dX
 
@@ -250,12 +264,8 @@ class Activation(Layer):
         return None
 
     def forward(self, x):
+        x = _as_ready(x, self.dtype, (None, None), "x")
         self._input = x
-        if not _ready(x, self.dtype, (None, None)):
-            x = self.backend.activation_forward(x, self.activation, alpha=self._alpha_arg())
-            self._input = None if self.activation in USES_OUTPUT else x
-            self._output = x
-            return x
         out = self._buffers.get("out", x.shape, x.dtype)
         self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
                                               for_activation(self.code, out.size))
@@ -267,10 +277,7 @@ class Activation(Layer):
             raise RuntimeError("backward called before forward")
         x = self._input if self.activation not in USES_OUTPUT else None
         y = self._output if (x is None or self.activation in USES_OUTPUT) else None
-        if not _ready(grad_output, self.dtype, self._output.shape):
-            return self.backend.activation_backward(grad_output, self.activation, x=x, y=y,
-                                                    alpha=self._alpha_arg(),
-                                                    dalpha=self._dalpha_arg())
+        grad_output = _as_ready(grad_output, self.dtype, self._output.shape, "grad_output")
         gx = self._buffers.get("dx", grad_output.shape, grad_output.dtype)
         self.backend._impl_activation_backward(grad_output, self.code, x, y, self._alpha_arg(),
                                                gx, self._dalpha_arg(),

@@ -348,3 +348,22 @@ def test_compiled_loop_is_used_and_stops_on_nan(rng):
     with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
         net.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=8)
     assert all(np.isfinite(p).all() for p in net.parameters())
+
+
+def test_layers_convert_or_reject_their_input(rng):
+    """A layer used on its own accepts float64 or non-contiguous input for a float32 layer
+    (converted) and names the problem otherwise; abs keeps the input's sign for backward."""
+    d = Dense(3, 2, seed=0)
+    x64 = rng.standard_normal((4, 3))
+    assert_allclose(d.forward(x64), (x64.astype(np.float32) @ d.W + d.b), rtol=1e-6)
+    a = Abs()
+    x = np.array([[-1.0, 2.0]])
+    a.forward(x)
+    assert_array_equal(a.backward(np.ones((1, 2))), [[-1.0, 1.0]])
+    with pytest.raises(ValueError, match=r"x must have shape \(n, 3\)"):
+        d.forward(np.ones((4, 2)))
+    with pytest.raises(TypeError, match="x must hold numbers"):
+        d.forward(np.array([["a", "b", "c"]]))
+    d.forward(x64)
+    with pytest.raises(ValueError, match=r"grad_output must have shape \(4, 2\)"):
+        d.backward(np.ones((4, 3)))
