@@ -367,3 +367,18 @@ def test_layers_convert_or_reject_their_input(rng):
     d.forward(x64)
     with pytest.raises(ValueError, match=r"grad_output must have shape \(4, 2\)"):
         d.backward(np.ones((4, 3)))
+
+
+def test_compiled_loop_without_bias_matches_python_loop(monkeypatch, rng):
+    X, y = blobs(rng, n=100)
+
+    def run():
+        net = Sequential(Dense(5, 8, bias=False), ReLU(), Dense(8, 3, bias=False), seed=2)
+        net.fit(X, y, loss="cross_entropy", optimizer=SGD(net.parameters(), lr=0.1, momentum=0.5),
+                epochs=2, batch_size=16, seed=1)
+        return [p.copy() for p in net.parameters()]
+
+    compiled = run()
+    _python_loop_only(monkeypatch)
+    for a, b in zip(compiled, run()):
+        assert_array_equal(a, b)
