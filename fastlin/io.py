@@ -30,8 +30,11 @@ def save_model(model, path, metadata=None):
         arch["layers"].append({"type": name, "config": layer.get_config()})
         for k, p in enumerate(layer.parameters()):
             arrays[f"param_{i}_{k}"] = p
-    np.savez(path, __fastlin_format__=np.array(FORMAT_VERSION),
-             __architecture__=np.array(json.dumps(arch)), **arrays)
+    # a file object, not a name: np.savez would append ".npz" to a name that lacks it, and
+    # load(path) with the same path would then not find the file
+    with open(path, "wb") as f:
+        np.savez(f, __fastlin_format__=np.array(FORMAT_VERSION),
+                 __architecture__=np.array(json.dumps(arch)), **arrays)
 
 
 def load(path, backend=None):

@@ -382,3 +382,12 @@ def test_compiled_loop_without_bias_matches_python_loop(monkeypatch, rng):
     _python_loop_only(monkeypatch)
     for a, b in zip(compiled, run()):
         assert_array_equal(a, b)
+
+
+def test_save_uses_the_exact_path(tmp_path, rng):
+    net = MLP([3, 2], seed=0)
+    path = tmp_path / "model.bin"
+    net.save(str(path))
+    assert path.exists() and not (tmp_path / "model.bin.npz").exists()
+    X = rng.standard_normal((2, 3)).astype(np.float32)
+    assert_array_equal(fastlin.load(str(path)).predict(X), net.predict(X))
