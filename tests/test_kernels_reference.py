@@ -60,6 +60,21 @@ def test_dense_backward(C, N, tol, dtype, rng, shape):
     assert_allclose(dW, rn[0], **tol(dtype))
 
 
+@pytest.mark.parametrize("n", [1, 4])
+@pytest.mark.parametrize("k", [1, 5])
+@pytest.mark.parametrize("m", [1, 3])
+def test_dense_products_with_a_unit_dimension(C, rng, n, k, m):
+    """Products with one output row or column go to GEMV, the rest to GEMM: every transpose
+    case of that switch (forward, dW = Xᵀ dZ, dX = dZ Wᵀ) against NumPy in float64."""
+    X, W, dZ = rng.standard_normal((n, k)), rng.standard_normal((k, m)), rng.standard_normal((n, m))
+    b = rng.standard_normal(m)
+    assert_allclose(C.dense_forward(X, W, b), X @ W + b, rtol=1e-13, atol=1e-13)
+    dW, db, dX = C.dense_backward(X, W, dZ)
+    assert_allclose(dW, X.T @ dZ, rtol=1e-13, atol=1e-13)
+    assert_allclose(db, dZ.sum(axis=0), rtol=1e-13, atol=1e-13)
+    assert_allclose(dX, dZ @ W.T, rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
 def test_activation_forward_backward(C, N, tol, dtype, rng, shape, act):
