@@ -103,3 +103,109 @@ def test_abs_backward_refuses_the_output_alone(K):
     y = np.abs(x)
     with pytest.raises(ValueError, match="abs backward needs the input x"):
         K.activation_backward(np.ones_like(x), "abs", y=y, out=np.empty_like(x))
+
+
+# ---------------------------------------------------------------- plain-call fast paths
+# A call whose arguments are all already right takes a fast path (checked in C on the compiled
+# backend); everything else must take the general path. Each variant below is almost plain and
+# must give what the NumPy twin gives on clean copies of the same data, or the same error.
+def _almost_plain_variants(a):
+    """(name, array) pairs equal in value to a but each failing one condition of 'plain'."""
+    wide = np.empty((a.shape[0], a.shape[1] * 2), a.dtype)
+    wide[:, ::2] = a
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    return [("plain", a.copy()), ("strided", wide[:, ::2]), ("fortran", np.asfortranarray(a)),
+            ("list", a.tolist()), ("other float dtype", a.astype(np.float64 if a.dtype == np.float32 else np.float32)),
+            ("read-only", readonly), ("matrix subclass", a.copy().view(_Sub))]
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def _same_outcome(call_c, call_n, rtol, what):
+    """Both backends raise the same exception type, or both return equal values."""
+    try:
+        want = call_n()
+    except (TypeError, ValueError) as e:
+        with pytest.raises(type(e)):
+            call_c()
+        return
+    got = call_c()
+    for a, b in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol, err_msg=what)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh", "abs", "identity"])
+def test_activation_fast_path_only_takes_plain_calls(C, N, rng, act):
+    x = rng.standard_normal((70, 5)).astype(np.float32)
+    g = rng.standard_normal((70, 5)).astype(np.float32)
+    y = N.activation_forward(x, act)
+    src = "x" if act in ("relu", "abs", "identity") else "y"
+    for name, v in _almost_plain_variants(x):
+        _same_outcome(lambda: C.activation_forward(v, act), lambda: N.activation_forward(v, act),
+                      1e-6, f"forward, input {name}")
+        _same_outcome(lambda: C.activation_backward(v, act, **{src: x if src == "x" else y}),
+                      lambda: N.activation_backward(v, act, **{src: x if src == "x" else y}),
+                      1e-6, f"backward, grad_output {name}")
+        _same_outcome(lambda: C.activation_backward(g, act, **{src: v}),
+                      lambda: N.activation_backward(g, act, **{src: v}), 1e-6,
+                      f"backward, {src} {name}")
+    for name, v in _almost_plain_variants(np.zeros_like(x)):
+        vc, vn = (v.copy(), v.copy()) if isinstance(v, np.ndarray) else (v, v)
+        if isinstance(v, np.ndarray) and not v.flags.writeable:
+            vc.flags.writeable = vn.flags.writeable = False
+        _same_outcome(lambda: C.activation_forward(x, act, out=vc),
+                      lambda: N.activation_forward(x, act, out=vn), 1e-6, f"forward, out {name}")
+        _same_outcome(lambda: C.activation_backward(g, act, out=vc, **{src: x if src == "x" else y}),
+                      lambda: N.activation_backward(g, act, out=vn, **{src: x if src == "x" else y}),
+                      1e-6, f"backward, out {name}")
+
+
+def test_loss_fast_paths_refuse_overlapping_or_read_only_grad(C, N, rng):
+    z = rng.standard_normal((40, 3)).astype(np.float32)
+    t = rng.integers(0, 2, (40, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, 40)
+    for K in (C, N):
+        ro = np.empty_like(z)
+        ro.flags.writeable = False
+        for call in (lambda g: K.softmax_cross_entropy(z, labels, grad=g),
+                     lambda g: K.sigmoid_binary_cross_entropy(z, t, grad=g),
+                     lambda g: K.mse(z, t, grad=g)):
+            with pytest.raises(ValueError):
+                call(ro)
+            with pytest.raises(ValueError):
+                call(z)  # the grad buffer may not be the logits
+
+
+@pytest.mark.parametrize("kind", ["xent", "bce", "mse"])
+def test_loss_fast_paths_match_the_general_path(C, N, rng, kind):
+    """Plain and almost-plain logits, targets and grad buffers: one outcome on both backends."""
+    z = rng.standard_normal((130, 4))
+    target = (rng.integers(0, 4, 130) if kind == "xent"
+              else rng.integers(0, 2, (130, 4)).astype(np.float64))
+    fn = {"xent": "softmax_cross_entropy", "bce": "sigmoid_binary_cross_entropy", "mse": "mse"}[kind]
+    fc, fn_ = getattr(C, fn), getattr(N, fn)
+    targets = ([("plain", target), ("int32", target.astype(np.int32)), ("list", target.tolist()),
+                ("strided", np.repeat(target, 2)[::2])]
+               if kind == "xent" else _almost_plain_variants(target))
+    for name, v in _almost_plain_variants(z):
+        _same_outcome(lambda: fc(v, target, grad=np.empty((130, 4))),
+                      lambda: fn_(v, target, grad=np.empty((130, 4))), 1e-11, f"logits {name}")
+    for name, v in targets:
+        _same_outcome(lambda: fc(z, v, grad=np.empty((130, 4))),
+                      lambda: fn_(z, v, grad=np.empty((130, 4))), 1e-11, f"target {name}")
+    for name, v in _almost_plain_variants(np.zeros_like(z)):
+        vc, vn = (v.copy(), v.copy()) if isinstance(v, np.ndarray) else (v, v)
+        if isinstance(v, np.ndarray) and not v.flags.writeable:
+            vc.flags.writeable = vn.flags.writeable = False
+        _same_outcome(lambda: fc(z, target, grad=vc), lambda: fn_(z, target, grad=vn), 1e-11,
+                      f"grad {name}")
+
+
+def test_fast_path_labels_are_still_range_checked(C):
+    z = np.zeros((4, 3), np.float32)
+    g = np.empty_like(z)
+    with pytest.raises(ValueError, match="outside"):
+        C.softmax_cross_entropy(z, np.array([0, 1, 3, 0]), grad=g)

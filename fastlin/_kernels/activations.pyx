@@ -5,6 +5,7 @@ activation). Here the rows are cut into fixed blocks that OpenMP threads take st
 prelu slope gradient is a reduction over rows and runs serially so its summation order, and so
 its bits, never depend on the thread count.
 """
+cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 
@@ -12,6 +13,10 @@ from fastlin._kernels._csrc cimport (
     fl_index, FL_LEAKY_RELU, FL_PRELU, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32,
     fl_act_backward_f64,
 )
+
+from fastlin._kernels._arrays cimport data, float_type, plain_array
+
+cnp.import_array()
 
 cdef fl_index ROWS_PER_BLOCK = 64
 
@@ -112,3 +117,93 @@ def activation_backward(const floating[:, ::1] grad_output not None,
         else:
             _backward(0, n, m, &grad_output[0, 0], xp, yp, activation, a, per_unit, &out[0, 0],
                       da)
+
+
+cdef void _forward_blocks(fl_index n, fl_index m, const floating *x, int act, floating *y,
+                          int n_threads) noexcept nogil:
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
+    if n_threads > 1 and nblocks > 1:
+        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+            r0 = blk * ROWS_PER_BLOCK
+            _forward(r0, min(r0 + ROWS_PER_BLOCK, n), m, x, act, NULL, 0, y)
+    else:
+        _forward(0, n, m, x, act, NULL, 0, y)
+
+
+cdef void _backward_blocks(fl_index n, fl_index m, const floating *gy, const floating *x,
+                           const floating *y, int act, floating *gx,
+                           int n_threads) noexcept nogil:
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
+    if n_threads > 1 and nblocks > 1:
+        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+            r0 = blk * ROWS_PER_BLOCK
+            _backward(r0, min(r0 + ROWS_PER_BLOCK, n), m, gy, x, y, act, NULL, 0, gx, NULL)
+    else:
+        _backward(0, n, m, gy, x, y, act, NULL, 0, gx, NULL)
+
+
+def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t min_elements):
+    """out = act(x) for a slope-free activation whose arguments are already right
+    (_arrays.pxd); out None allocates it, out may be x. Returns out, or None to send the call
+    down the general path. Uses n_threads from min_elements elements on."""
+    cdef int t = float_type(x)
+    cdef cnp.npy_intp n, m
+    if activation == FL_LEAKY_RELU or activation == FL_PRELU:
+        return None
+    if t < 0 or not plain_array(x, t, 2, -1, -1, False):
+        return None
+    n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
+    m = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    if out is None:
+        out = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(<cnp.ndarray>x), t, 0)
+    elif not plain_array(out, t, 2, n, m, True):
+        return None
+    cdef const void *xp = data(x)
+    cdef void *yp = data(out)
+    if n * m < min_elements:
+        n_threads = 1
+    with nogil:
+        if t == cnp.NPY_FLOAT:
+            _forward_blocks(n, m, <const float *>xp, activation, <float *>yp, n_threads)
+        else:
+            _forward_blocks(n, m, <const double *>xp, activation, <double *>yp, n_threads)
+    return out
+
+
+def activation_backward_plain(grad_output, src, bint src_is_output, out, int activation,
+                              int n_threads, Py_ssize_t min_elements):
+    """out = grad_output * act'(src) for a slope-free activation, src being its input x or (if
+    src_is_output) its output y, all already right (_arrays.pxd); out None allocates it, out
+    may be grad_output. Returns out, or None to send the call down the general path."""
+    cdef int t = float_type(grad_output)
+    cdef cnp.npy_intp n, m
+    cdef const void *xp = NULL
+    cdef const void *yp = NULL
+    if activation == FL_LEAKY_RELU or activation == FL_PRELU:
+        return None
+    if t < 0 or not plain_array(grad_output, t, 2, -1, -1, False):
+        return None
+    n = cnp.PyArray_DIM(<cnp.ndarray>grad_output, 0)
+    m = cnp.PyArray_DIM(<cnp.ndarray>grad_output, 1)
+    if not plain_array(src, t, 2, n, m, False):
+        return None
+    if out is None:
+        out = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(<cnp.ndarray>grad_output), t, 0)
+    elif not plain_array(out, t, 2, n, m, True):
+        return None
+    cdef const void *gp = data(grad_output)
+    cdef void *op = data(out)
+    if src_is_output:
+        yp = data(src)
+    else:
+        xp = data(src)
+    if n * m < min_elements:
+        n_threads = 1
+    with nogil:
+        if t == cnp.NPY_FLOAT:
+            _backward_blocks(n, m, <const float *>gp, <const float *>xp, <const float *>yp,
+                             activation, <float *>op, n_threads)
+        else:
+            _backward_blocks(n, m, <const double *>gp, <const double *>xp, <const double *>yp,
+                             activation, <double *>op, n_threads)
+    return out

@@ -5,10 +5,13 @@ its own slot and the slots are added in order afterwards, so the loss is bitwise
 any thread count. Labels are checked in a first O(n) pass (which also totals the weights the
 mean divides by) before any row kernel trusts them as indices.
 """
+cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
+
+from fastlin._kernels._arrays cimport data, float_type, overlaps, plain_array
 
 from fastlin._kernels._csrc cimport (
     fl_index, fl_softmax_rows_f32, fl_softmax_rows_f64, fl_label_weight_total_f32,
@@ -16,6 +19,8 @@ from fastlin._kernels._csrc cimport (
     fl_softmax_xent_probs_f32, fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64,
     fl_mse_f32, fl_mse_f64,
 )
+
+cnp.import_array()
 
 cdef fl_index ROWS_PER_BLOCK = 64
 
@@ -123,6 +128,26 @@ def softmax(const floating[:, ::1] x not None, floating[:, ::1] out not None, bi
                 fl_softmax_rows_f64(n, m, &x[0, 0], &out[0, 0], log)
 
 
+cdef double _xent_labels(fl_index n, fl_index m, const floating *z, const int64_t *labels,
+                        const floating *sw, const floating *cw, double smoothing, floating *g,
+                        int n_threads) except? -1.0:
+    cdef fl_index bad
+    cdef double total_weight = 0.0
+    if n == 0 or m == 0:
+        raise ValueError("softmax_cross_entropy: empty logits")
+    with nogil:
+        if floating is float:
+            bad = fl_label_weight_total_f32(n, m, labels, sw, cw, &total_weight)
+        else:
+            bad = fl_label_weight_total_f64(n, m, labels, sw, cw, &total_weight)
+    if bad >= 0:
+        raise ValueError(f"label {labels[bad]} at index {bad} is outside [0, {m}) for {m} classes")
+    if not total_weight > 0:
+        raise ValueError("softmax_cross_entropy: the targets' total weight is not positive")
+    return _run_blocks(XENT_LABELS, n, m, z, <const floating *>NULL, labels, sw, cw,
+                       smoothing, 1.0 / total_weight, g, n_threads) / total_weight
+
+
 def softmax_cross_entropy_labels(const floating[:, ::1] logits not None,
                                  const int64_t[::1] labels not None,
                                  floating[:, ::1] grad not None,
@@ -130,8 +155,7 @@ def softmax_cross_entropy_labels(const floating[:, ::1] logits not None,
                                  const floating[::1] class_weight not None,
                                  double label_smoothing, int n_threads):
     """Mean softmax cross-entropy over integer labels; grad = d mean / d logits."""
-    cdef fl_index n = logits.shape[0], m = logits.shape[1], bad
-    cdef double total_weight = 0.0
+    cdef fl_index n = logits.shape[0], m = logits.shape[1]
     cdef const floating *sw = _opt(sample_weight)
     cdef const floating *cw = _opt(class_weight)
     if labels.shape[0] != n or grad.shape[0] != n or grad.shape[1] != m:
@@ -140,17 +164,34 @@ def softmax_cross_entropy_labels(const floating[:, ::1] logits not None,
         raise ValueError("softmax_cross_entropy: weights have the wrong length")
     if n == 0 or m == 0:
         raise ValueError("softmax_cross_entropy: empty logits")
-    with nogil:
-        if floating is float:
-            bad = fl_label_weight_total_f32(n, m, &labels[0], sw, cw, &total_weight)
-        else:
-            bad = fl_label_weight_total_f64(n, m, &labels[0], sw, cw, &total_weight)
-    if bad >= 0:
-        raise ValueError(f"label {labels[bad]} at index {bad} is outside [0, {m}) for {m} classes")
-    if not total_weight > 0:
-        raise ValueError("softmax_cross_entropy: the targets' total weight is not positive")
-    return _run_blocks(XENT_LABELS, n, m, &logits[0, 0], <const floating *>NULL, &labels[0], sw, cw,
-                       label_smoothing, 1.0 / total_weight, &grad[0, 0], n_threads) / total_weight
+    return _xent_labels(n, m, &logits[0, 0], &labels[0], sw, cw, label_smoothing, &grad[0, 0],
+                        n_threads)
+
+
+def softmax_cross_entropy_labels_plain(logits, labels, grad, int n_threads,
+                                       Py_ssize_t min_elements):
+    """The unweighted, unsmoothed call whose arguments are already right (_arrays.pxd): float
+    logits, int64 labels, a separate writeable grad. Returns the mean loss, or None to send the
+    call down the general path. Uses n_threads from min_elements logits on."""
+    cdef int t = float_type(logits)
+    cdef cnp.npy_intp n, m
+    if t < 0 or not plain_array(logits, t, 2, -1, -1, False):
+        return None
+    n = cnp.PyArray_DIM(<cnp.ndarray>logits, 0)
+    m = cnp.PyArray_DIM(<cnp.ndarray>logits, 1)
+    if (not plain_array(labels, cnp.NPY_INT64, 1, n, -1, False)
+            or not plain_array(grad, t, 2, n, m, True)
+            or overlaps(grad, logits) or overlaps(grad, labels)):
+        return None
+    if n * m < min_elements:
+        n_threads = 1
+    if t == cnp.NPY_FLOAT:
+        return _xent_labels(n, m, <const float *>data(logits), <const int64_t *>data(labels),
+                            <const float *>NULL, <const float *>NULL, 0.0, <float *>data(grad),
+                            n_threads)
+    return _xent_labels(n, m, <const double *>data(logits), <const int64_t *>data(labels),
+                        <const double *>NULL, <const double *>NULL, 0.0, <double *>data(grad),
+                        n_threads)
 
 
 def softmax_cross_entropy_probs(const floating[:, ::1] logits not None,
@@ -179,13 +220,31 @@ def softmax_cross_entropy_probs(const floating[:, ::1] logits not None,
                        n_threads) / total_weight
 
 
+cdef double _elementwise(LossKind kind, fl_index n, fl_index m, const floating *z,
+                        const floating *t, const floating *sw, const floating *cw, floating *g,
+                        int n_threads) except? -1.0:
+    cdef double total_weight = 0.0
+    cdef fl_index i
+    if n == 0 or m == 0:
+        raise ValueError("loss: empty prediction")
+    if sw == NULL:
+        total_weight = <double>n * m
+    else:
+        for i in range(n):
+            total_weight += sw[i]
+        total_weight *= m
+    if not total_weight > 0:
+        raise ValueError("loss: the total sample weight is not positive")
+    return _run_blocks(kind, n, m, z, t, <const int64_t *>NULL, sw, cw, 0.0, 1.0 / total_weight,
+                       g, n_threads) / total_weight
+
+
 def _elementwise_loss(LossKind kind, const floating[:, ::1] z, const floating[:, ::1] target,
                       floating[:, ::1] grad, const floating[::1] sample_weight,
                       const floating[::1] column_weight, bint has_grad, int n_threads):
     cdef fl_index n = z.shape[0], m = z.shape[1]
     cdef const floating *sw = _opt(sample_weight)
     cdef const floating *pw = _opt(column_weight)
-    cdef double total_weight
     if target.shape[0] != n or target.shape[1] != m:
         raise ValueError("loss: prediction and target disagree in shape")
     if has_grad and (grad.shape[0] != n or grad.shape[1] != m):
@@ -194,12 +253,33 @@ def _elementwise_loss(LossKind kind, const floating[:, ::1] z, const floating[:,
         raise ValueError("loss: weights have the wrong length")
     if n == 0 or m == 0:
         raise ValueError("loss: empty prediction")
-    total_weight = _weight_sum(sample_weight, n, m)
-    if not total_weight > 0:
-        raise ValueError("loss: the total sample weight is not positive")
-    return _run_blocks(kind, n, m, &z[0, 0], &target[0, 0], <const int64_t *>NULL, sw, pw, 0.0,
-                       1.0 / total_weight, &grad[0, 0] if has_grad else NULL,
-                       n_threads) / total_weight
+    return _elementwise(kind, n, m, &z[0, 0], &target[0, 0], sw, pw,
+                        &grad[0, 0] if has_grad else NULL, n_threads)
+
+
+def elementwise_loss_plain(bint bce, z, target, grad, int n_threads, Py_ssize_t min_elements):
+    """Unweighted BCE-with-logits (bce) or MSE whose arguments are already right (_arrays.pxd):
+    float z, target of its shape and dtype, a separate writeable grad. Returns the mean loss,
+    or None to send the call down the general path."""
+    cdef int t = float_type(z)
+    cdef cnp.npy_intp n, m
+    cdef LossKind kind = SIGMOID_BCE if bce else MSE
+    if t < 0 or not plain_array(z, t, 2, -1, -1, False):
+        return None
+    n = cnp.PyArray_DIM(<cnp.ndarray>z, 0)
+    m = cnp.PyArray_DIM(<cnp.ndarray>z, 1)
+    if (not plain_array(target, t, 2, n, m, False) or not plain_array(grad, t, 2, n, m, True)
+            or overlaps(grad, z) or overlaps(grad, target)):
+        return None
+    if n * m < min_elements:
+        n_threads = 1
+    if t == cnp.NPY_FLOAT:
+        return _elementwise(kind, n, m, <const float *>data(z), <const float *>data(target),
+                            <const float *>NULL, <const float *>NULL, <float *>data(grad),
+                            n_threads)
+    return _elementwise(kind, n, m, <const double *>data(z), <const double *>data(target),
+                        <const double *>NULL, <const double *>NULL, <double *>data(grad),
+                        n_threads)
 
 
 def sigmoid_binary_cross_entropy(const floating[:, ::1] logits not None,

@@ -102,6 +102,45 @@ class KernelSet:
         self._impl_dense_backward(X, W, dZ, dW, db, dX)
         return dW, db, dX
 
+    # ------------------------------------------------------------ plain calls
+    # The common call whose arguments are already right (C-contiguous float arrays of matching
+    # shape and dtype, writeable separate outputs, default options and threads) skips the
+    # general checks and conversions. Each hook returns None when the call is not plain, and
+    # the public method then takes the general path. The compiled backend overrides these with
+    # checks written in C; these versions, in Python, serve the NumPy twin.
+    def _plain_activation_forward(self, x, code, out):
+        if not v.plain_elementwise_call(x, out):
+            return None
+        if out is None:
+            out = np.empty_like(x)
+        self._impl_activation_forward(x, code, None, out, _threads.for_activation(code, x.size))
+        return out
+
+    def _plain_activation_backward(self, grad_output, code, src, src_is_output, out):
+        if not (v.plain_elementwise_call(grad_output, out)
+                and v.plain_elementwise_call(src, None, grad_output)):
+            return None
+        if out is None:
+            out = np.empty_like(grad_output)
+        self._impl_activation_backward(grad_output, code, None if src_is_output else src,
+                                       src if src_is_output else None, None, out, None,
+                                       _threads.for_activation(code, out.size))
+        return out
+
+    def _plain_softmax_cross_entropy(self, logits, labels, grad):
+        if not v.plain_labels_call(logits, labels, grad):
+            return None
+        return self._impl_softmax_cross_entropy(logits, labels, grad, None, None, 0.0,
+                                                _threads.for_size(logits.size))
+
+    def _plain_elementwise_loss(self, bce, z, target, grad):
+        if not (v.plain_elementwise_call(z, grad) and v.plain_elementwise_call(target, None, z)
+                and not np.may_share_memory(grad, z) and not np.may_share_memory(grad, target)):
+            return None
+        if bce:
+            return self._impl_sigmoid_bce(z, target, grad, None, None, _threads.for_size(z.size))
+        return self._impl_mse(z, target, grad, None, _threads.for_size(z.size, cheap=True))
+
     # ------------------------------------------------------------ activations
     def activation_forward(self, x, activation="relu", alpha=None, out=None, n_threads=None):
         """Elementwise activation: out = act(x). out may be x itself (in place).
@@ -118,13 +157,11 @@ class KernelSet:
         out : array of shape (n_samples, n_units)
         """
         code = v.SLOPE_FREE.get(activation) if alpha is None else None
-        if code is not None and v.plain_elementwise_call(x, out):
+        if code is not None and n_threads is None:
             # the common call, every argument already right: no conversion or copy needed
-            if out is None:
-                out = np.empty_like(x)
-            self._impl_activation_forward(x, code, None, out,
-                                          _threads.for_activation(code, x.size, n_threads))
-            return out
+            done = self._plain_activation_forward(x, code, out)
+            if done is not None:
+                return done
         x = v.float_array("x", x, 2)
         code = v.activation_code(activation)
         alpha = v.alpha_vector(alpha, activation, x.shape[1], x.dtype)
@@ -146,22 +183,17 @@ class KernelSet:
         out : array of shape (n_samples, n_units), d loss / d x. out may be grad_output.
         """
         code = v.SLOPE_FREE.get(activation) if alpha is None and dalpha is None else None
-        if code is not None and v.plain_elementwise_call(grad_output, out):
+        if code is not None and n_threads is None:
             if activation in v.USES_OUTPUT:
                 src = y
             elif activation in v.NEEDS_INPUT:
                 src = x
             else:
                 src = x if x is not None else y
-            if src is not None and v.plain_elementwise_call(src, None, grad_output):
-                uses_y = src is y
-                if out is None:
-                    out = np.empty_like(grad_output)
-                self._impl_activation_backward(grad_output, code, None if uses_y else src,
-                                               src if uses_y else None, None, out, None,
-                                               _threads.for_activation(code, out.size,
-                                                                       n_threads))
-                return out
+            if src is not None:
+                done = self._plain_activation_backward(grad_output, code, src, src is y, out)
+                if done is not None:
+                    return done
         g = v.float_array("grad_output", grad_output, 2)
         dt, shape = g.dtype, g.shape
         code = v.activation_code(activation)
@@ -229,12 +261,12 @@ class KernelSet:
         (loss, grad) : float, array of shape (n_samples, n_classes)
         """
         if (sample_weight is None and class_weight is None and label_smoothing == 0.0
-                and v.plain_labels_call(logits, target, grad)):
+                and n_threads is None):
             # the common training-loop call, every argument already right: skip the general
             # checks (the kernel still range-checks the labels)
-            loss = self._impl_softmax_cross_entropy(logits, target, grad, None, None, 0.0,
-                                                    _threads.for_size(logits.size, n_threads))
-            return loss, grad
+            loss = self._plain_softmax_cross_entropy(logits, target, grad)
+            if loss is not None:
+                return loss, grad
         z = v.float_array("logits", logits, 2)
         v.nonempty("logits", z)
         n, k = z.shape
@@ -272,6 +304,11 @@ class KernelSet:
         -------
         (loss, grad) : float, array (None when compute_grad is False)
         """
+        if (sample_weight is None and pos_weight is None and compute_grad and grad is not None
+                and n_threads is None):
+            loss = self._plain_elementwise_loss(True, logits, target, grad)
+            if loss is not None:
+                return loss, grad
         z = v.float_array("logits", logits, 2)
         v.nonempty("logits", z)
         t = v.same_shape("target", v.float_array("target", target, 2, z.dtype), z.shape)
@@ -292,6 +329,10 @@ class KernelSet:
         -------
         (loss, grad) : float, array of the shape of pred (None when compute_grad is False)
         """
+        if sample_weight is None and compute_grad and grad is not None and n_threads is None:
+            loss = self._plain_elementwise_loss(False, pred, target, grad)
+            if loss is not None:
+                return loss, grad
         p = v.float_array("pred", pred, 2)
         v.nonempty("pred", p)
         t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)

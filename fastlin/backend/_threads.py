@@ -69,6 +69,11 @@ def for_size(n_elements, n_threads=None, cheap=False, min_elements=None):
     return resolve(n_threads)
 
 
+def min_elements_for_activation(code):
+    """The element count from which an activation kernel with this code uses several threads."""
+    return PARALLEL_MIN_ELEMENTS_CHEAP if code in CHEAP_ACTIVATIONS else PARALLEL_MIN_ELEMENTS
+
+
 def for_activation(code, n_elements, n_threads=None):
     """Threads for an activation kernel (or a Dense epilogue) with this activation code."""
     return for_size(n_elements, n_threads, cheap=code in CHEAP_ACTIVATIONS)
@@ -79,10 +84,14 @@ def set_num_threads(n_threads):
 
     BLAS (OpenBLAS inside SciPy) keeps its own pool; limit it with OPENBLAS_NUM_THREADS or
     threadpoolctl."""
-    global _num_threads
-    if n_threads is not None:
-        resolve(n_threads)  # validate now, not at the first kernel call
+    global _num_threads, DEFAULT_THREADS
+    resolved = resolve(n_threads)  # validate now, not at the first kernel call
     _num_threads = n_threads
+    DEFAULT_THREADS = resolved
+
+
+# resolve(None), kept current by set_num_threads: the kernels' fast entry points read it per call
+DEFAULT_THREADS = resolve(None)
 
 
 def get_num_threads():

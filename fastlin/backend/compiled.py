@@ -6,6 +6,7 @@ dispatch of each Cython function always sees a real buffer.
 import numpy as np
 
 from fastlin._kernels import activations, dense, losses, optim, train
+from fastlin.backend import _threads
 from fastlin.backend._base import KernelSet
 
 _EMPTY1 = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0, np.float64)}
@@ -31,20 +32,51 @@ class CompiledKernels(KernelSet):
                              db is not None, dX is not None)
 
     def _impl_activation_forward(self, x, code, alpha, out, n_threads):
+        # the *_plain entry points check buffers in C and skip the memoryview setup; they
+        # return None for what they do not take (a slope, say)
+        if alpha is None and activations.activation_forward_plain(x, out, code, n_threads, 0) is not None:
+            return
         activations.activation_forward(x, out, code, _or_empty(alpha, x.dtype), n_threads)
 
     def _impl_activation_backward(self, g, code, x, y, alpha, out, dalpha, n_threads):
         dt = g.dtype
+        if (alpha is None and dalpha is None and (x is None) != (y is None)
+                and activations.activation_backward_plain(g, y if x is None else x, x is None, out,
+                                                          code, n_threads, 0) is not None):
+            return
         activations.activation_backward(
             g, _EMPTY2[dt] if x is None else x, _EMPTY2[dt] if y is None else y, out, code,
             _or_empty(alpha, dt), _or_empty(dalpha, dt), x is not None, y is not None,
             dalpha is not None, n_threads)
+
+    def _plain_activation_forward(self, x, code, out):
+        return activations.activation_forward_plain(x, out, code, _threads.DEFAULT_THREADS,
+                                                     _threads.min_elements_for_activation(code))
+
+    def _plain_activation_backward(self, grad_output, code, src, src_is_output, out):
+        return activations.activation_backward_plain(
+            grad_output, src, src_is_output, out, code, _threads.DEFAULT_THREADS,
+            _threads.min_elements_for_activation(code))
+
+    def _plain_softmax_cross_entropy(self, logits, labels, grad):
+        return losses.softmax_cross_entropy_labels_plain(logits, labels, grad,
+                                                         _threads.DEFAULT_THREADS,
+                                                         _threads.PARALLEL_MIN_ELEMENTS)
+
+    def _plain_elementwise_loss(self, bce, z, target, grad):
+        return losses.elementwise_loss_plain(
+            bce, z, target, grad, _threads.DEFAULT_THREADS,
+            _threads.PARALLEL_MIN_ELEMENTS if bce else _threads.PARALLEL_MIN_ELEMENTS_CHEAP)
 
     def _impl_softmax(self, x, out, log, n_threads):
         losses.softmax(x, out, log, n_threads)
 
     def _impl_softmax_cross_entropy(self, z, target, grad, sw, cw, smoothing, n_threads):
         dt = z.dtype
+        if sw is None and cw is None and smoothing == 0.0 and target.ndim == 1:
+            loss = losses.softmax_cross_entropy_labels_plain(z, target, grad, n_threads, 0)
+            if loss is not None:
+                return loss
         if target.ndim == 1:
             return losses.softmax_cross_entropy_labels(z, target, grad, _or_empty(sw, dt),
                                                        _or_empty(cw, dt), smoothing, n_threads)
@@ -53,12 +85,20 @@ class CompiledKernels(KernelSet):
 
     def _impl_sigmoid_bce(self, z, t, grad, sw, pw, n_threads):
         dt = z.dtype
+        if grad is not None and sw is None and pw is None:
+            loss = losses.elementwise_loss_plain(True, z, t, grad, n_threads, 0)
+            if loss is not None:
+                return loss
         return losses.sigmoid_binary_cross_entropy(
             z, t, _EMPTY2[dt] if grad is None else grad, _or_empty(sw, dt), _or_empty(pw, dt),
             grad is not None, n_threads)
 
     def _impl_mse(self, p, t, grad, sw, n_threads):
         dt = p.dtype
+        if grad is not None and sw is None:
+            loss = losses.elementwise_loss_plain(False, p, t, grad, n_threads, 0)
+            if loss is not None:
+                return loss
         return losses.mse(p, t, _EMPTY2[dt] if grad is None else grad, _or_empty(sw, dt),
                           grad is not None, n_threads)
 
