@@ -167,7 +167,41 @@ double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
     const double keep = 1.0 - smoothing, spread = smoothing / (double)m;
     const double csum = cw ? (double)FL_FN(row_sum_)(m, cw) : (double)m;
     fl_index i = 0;
-    if (m <= FL_SHORT_ROW) {
+    if (m <= FL_SHORT_ROW && !sw && !cw && smoothing == 0.0) {
+        /* The plain case (no weights, no smoothing): per row only lse - z_y and
+         * g = softmax * scale - scale * onehot, without the general finish's double-precision
+         * weight algebra (1.7 instead of 2.6 us for 128 x 10). */
+        FL_REAL mxs[FL_SHORT_CHUNK], ses[FL_SHORT_CHUNK], logs[FL_SHORT_CHUNK];
+        const FL_REAL fscale = (FL_REAL)scale;
+        while (i < n) {
+            const fl_index c = n - i < FL_SHORT_CHUNK ? n - i : FL_SHORT_CHUNK;
+            int finite = 1;
+            for (fl_index r = 0; r < c && finite; ++r) {
+                const FL_REAL *zr = z + (i + r) * m;
+                FL_REAL *gr = g + (i + r) * m;
+                FL_REAL mx = zr[0];
+                for (fl_index j = 1; j < m; ++j) mx = zr[j] > mx ? zr[j] : mx;
+                finite = isfinite(mx);
+                mxs[r] = mx;
+                for (fl_index j = 0; j < m; ++j) gr[j] = zr[j] - mx;
+            }
+            if (!finite) break; /* the row-by-row path below handles the limit rows */
+            FL_REAL *gc = g + i * m;
+            for (fl_index k = 0; k < c * m; ++k) gc[k] = FL_EXP(gc[k]);
+            for (fl_index r = 0; r < c; ++r) ses[r] = FL_FN(row_sum_)(m, gc + r * m);
+            for (fl_index r = 0; r < c; ++r) logs[r] = FL_LOG(ses[r]);
+            for (fl_index r = 0; r < c; ++r) {
+                const fl_index row = i + r;
+                const int64_t y = labels[row];
+                FL_REAL *gr = g + row * m;
+                const FL_REAL a = (FL_REAL)(scale / (double)ses[r]);
+                total += ((double)mxs[r] + (double)logs[r]) - (double)z[row * m + y];
+                for (fl_index j = 0; j < m; ++j) gr[j] *= a;
+                gr[y] -= fscale;
+            }
+            i += c;
+        }
+    } else if (m <= FL_SHORT_ROW) {
         FL_REAL mxs[FL_SHORT_CHUNK], ses[FL_SHORT_CHUNK], logs[FL_SHORT_CHUNK];
         while (i < n) {
             const fl_index c = n - i < FL_SHORT_CHUNK ? n - i : FL_SHORT_CHUNK;
