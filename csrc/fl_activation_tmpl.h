@@ -121,6 +121,17 @@ void FL_FN(fl_act_backward)(fl_index n, fl_index m, const FL_REAL *gy, const FL_
 
 void FL_FN(fl_column_sum)(fl_index n, fl_index m, const FL_REAL *g, FL_REAL *db)
 {
+    if (m == 1) {
+        /* a single column (a linear model's bias) is one long chain of adds: use eight lanes */
+        FL_REAL acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        fl_index i = 0;
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; ++k) acc[k] += g[i + k];
+        FL_REAL s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (; i < n; ++i) s += g[i];
+        db[0] = s;
+        return;
+    }
     for (fl_index j = 0; j < m; ++j) db[j] = 0;
     for (fl_index i = 0; i < n; ++i) {
         const FL_REAL *gr = g + i * m;

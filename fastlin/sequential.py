@@ -1,13 +1,14 @@
 """Sequential models, MLP, and the training loop.
 
 A Dense layer followed by an activation layer runs as one fused kernel call (GEMM, then bias
-and activation in a single pass over the output). ``fit`` gathers each minibatch into a reused
-buffer with ``np.take(..., out=)``; together with the layers', the loss's and the optimizer's
+and activation in a single pass over the output). ``fit`` draws each epoch's order with a compiled
+Fisher-Yates shuffle and gathers each minibatch into a reused buffer with ``np.take(..., out=)``; together with the layers', the loss's and the optimizer's
 preallocated buffers, a warmed-up training step allocates no arrays.
 """
 import numpy as np
 
 from fastlin import _checks
+from fastlin._kernels import train
 from fastlin.backend import _threads
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
@@ -460,10 +461,14 @@ class Sequential:
             progress = tqdm
         n_batches = (n + batch_size - 1) // batch_size
         compiled = _CompiledLoop.build(self, loss, opt, batch_size, target, sw)
+        order_buffer = np.empty(n, np.int64) if shuffle else None
 
         for epoch in range(1, int(epochs) + 1):
             self._snapshot(epoch_start)
-            order = rng.permutation(n) if shuffle else None
+            order = None
+            if shuffle:
+                order = order_buffer
+                train.permutation(order, int(rng.integers(0, 2 ** 63)))
             total = weight = correct = 0.0
             batches = range(n_batches)
             bar = None

@@ -1,5 +1,5 @@
 # The C ABI of csrc/ in one place: every kernel is noexcept nogil and takes raw pointers.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "fl_common.h":
     ctypedef Py_ssize_t fl_index
@@ -65,3 +65,6 @@ cdef extern from "fl_optim.h" nogil:
     void fl_adam_f64(fl_index n, double *p, const double *g, double *m, double *v, double lr,
                      double beta1, double beta2, double eps, double weight_decay, int64_t step,
                      int decoupled) noexcept
+
+cdef extern from "fl_random.h" nogil:
+    void fl_permutation(fl_index n, uint64_t seed, int64_t *out) noexcept

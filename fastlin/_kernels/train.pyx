@@ -12,7 +12,7 @@ leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.math cimport isfinite
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -22,7 +22,7 @@ from fastlin._kernels._csrc cimport (
     fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32, fl_label_weight_total_f64,
     fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
     fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
-    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64,
+    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation,
 )
 
 cdef extern from *:
@@ -437,3 +437,10 @@ def train_batches(const floating[:, ::1] X not None, const int64_t[::1] labels n
     if status == BAD_WEIGHT:
         raise ValueError("a batch's total sample weight is not positive")
     return int(status), [out[0], out[1], out[2], int(out[3])]
+
+
+def permutation(int64_t[::1] out not None, uint64_t seed):
+    """Fill out with a uniformly random permutation of range(len(out)) drawn from seed (the
+    epoch order of Sequential.fit; see csrc/fl_random.h)."""
+    with nogil:
+        fl_permutation(out.shape[0], seed, &out[0] if out.shape[0] else NULL)

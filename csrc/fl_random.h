@@ -1,0 +1,13 @@
+/* The shuffled sample order of each training epoch.
+ *
+ * NumPy's Generator.permutation costs ~9 ns per element here (144 us for 16384 rows, 2.3 us of
+ * every 256-row step of a linear model); this Fisher-Yates over a splitmix64 stream with
+ * Lemire's unbiased bounded integers costs a fraction of that. The permutation depends only on
+ * (n, seed), so the compiled and the Python training loops see the same order. */
+#ifndef FL_RANDOM_H
+#define FL_RANDOM_H
+#include "fl_common.h"
+
+/* out[0..n) = a uniformly random permutation of 0..n-1 drawn from seed. */
+void fl_permutation(fl_index n, uint64_t seed, int64_t *out);
+#endif
