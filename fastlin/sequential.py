@@ -54,7 +54,7 @@ class _CompiledLoop:
 
     _ACTS = {Identity, ReLU, Sigmoid, Tanh, LeakyReLU}
 
-    def __init__(self, model, loss, opt, batch, target, sw):
+    def __init__(self, model, loss, opt, batch, X, target, sw):
         self.model, self.loss, self.opt, self.batch = model, loss, opt, batch
         dt = model.dtype
         empty = np.empty(0, dt)
@@ -96,6 +96,16 @@ class _CompiledLoop:
         self.lb = np.empty(batch, np.int64)
         self.tb = np.empty((batch, self.T.shape[1]), dt) if self.T.size else np.empty((0, 0), dt)
         self.swb = np.empty(batch, dt)
+        adam = not isinstance(opt, SGD)
+        self.plan = self.kernels.TrainPlan(
+            X, self.labels, self.T, self.SW, batch, self.layers, self.kind, self.cw,
+            self.smoothing, 1 if adam else 0, opt.lr, 0.0 if adam else opt.momentum,
+            opt.weight_decay, False if adam else opt.nesterov, opt.betas[0] if adam else 0.0,
+            opt.betas[1] if adam else 0.0, opt.eps if adam else 0.0,
+            opt.decoupled_weight_decay if adam else False, _threads.DEFAULT_THREADS,
+            _threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+            _threads.PARALLEL_MIN_ELEMENTS_ADAM, self.xb, self.lb, self.tb, self.swb)
+        self.no_order = np.empty(0, np.int64)
 
     @classmethod
     def _pairs(cls, layers):
@@ -116,7 +126,7 @@ class _CompiledLoop:
         return pairs
 
     @classmethod
-    def build(cls, model, loss, opt, batch, target, sw):
+    def build(cls, model, loss, opt, batch, X, target, sw):
         if model.backend_name != "cython" or cls._pairs(model.layers) is None:
             return None
         if type(loss) not in (SoftmaxCrossEntropyLoss, BCEWithLogitsLoss, MSELoss) \
@@ -128,23 +138,13 @@ class _CompiledLoop:
         if len(params) != len(opt.param_groups) or any(
                 p is not q for p, (q, _) in zip(params, opt.param_groups)):
             return None
-        return cls(model, loss, opt, batch, target, sw)
+        return cls(model, loss, opt, batch, X, target, sw)
 
-    def run(self, X, order, b0, b1):
+    def run(self, order, b0, b1):
         """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps])."""
-        opt = self.opt
-        adam = not isinstance(opt, SGD)
-        status, out = self.kernels.train_batches(
-            X, self.labels, self.T, self.SW, np.empty(0, np.int64) if order is None else order,
-            self.batch, b0, b1, self.layers, self.kind, self.cw, self.smoothing, 1 if adam else 0,
-            opt.lr, 0.0 if adam else opt.momentum, opt.weight_decay,
-            False if adam else opt.nesterov, opt.betas[0] if adam else 0.0,
-            opt.betas[1] if adam else 0.0, opt.eps if adam else 0.0,
-            opt.decoupled_weight_decay if adam else False, opt.step_count,
-            _threads.resolve(None), _threads.PARALLEL_MIN_ELEMENTS,
-            _threads.PARALLEL_MIN_ELEMENTS_CHEAP, _threads.PARALLEL_MIN_ELEMENTS_ADAM,
-            self.xb, self.lb, self.tb, self.swb)
-        opt.step_count += out[3]
+        status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
+                                    self.opt.step_count)
+        self.opt.step_count += out[3]
         return status, out
 
 
@@ -460,7 +460,7 @@ class Sequential:
             from tqdm.auto import tqdm
             progress = tqdm
         n_batches = (n + batch_size - 1) // batch_size
-        compiled = _CompiledLoop.build(self, loss, opt, batch_size, target, sw)
+        compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
         order_buffer = np.empty(n, np.int64) if shuffle else None
 
         for epoch in range(1, int(epochs) + 1):
@@ -482,10 +482,12 @@ class Sequential:
             for b in batches:
                 if compiled is not None:
                     stop_b = min(b + chunk, n_batches)
-                    status, out = compiled.run(X, order, b, stop_b)
+                    status, out = compiled.run(order, b, stop_b)
                     total, weight, correct = total + out[0], weight + out[1], correct + out[2]
                     if status >= 0:
                         self._stop_non_finite(epoch, status, float("nan"), epoch_start)
+                    if status == -4:  # finite losses, but the last update left a non-finite weight
+                        self._stop_non_finite(epoch, stop_b - 1, float("nan"), epoch_start)
                     if bar is not None:
                         bar.update(stop_b - b)
                         post = {"loss": f"{total / max(weight, 1e-300):.4f}"}
@@ -530,7 +532,8 @@ class Sequential:
                 if classification:
                     record["val_accuracy"] = val["accuracy"]
             history._record(epoch, record)
-            if not all(np.isfinite(p).all() for p in self.parameters()):
+            if compiled is None and not all(np.isfinite(p).all() for p in self.parameters()):
+                # (the compiled loop checks its weights itself, status -4 above)
                 self._stop_non_finite(epoch, n_batches - 1, float("nan"), epoch_start)
             if verbose:
                 print(f"epoch {epoch}/{epochs} " + " ".join(f"{k}={v:.4f}" for k, v in record.items()))

@@ -344,7 +344,8 @@ def test_compiled_loop_is_used_and_stops_on_nan(rng):
     y = rng.standard_normal(64).astype(np.float32) * 1e6
     net = MLP([3, 16, 1], seed=0)
     opt = SGD(net.parameters(), lr=10.0)
-    assert sequential._CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, y.reshape(-1, 1), None) is not None
+    assert sequential._CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, X, y.reshape(-1, 1),
+                                          None) is not None
     with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
         net.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=8)
     assert all(np.isfinite(p).all() for p in net.parameters())
@@ -391,3 +392,55 @@ def test_save_uses_the_exact_path(tmp_path, rng):
     assert path.exists() and not (tmp_path / "model.bin.npz").exists()
     X = rng.standard_normal((2, 3)).astype(np.float32)
     assert_array_equal(fastlin.load(str(path)).predict(X), net.predict(X))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_stops_when_the_last_update_leaves_a_weight_infinite(monkeypatch, compiled):
+    """The loss of the only batch is finite (1e38 in double) but its gradient overflows float32,
+    so the update writes -inf into W: fit must raise and put back the epoch's starting weights,
+    on the compiled loop (which checks its weights in C) as on the Python loop."""
+    if not compiled:
+        _python_loop_only(monkeypatch)
+    net = fastlin.Sequential(fastlin.Dense(1, 1), seed=0)
+    start = [p.copy() for p in net.parameters()]
+    X, y = np.array([[1e20]], np.float32), np.array([[0.0]], np.float32)
+    with pytest.raises(fastlin.NonFiniteLossError, match="epoch 1, batch 0"):
+        net.fit(X, y, loss="mse", optimizer=SGD(net.parameters(), lr=1.0), epochs=3,
+                batch_size=1, shuffle=False)
+    for p, s in zip(net.parameters(), start):
+        assert_array_equal(p, s)
+
+
+def test_train_plan_refuses_inconsistent_descriptions():
+    from fastlin._kernels.train import TrainPlan
+    f = np.float32
+    X, T = np.zeros((10, 3), f), np.zeros((10, 2), f)
+    e1, e2 = np.empty(0, f), np.empty((0, 0), f)
+    ok_layer = (np.zeros(6, f), np.zeros(2, f), np.zeros(6, f), np.zeros(2, f), np.zeros(8, f),
+                np.zeros(8, f), e1, e1, e1, e1, e1, 0, 2)
+    bufs = (np.zeros((4, 3), f), np.zeros(4, np.int64), np.zeros((4, 2), f), np.zeros(4, f))
+
+    def plan(layer=ok_layer, batch=4, loss_kind=3, Xa=X):
+        return TrainPlan(Xa, np.empty(0, np.int64), T, e1, batch, [layer], loss_kind, e1, 0.0, 0,
+                         0.1, 0.0, 0.0, False, 0.0, 0.0, 0.0, False, 1, 1 << 18, 1 << 22, 1 << 20,
+                         *bufs)
+
+    p = plan()
+    for order in (np.array([0] * 9, np.int64), np.arange(10) - 1, np.arange(10) + 1):
+        with pytest.raises(ValueError, match="order"):
+            p.run(order.astype(np.int64), 0, 2, 0)
+    with pytest.raises(ValueError, match="batch range"):
+        p.run(np.arange(10, dtype=np.int64), 0, 4, 0)
+    bad_W = (np.zeros(5, f),) + ok_layer[1:]
+    with pytest.raises(ValueError, match="inconsistent"):
+        plan(bad_W)
+    with pytest.raises(ValueError, match="batch buffers"):
+        plan(batch=5)
+    with pytest.raises(ValueError, match="activation"):
+        plan(ok_layer[:11] + (5, 2))
+    with pytest.raises(ValueError, match="loss kind"):
+        plan(loss_kind=7)
+    with pytest.raises(ValueError):  # float64 data against float32 buffers
+        plan(Xa=X.astype(np.float64))
+    status, out = p.run(np.arange(10, dtype=np.int64), 0, 2, 0)
+    assert status == -1 and out[3] == 2

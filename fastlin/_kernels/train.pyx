@@ -1,8 +1,9 @@
-"""The whole minibatch loop of ``fit`` in one call: gather, forward, fused loss, backward and
-the optimizer update for a stack of Dense layers each followed by an optional activation.
+"""The whole minibatch loop of ``fit`` in one call per epoch: gather, forward, fused loss,
+backward and the optimizer update for a stack of Dense layers each followed by an optional
+activation.
 
 Design: the Python path makes about a dozen kernel calls per step, each paying argument
-checks; here the network is described once per call as an array of LayerState structs
+checks; here the network is described once per fit as an array of LayerState structs
 (pointers into the layers' own NumPy buffers) and every step runs without the GIL. Each step
 performs the same C/BLAS calls, in the same order and with the same arguments, as
 Sequential.forward/backward and the optimizers' step(), so both paths give bitwise the same
@@ -54,6 +55,7 @@ DEF ADAM = 1
 DEF OK = -1
 DEF BAD_LABEL = -2
 DEF BAD_WEIGHT = -3
+DEF NONFINITE_PARAMS = -4
 
 
 cdef struct LayerState:
@@ -344,99 +346,213 @@ cdef void *_ptr(floating[::1] a) noexcept:
     return <void *>&a[0] if a.shape[0] > 0 else NULL
 
 
-def train_batches(const floating[:, ::1] X not None, const int64_t[::1] labels not None,
-                  const floating[:, ::1] T not None, const floating[::1] SW not None,
-                  const int64_t[::1] order not None, Py_ssize_t batch, Py_ssize_t b0,
-                  Py_ssize_t b1, list layers, int loss_kind, const floating[::1] class_weight not None,
-                  double smoothing, int opt_kind, double lr, double momentum,
-                  double weight_decay, bint nesterov, double beta1, double beta2, double eps,
-                  bint decoupled, int64_t step0, int n_threads, Py_ssize_t parallel_min,
-                  Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam,
-                  floating[:, ::1] xb not None, int64_t[::1] lb not None,
-                  floating[:, ::1] tb not None, floating[::1] swb not None):
-    """Run batches [b0, b1) of one epoch; see the module docstring.
+cdef bint _all_finite(const floating *a, fl_index size) noexcept nogil:
+    # x * 0 is nan for an inf or nan entry and 0 otherwise: eight lanes of that, no branches
+    cdef fl_index i = 0
+    cdef int l
+    cdef floating acc[8]
+    for l in range(8):
+        acc[l] = 0
+    while i + 8 <= size:
+        for l in range(8):
+            acc[l] += a[i + l] * 0
+        i += 8
+    while i < size:
+        acc[0] += a[i] * 0
+        i += 1
+    return (acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7]) == 0
+
+
+cdef class TrainPlan:
+    """One fit's network, data and optimizer, described once as C structs; ``run`` then trains
+    on a range of batches of an epoch without the GIL.
+
+    Building the description (a dozen buffer acquisitions per layer) cost ~9 us, which a small
+    model paid every epoch when it was rebuilt per call. The plan keeps references to every
+    array it points into, so the pointers stay valid while it lives.
 
     ``layers`` is a list of tuples (W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out):
     flat float arrays of the model's dtype (length-0 arrays stand for "absent"), A and G at
-    least batch * n_out long, act the activation code.
-    Empty ``labels``/``T``/``SW``/``order`` mean: no labels / no float target / no weights /
-    no shuffling. Returns (status, [loss*weight sum, weight sum, correct, steps]).
+    least batch * n_out long, act the activation code. Empty ``labels``/``T``/``SW`` mean: no
+    labels / no float target / no weights.
     """
-    cdef fl_index n = X.shape[0], d = X.shape[1], t_cols = T.shape[1] if T.shape[0] else 0
-    cdef int n_layers = len(layers), i
     cdef LayerState *state
+    cdef int n_layers
     cdef Settings s
-    cdef double out[4]
-    cdef fl_index status, prev_out = d
-    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b
-    cdef floating *tag = NULL
-    if n_layers == 0:
-        raise ValueError("train_batches needs at least one layer")
-    if batch < 1 or b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * batch >= n):
-        raise ValueError("train_batches: batch range outside the data")
-    if labels.shape[0] and labels.shape[0] != n or T.shape[0] and T.shape[0] != n:
-        raise ValueError("train_batches: targets and X disagree in length")
-    if SW.shape[0] and SW.shape[0] != n or order.shape[0] and order.shape[0] != n:
-        raise ValueError("train_batches: weights or order have the wrong length")
-    if order.shape[0] and (xb.shape[0] < batch or xb.shape[1] != d):
-        raise ValueError("train_batches: batch buffer too small")
-    for i in range(order.shape[0]):
-        if order[i] < 0 or order[i] >= n:
-            raise ValueError("train_batches: order holds an index outside the data")
-    state = <LayerState *>malloc(n_layers * sizeof(LayerState))
-    if state == NULL:
-        raise MemoryError()
-    try:
-        for i in range(n_layers):
-            W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out = layers[i]
-            state[i].n_out = n_out
-            state[i].n_in = prev_out
-            if (W.shape[0] != state[i].n_in * state[i].n_out or dW.shape[0] != W.shape[0]
-                    or A.shape[0] < batch * state[i].n_out or G.shape[0] != A.shape[0]
-                    or db.shape[0] != b.shape[0] or (b.shape[0] and b.shape[0] != n_out)):
-                raise ValueError(f"train_batches: layer {i} buffers have inconsistent sizes")
-            if opt_kind == SGD and momentum != 0 and (s1W.shape[0] != W.shape[0] or s1b.shape[0] != b.shape[0]):
-                raise ValueError(f"train_batches: layer {i} lacks its velocity buffers")
-            if opt_kind == ADAM and (s1W.shape[0] != W.shape[0] or s2W.shape[0] != W.shape[0]
-                                     or s1b.shape[0] != b.shape[0] or s2b.shape[0] != b.shape[0]):
-                raise ValueError(f"train_batches: layer {i} lacks its Adam moments")
-            if act == 4 and alpha.shape[0] != 1:
-                raise ValueError(f"train_batches: layer {i} leaky_relu needs its slope")
-            state[i].W, state[i].b, state[i].dW, state[i].db = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
-            state[i].A, state[i].G, state[i].alpha = _ptr(A), _ptr(G), _ptr(alpha)
-            state[i].state1_W, state[i].state1_b = _ptr(s1W), _ptr(s1b)
-            state[i].state2_W, state[i].state2_b = _ptr(s2W), _ptr(s2b)
-            state[i].act = act
-            state[i].has_bias = b.shape[0] > 0
-            prev_out = state[i].n_out
-        if loss_kind == XENT_LABELS and labels.shape[0] != n:
-            raise ValueError("train_batches: cross-entropy with labels needs labels")
-        if loss_kind != XENT_LABELS and (T.shape[0] != n or t_cols != prev_out):
-            raise ValueError("train_batches: the target must have one column per output")
-        if class_weight.shape[0] and class_weight.shape[0] != prev_out:
-            raise ValueError("train_batches: class/pos weights need one entry per output")
-        s.loss_kind, s.smoothing = loss_kind, smoothing
-        s.opt_kind, s.lr, s.momentum, s.weight_decay = opt_kind, lr, momentum, weight_decay
-        s.nesterov, s.beta1, s.beta2, s.eps, s.decoupled = nesterov, beta1, beta2, eps, decoupled
-        s.n_threads, s.parallel_min = n_threads, parallel_min
-        s.parallel_min_cheap, s.parallel_min_adam = parallel_min_cheap, parallel_min_adam
+    cdef object keep
+    cdef bint is_float
+    cdef fl_index n, d, t_cols, batch
+    cdef void *X
+    cdef const int64_t *labels
+    cdef void *T
+    cdef void *SW
+    cdef void *cw
+    cdef void *xb
+    cdef int64_t *lb
+    cdef void *tb
+    cdef void *swb
+
+    def __cinit__(self):
+        self.state = NULL
+
+    def __dealloc__(self):
+        free(self.state)
+
+    def __init__(self, X, labels, T, SW, Py_ssize_t batch, list layers, int loss_kind,
+                 class_weight, double smoothing, int opt_kind, double lr, double momentum,
+                 double weight_decay, bint nesterov, double beta1, double beta2, double eps,
+                 bint decoupled, int n_threads, Py_ssize_t parallel_min,
+                 Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam, xb, lb, tb, swb):
+        if not layers:
+            raise ValueError("TrainPlan needs at least one layer")
+        if getattr(X, "dtype", None) == "float32":
+            _describe[float](self, X, labels, T, SW, batch, layers, loss_kind, class_weight,
+                             xb, lb, tb, swb)
+            self.is_float = True
+        else:
+            _describe[double](self, X, labels, T, SW, batch, layers, loss_kind, class_weight,
+                              xb, lb, tb, swb)
+            self.is_float = False
+        self.s.loss_kind, self.s.smoothing = loss_kind, smoothing
+        self.s.opt_kind, self.s.lr, self.s.momentum = opt_kind, lr, momentum
+        self.s.weight_decay, self.s.nesterov, self.s.beta1 = weight_decay, nesterov, beta1
+        self.s.beta2, self.s.eps, self.s.decoupled = beta2, eps, decoupled
+        self.s.n_threads, self.s.parallel_min = n_threads, parallel_min
+        self.s.parallel_min_cheap, self.s.parallel_min_adam = parallel_min_cheap, parallel_min_adam
+        if opt_kind != SGD and opt_kind != ADAM:
+            raise ValueError("TrainPlan: unknown optimizer kind")
+        for i in range(self.n_layers):
+            if opt_kind == SGD and momentum != 0 and (
+                    self.state[i].state1_W == NULL
+                    or (self.state[i].has_bias and self.state[i].state1_b == NULL)):
+                raise ValueError(f"TrainPlan: layer {i} lacks its velocity buffers")
+            if opt_kind == ADAM and (self.state[i].state1_W == NULL or self.state[i].state2_W == NULL
+                                     or (self.state[i].has_bias and (self.state[i].state1_b == NULL
+                                                                    or self.state[i].state2_b == NULL))):
+                raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
+
+    def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0):
+        """Train on batches [b0, b1) of an epoch in ``order`` (empty: the rows as they are),
+        optimizer steps counted from step0. Returns (status, [loss*weight sum, weight sum,
+        n correct, steps done]); status -1 is success, -4 means a parameter is no longer finite
+        after the last step, and k >= 0 that batch k's loss was not finite."""
+        cdef double out[4]
+        cdef fl_index status, i, lo = 0, hi = 0
+        if b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * self.batch >= self.n):
+            raise ValueError("TrainPlan.run: batch range outside the data")
+        if order.shape[0] and order.shape[0] != self.n:
+            raise ValueError("TrainPlan.run: order must have one entry per row")
+        with nogil:
+            for i in range(order.shape[0]):
+                lo = order[i] if order[i] < lo else lo
+                hi = order[i] if order[i] > hi else hi
+        if lo < 0 or hi >= self.n:
+            raise ValueError("TrainPlan.run: order holds an index outside the data")
         out[0] = out[1] = out[2] = out[3] = 0.0
         with nogil:
-            status = _run(tag, state, n_layers, &s, &X[0, 0], d,
-                          &labels[0] if labels.shape[0] else NULL,
-                          &T[0, 0] if T.shape[0] else NULL, t_cols,
-                          &SW[0] if SW.shape[0] else NULL,
-                          &order[0] if order.shape[0] else NULL, n, batch, b0, b1,
-                          &xb[0, 0] if xb.shape[0] else NULL, &lb[0] if lb.shape[0] else NULL,
-                          &tb[0, 0] if tb.shape[0] else NULL, &swb[0] if swb.shape[0] else NULL,
-                          &class_weight[0] if class_weight.shape[0] else NULL, step0, out)
-    finally:
-        free(state)
-    if status == BAD_LABEL:
-        raise ValueError("train_batches: a label is outside [0, n_outputs)")
-    if status == BAD_WEIGHT:
-        raise ValueError("a batch's total sample weight is not positive")
-    return int(status), [out[0], out[1], out[2], int(out[3])]
+            if self.is_float:
+                status = _run_plan(<float *>NULL, self, &order[0] if order.shape[0] else NULL,
+                                   b0, b1, step0, out)
+            else:
+                status = _run_plan(<double *>NULL, self, &order[0] if order.shape[0] else NULL,
+                                   b0, b1, step0, out)
+        if status == BAD_LABEL:
+            raise ValueError("TrainPlan: a label is outside [0, n_outputs)")
+        if status == BAD_WEIGHT:
+            raise ValueError("a batch's total sample weight is not positive")
+        return int(status), [out[0], out[1], out[2], int(out[3])]
+
+cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labels,
+                 const floating[:, ::1] T, const floating[::1] SW, Py_ssize_t batch,
+                 list layers, int loss_kind, const floating[::1] class_weight,
+                 floating[:, ::1] xb, int64_t[::1] lb, floating[:, ::1] tb,
+                 floating[::1] swb):
+    cdef fl_index n = X.shape[0], d = X.shape[1], t_cols = T.shape[1] if T.shape[0] else 0
+    cdef fl_index prev_out = d
+    cdef int i
+    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b
+    if batch < 1:
+        raise ValueError("TrainPlan: batch must be positive")
+    if labels.shape[0] and labels.shape[0] != n or T.shape[0] and T.shape[0] != n:
+        raise ValueError("TrainPlan: targets and X disagree in length")
+    if SW.shape[0] and SW.shape[0] != n:
+        raise ValueError("TrainPlan: weights have the wrong length")
+    if xb.shape[0] < batch or xb.shape[1] != d or lb.shape[0] < batch or swb.shape[0] < batch:
+        raise ValueError("TrainPlan: batch buffers too small")
+    if T.shape[0] and (tb.shape[0] < batch or tb.shape[1] != t_cols):
+        raise ValueError("TrainPlan: target batch buffer too small")
+    keep = [X, labels, T, SW, class_weight, xb, lb, tb, swb]
+    self.n_layers = len(layers)
+    self.state = <LayerState *>malloc(self.n_layers * sizeof(LayerState))
+    if self.state == NULL:
+        raise MemoryError()
+    for i in range(self.n_layers):
+        W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out = layers[i]
+        keep.append(layers[i])
+        self.state[i].n_out = n_out
+        self.state[i].n_in = prev_out
+        if (n_out < 1 or W.shape[0] != self.state[i].n_in * self.state[i].n_out
+                or dW.shape[0] != W.shape[0]
+                or A.shape[0] < batch * self.state[i].n_out or G.shape[0] != A.shape[0]
+                or db.shape[0] != b.shape[0] or (b.shape[0] and b.shape[0] != n_out)
+                or (s1W.shape[0] and s1W.shape[0] != W.shape[0])
+                or (s2W.shape[0] and s2W.shape[0] != W.shape[0])
+                or (s1b.shape[0] and s1b.shape[0] != b.shape[0])
+                or (s2b.shape[0] and s2b.shape[0] != b.shape[0])):
+            raise ValueError(f"TrainPlan: layer {i} buffers have inconsistent sizes")
+        if act < 0 or act > 6 or act == 5 or act == 6:
+            raise ValueError(f"TrainPlan: layer {i} has an activation the plan cannot run")
+        if act == 4 and alpha.shape[0] != 1:
+            raise ValueError(f"TrainPlan: layer {i} leaky_relu needs its slope")
+        self.state[i].W, self.state[i].b = _ptr(W), _ptr(b)
+        self.state[i].dW, self.state[i].db = _ptr(dW), _ptr(db)
+        self.state[i].A, self.state[i].G, self.state[i].alpha = _ptr(A), _ptr(G), _ptr(alpha)
+        self.state[i].state1_W, self.state[i].state1_b = _ptr(s1W), _ptr(s1b)
+        self.state[i].state2_W, self.state[i].state2_b = _ptr(s2W), _ptr(s2b)
+        self.state[i].act = act
+        self.state[i].has_bias = b.shape[0] > 0
+        prev_out = self.state[i].n_out
+    if loss_kind < XENT_LABELS or loss_kind > MSE:
+        raise ValueError("TrainPlan: unknown loss kind")
+    if loss_kind == XENT_LABELS and labels.shape[0] != n:
+        raise ValueError("TrainPlan: cross-entropy with labels needs labels")
+    if loss_kind != XENT_LABELS and (T.shape[0] != n or t_cols != prev_out):
+        raise ValueError("TrainPlan: the target must have one column per output")
+    if class_weight.shape[0] and class_weight.shape[0] != prev_out:
+        raise ValueError("TrainPlan: class/pos weights need one entry per output")
+    self.keep = keep
+    self.n, self.d, self.t_cols, self.batch = n, d, t_cols, batch
+    self.X = <void *>&X[0, 0] if n > 0 and d > 0 else NULL
+    self.labels = &labels[0] if labels.shape[0] else NULL
+    self.T = <void *>&T[0, 0] if T.shape[0] else NULL
+    self.SW = <void *>&SW[0] if SW.shape[0] else NULL
+    self.cw = <void *>&class_weight[0] if class_weight.shape[0] else NULL
+    self.xb = <void *>&xb[0, 0] if xb.shape[0] else NULL
+    self.lb = &lb[0] if lb.shape[0] else NULL
+    self.tb = <void *>&tb[0, 0] if tb.shape[0] else NULL
+    self.swb = <void *>&swb[0] if swb.shape[0] else NULL
+
+
+cdef fl_index _run_plan(floating *tag, TrainPlan self, const int64_t *order, fl_index b0,
+                        fl_index b1, int64_t step0, double *out) noexcept nogil:
+    """_run over the plan's description, then the check that every weight is still finite."""
+    cdef fl_index status = _run(tag, self.state, self.n_layers, &self.s,
+                                <const floating *>self.X, self.d, self.labels,
+                                <const floating *>self.T, self.t_cols,
+                                <const floating *>self.SW, order, self.n, self.batch, b0, b1,
+                                <floating *>self.xb, self.lb, <floating *>self.tb,
+                                <floating *>self.swb, <const floating *>self.cw, step0, out)
+    cdef int i
+    cdef LayerState *L
+    if status != OK or b1 <= b0:
+        return status
+    for i in range(self.n_layers):
+        L = &self.state[i]
+        if not _all_finite(<const floating *>L.W, L.n_in * L.n_out):
+            return NONFINITE_PARAMS
+        if L.has_bias and not _all_finite(<const floating *>L.b, L.n_out):
+            return NONFINITE_PARAMS
+    return status
 
 
 def permutation(int64_t[::1] out not None, uint64_t seed):

@@ -112,9 +112,9 @@ class CompiledKernels(KernelSet):
                           n_threads)
 
 
-    # Not part of the KernelSet contract: the whole minibatch loop of fit in one call, used by
+    # Not part of the KernelSet contract: the whole minibatch loop of fit, used by
     # Sequential.fit for stacks it can describe (see fastlin/_kernels/train.pyx).
-    train_batches = staticmethod(train.train_batches)
+    TrainPlan = train.TrainPlan
 
 
 kernels = CompiledKernels()
