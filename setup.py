@@ -18,7 +18,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
-CSRC = ["csrc/fl_activation.c", "csrc/fl_loss.c", "csrc/fl_optim.c", "csrc/fl_random.c"]
+CSRC = ["csrc/fl_activation.c", "csrc/fl_loss.c", "csrc/fl_optim.c", "csrc/fl_random.c",
+        "csrc/fl_linear.c"]
 MODULES = {
     "_config": [],
     "_blas": [],

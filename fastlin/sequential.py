@@ -468,7 +468,7 @@ class Sequential:
             order = None
             if shuffle:
                 order = order_buffer
-                train.permutation(order, int(rng.integers(0, 2 ** 63)))
+                train.permutation(order, int(rng.bit_generator.random_raw()))
             total = weight = correct = 0.0
             batches = range(n_batches)
             bar = None

@@ -23,7 +23,8 @@ from fastlin._kernels._csrc cimport (
     fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32, fl_label_weight_total_f64,
     fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
     fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
-    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation,
+    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation, fl_linear1_step_f32,
+    fl_linear1_step_f64,
 )
 
 cdef extern from *:
@@ -41,6 +42,9 @@ cdef fl_index OPT_CHUNK = 16384
 # Rows requested ahead while gathering a shuffled batch: a random row of a large X is a cache
 # miss (~100 ns), so without prefetching the gather, not the math, bounds a small model's step.
 cdef fl_index PREFETCH_ROWS = 8
+# Largest batch (rows x features) that a one-output linear model trains through the one-pass
+# kernel of csrc/fl_linear.h (4 MB of float32); larger ones take the GEMV path.
+cdef fl_index LINEAR1_MAX_ELEMENTS = 1 << 20
 
 # loss kinds (match fastlin.backend.compiled.LOSS_KINDS)
 DEF XENT_LABELS = 0
@@ -56,6 +60,7 @@ DEF OK = -1
 DEF BAD_LABEL = -2
 DEF BAD_WEIGHT = -3
 DEF NONFINITE_PARAMS = -4
+DEF NOT_FINITE = -5         # internal: the batch's loss was not finite
 
 
 cdef struct LayerState:
@@ -207,7 +212,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                    floating *tb, floating *swb, const floating *cw, int64_t step0,
                    double *out) noexcept nogil:
     """Train on batches [b0, b1). out = [sum loss*weight, sum weight, n correct, steps done]."""
-    cdef fl_index bi, start, m, r, idx, l, k, nblocks, blk, r0, i, j, best
+    cdef fl_index bi, start, m, r, idx, l, k, nblocks, blk, r0, i, j, best, status
     cdef const floating *xin
     cdef const int64_t *lab
     cdef const floating *tgt
@@ -216,9 +221,21 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
     cdef floating *z
     cdef double total_weight, value, partial, w, sw_sum
     cdef int nt
+    # one pass, one thread: for batches beyond LINEAR1_MAX_ELEMENTS BLAS's threads win instead
+    cdef bint linear1 = (n_layers == 1 and layers[0].n_out == 1 and layers[0].act == 0
+                         and (s.loss_kind == BCE or s.loss_kind == MSE)
+                         and batch * d <= LINEAR1_MAX_ELEMENTS)
     for bi in range(b0, b1):
         start = bi * batch
         m = min(batch, n - start)
+        if linear1:
+            # linear or logistic regression: one pass over the rows (csrc/fl_linear.h)
+            status = _linear1_step(layers, s, X, d, T, SW, order, start, m, cw, out)
+            if status != OK:
+                return bi if status == NOT_FINITE else status
+            _update_all(tag, s, layers, n_layers, step0 + (bi - b0) + 1)
+            out[3] += 1
+            continue
         # gather the batch (views when not shuffled, as the Python path does)
         if order == NULL:
             xin = X + start * d
@@ -330,15 +347,68 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                 gemm_rm(False, True, <int>m, <int>L.n_in, <int>L.n_out, 1.0, <floating *>L.G,
                         <int>L.n_out, <floating *>L.W, <int>L.n_out, 0.0,
                         <floating *>layers[l - 1].G, <int>L.n_in)
-        # optimizer, parameters in the order of model.parameters()
-        for l in range(n_layers):
-            L = &layers[l]
-            _update(s, L.n_in * L.n_out, <floating *>L.W, <floating *>L.dW,
-                    <floating *>L.state1_W, <floating *>L.state2_W, step0 + (bi - b0) + 1)
-            if L.has_bias:
-                _update(s, L.n_out, <floating *>L.b, <floating *>L.db, <floating *>L.state1_b,
-                        <floating *>L.state2_b, step0 + (bi - b0) + 1)
+        _update_all(tag, s, layers, n_layers, step0 + (bi - b0) + 1)
         out[3] += 1
+    return OK
+
+
+cdef inline void _update_all(floating *tag, const Settings *s, LayerState *layers, int n_layers,
+                             int64_t step) noexcept nogil:
+    """The optimizer step, parameters in the order of model.parameters()."""
+    cdef int l
+    cdef LayerState *L
+    for l in range(n_layers):
+        L = &layers[l]
+        _update(s, L.n_in * L.n_out, <floating *>L.W, <floating *>L.dW,
+                <floating *>L.state1_W, <floating *>L.state2_W, step)
+        if L.has_bias:
+            _update(s, L.n_out, <floating *>L.b, <floating *>L.db, <floating *>L.state1_b,
+                    <floating *>L.state2_b, step)
+
+
+cdef fl_index _linear1_step(LayerState *layers, const Settings *s, const floating *X, fl_index d,
+                            const floating *T, const floating *SW, const int64_t *order,
+                            fl_index start, fl_index m, const floating *cw,
+                            double *out) noexcept nogil:
+    """Forward, loss and gradient of a single Dense(d, 1) layer under MSE or BCE in one pass;
+    rows start..start+m of the epoch (through order when shuffled). OK, BAD_WEIGHT or
+    NOT_FINITE."""
+    cdef LayerState *L = &layers[0]
+    cdef const int64_t *rows = order + start if order != NULL else NULL
+    cdef const floating *xb = X if order != NULL else X + start * d
+    cdef const floating *tb = T if order != NULL else T + start
+    cdef const floating *swb = NULL
+    cdef double sw_sum = 0.0, total_weight, value, correct = 0.0
+    cdef fl_index r
+    if SW != NULL:
+        swb = SW if order != NULL else SW + start
+        if rows != NULL:
+            for r in range(m):
+                sw_sum += swb[rows[r]]
+        else:
+            for r in range(m):
+                sw_sum += swb[r]
+        total_weight = sw_sum
+    else:
+        total_weight = <double>m
+    if not total_weight > 0:
+        return BAD_WEIGHT
+    if floating is float:
+        value = fl_linear1_step_f32(m, d, xb, rows, <float *>L.W,
+                                    <float *>L.b if L.has_bias else NULL, tb, swb, cw,
+                                    s.loss_kind == BCE, 1.0 / total_weight, <float *>L.dW,
+                                    <float *>L.db if L.has_bias else NULL, &correct)
+    else:
+        value = fl_linear1_step_f64(m, d, xb, rows, <double *>L.W,
+                                    <double *>L.b if L.has_bias else NULL, tb, swb, cw,
+                                    s.loss_kind == BCE, 1.0 / total_weight, <double *>L.dW,
+                                    <double *>L.db if L.has_bias else NULL, &correct)
+    value = value / total_weight
+    if not isfinite(value):
+        return NOT_FINITE
+    out[0] += value * total_weight
+    out[1] += total_weight
+    out[2] += correct
     return OK
 
 
