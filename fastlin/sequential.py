@@ -1,9 +1,10 @@
 """Sequential models, MLP, and the training loop.
 
 A Dense layer followed by an activation layer runs as one fused kernel call (GEMM, then bias
-and activation in a single pass over the output). ``fit`` draws each epoch's order with a compiled
-Fisher-Yates shuffle and gathers each minibatch into a reused buffer with ``np.take(..., out=)``; together with the layers', the loss's and the optimizer's
-preallocated buffers, a warmed-up training step allocates no arrays.
+and activation in a single pass over the output). ``fit`` draws each epoch's order with a
+compiled Fisher-Yates shuffle and gathers each minibatch into a reused buffer with
+``np.take(..., out=)``; together with the layers', the loss's and the optimizer's preallocated
+buffers, a warmed-up training step allocates no arrays.
 """
 import numpy as np
 
@@ -48,8 +49,10 @@ class _CompiledLoop:
     whose backward reads its output (identity, relu, sigmoid, tanh, leaky_relu with alpha > 0),
     trained with MSE, BCE-with-logits or softmax cross-entropy by SGD/Adam/AdamW over exactly
     model.parameters(), all on the cython backend. It runs the same kernels in the same order as
-    the Python loop, so the weights come out bitwise the same; ``build`` returns None for any
-    other combination and fit falls back to the Python loop.
+    the Python loop, so the weights come out bitwise the same, except for a single Dense(d, 1)
+    under MSE or BCE (linear and logistic regression), which trains through a one-pass kernel
+    whose sums run in another order (equal to rounding). ``build`` returns None for any other
+    combination and fit falls back to the Python loop.
     """
 
     _ACTS = {Identity, ReLU, Sigmoid, Tanh, LeakyReLU}

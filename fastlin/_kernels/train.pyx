@@ -7,7 +7,9 @@ checks; here the network is described once per fit as an array of LayerState str
 (pointers into the layers' own NumPy buffers) and every step runs without the GIL. Each step
 performs the same C/BLAS calls, in the same order and with the same arguments, as
 Sequential.forward/backward and the optimizers' step(), so both paths give bitwise the same
-weights. Activations here are those whose backward reads the output (identity, relu,
+weights; the exception is a lone Dense(d, 1) under MSE or BCE, whose forward, loss and
+gradient run in one pass over the rows (csrc/fl_linear.h) and agree with the Python path to
+rounding. Activations here are those whose backward reads the output (identity, relu,
 leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path.
 """
 from cython cimport floating
