@@ -4,6 +4,11 @@
 
 #define FL_FN(name) FL_CONCAT(name, FL_SUFFIX)
 
+/* Rows this short (10 classes, say) leave most of a vector idle, so up to FL_SHORT_CHUNK of them
+ * are shifted by their max first and exponentiated as one flat array. */
+#define FL_SHORT_ROW 16
+#define FL_SHORT_CHUNK 64
+
 static FL_REAL FL_FN(row_max_)(fl_index m, const FL_REAL *x)
 {
     FL_REAL acc[8];
@@ -92,7 +97,31 @@ static const FL_REAL *FL_FN(limit_row_)(fl_index m, const FL_REAL *x, FL_REAL *m
 
 void FL_FN(fl_softmax_rows)(fl_index n, fl_index m, const FL_REAL *x, FL_REAL *y, int log_output)
 {
-    for (fl_index i = 0; i < n; ++i) {
+    fl_index i = 0;
+    if (m <= FL_SHORT_ROW && !log_output) {
+        /* short rows: shift each by its max, exponentiate the chunk as one flat array, then
+         * scale each row (the same numbers as row by row; see the labels kernel) */
+        FL_REAL ses[FL_SHORT_CHUNK];
+        while (i < n) {
+            const fl_index c = n - i < FL_SHORT_CHUNK ? n - i : FL_SHORT_CHUNK;
+            int finite = 1;
+            for (fl_index r = 0; r < c && finite; ++r) {
+                const FL_REAL *xr = x + (i + r) * m;
+                FL_REAL *yr = y + (i + r) * m;
+                const FL_REAL mx = FL_FN(row_max_)(m, xr);
+                finite = isfinite(mx);
+                for (fl_index j = 0; j < m; ++j) yr[j] = xr[j] - mx;
+            }
+            if (!finite) break; /* the row-by-row loop below handles the limit rows */
+            FL_REAL *yc = y + i * m;
+            for (fl_index k = 0; k < c * m; ++k) yc[k] = FL_EXP(yc[k]);
+            for (fl_index r = 0; r < c; ++r) ses[r] = (FL_REAL)1 / FL_FN(row_sum_)(m, yc + r * m);
+            for (fl_index r = 0; r < c; ++r)
+                for (fl_index j = 0; j < m; ++j) yc[r * m + j] *= ses[r];
+            i += c;
+        }
+    }
+    for (; i < n; ++i) {
         const FL_REAL *xr = x + i * m;
         FL_REAL *yr = y + i * m;
         FL_REAL mx = FL_FN(row_max_)(m, xr);
@@ -152,12 +181,6 @@ static double FL_FN(weighted_row_sum_)(fl_index m, const FL_REAL *zr, const FL_R
     }
     return acc;
 }
-
-/* Rows this short (10 classes, say) leave most of a vector idle, so up to FL_SHORT_CHUNK of them
- * are shifted by their max first and exponentiated as one flat array; the numbers are the same
- * as row by row. */
-#define FL_SHORT_ROW 16
-#define FL_SHORT_CHUNK 64
 
 double FL_FN(fl_softmax_xent_labels)(fl_index n, fl_index m, const FL_REAL *z,
                                       const int64_t *labels, const FL_REAL *sw, const FL_REAL *cw,

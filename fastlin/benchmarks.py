@@ -34,7 +34,7 @@ def _calls_for(seconds_estimate, budget=2e-3):
 
 
 def kernel_cases(batch, rng):
-    """(name, {backend: callable}) pairs for every kernel at this batch size, float32."""
+    """(name, {"cython"|"numpy"|"floor": callable}) for every kernel at this batch size, float32."""
     f = np.float32
     C, N = get("cython"), get("numpy")
     X = rng.standard_normal((batch, 256)).astype(f)
@@ -58,22 +58,45 @@ def kernel_cases(batch, rng):
     vel, m, v = np.zeros_like(p), np.zeros_like(p), np.zeros_like(p)
     cases = []
 
-    def pair(name, make):
-        cases.append((name, {"cython": make(C), "numpy": make(N)}))
+    from fastlin._kernels import dense
+    e1, e2 = np.empty(0, f), np.empty((0, 0), f)
+    s1, s2, s3, s4, s5, s6 = (np.empty_like(p) for _ in range(6))
 
-    pair("dense_forward +bias+relu 256->256", lambda K: lambda: K.dense_forward(X, W, b, activation="relu", out=out))
-    pair("dense_backward (dW, db, dX)", lambda K: lambda: K.dense_backward(X, W, dZ, dW=dW, db=db, dX=dX))
-    pair("sigmoid forward x256", lambda K: lambda: K.activation_forward(X, "sigmoid", out=y))
+    def pair(name, make, floor):
+        cases.append((name, {"cython": make(C), "numpy": make(N), "floor": floor}))
+
+    # floor: what no implementation of the call can beat. For dense layers, the GEMMs alone
+    # (fastlin's own raw BLAS calls, no bias, no activation, no checks); for elementwise
+    # kernels, NumPy moving the same bytes (a copy per input-to-output pass, an add where a
+    # pass reads two arrays). Tiny calls include NumPy's ~1 us per ufunc call.
+    pair("dense_forward +bias+relu 256->256",
+         lambda K: lambda: K.dense_forward(X, W, b, activation="relu", out=out),
+         lambda: dense.dense_forward(X, W, e1, out, 0, e1, e2, False, False, 1))
+    pair("dense_backward (dW, db, dX)",
+         lambda K: lambda: K.dense_backward(X, W, dZ, dW=dW, db=db, dX=dX),
+         lambda: dense.dense_backward(X, W, dZ, dW, e1, dX, False, True))
+    pair("sigmoid forward x256", lambda K: lambda: K.activation_forward(X, "sigmoid", out=y),
+         lambda: np.copyto(y, X))
     pair("relu forward+backward x256", lambda K: lambda: (K.activation_forward(X, "relu", out=y),
-                                                       K.activation_backward(dZ, "relu", x=X, out=g)))
-    pair("tanh forward x256", lambda K: lambda: K.activation_forward(X, "tanh", out=y))
-    pair("softmax x10", lambda K: lambda: K.softmax(z10, out=g10))
-    pair("softmax_cross_entropy x10", lambda K: lambda: K.softmax_cross_entropy(z10, labels, grad=g10))
-    pair("softmax_cross_entropy x1000", lambda K: lambda: K.softmax_cross_entropy(z1000, labels1000, grad=g1000))
-    pair("sigmoid_bce x1", lambda K: lambda: K.sigmoid_binary_cross_entropy(z1, t1, grad=g1))
-    pair("mse x1", lambda K: lambda: K.mse(z1, t1, grad=g1))
-    pair("sgd_update momentum (65k params)", lambda K: lambda: K.sgd_update(p, gp, vel, lr=1e-6, momentum=0.9))
-    pair("adam_update (65k params)", lambda K: lambda: K.adam_update(p, gp, m, v, 1, lr=1e-6))
+                                                       K.activation_backward(dZ, "relu", x=X, out=g)),
+         lambda: (np.copyto(y, X), np.add(dZ, X, out=g)))
+    pair("tanh forward x256", lambda K: lambda: K.activation_forward(X, "tanh", out=y),
+         lambda: np.copyto(y, X))
+    pair("softmax x10", lambda K: lambda: K.softmax(z10, out=g10), lambda: np.copyto(g10, z10))
+    pair("softmax_cross_entropy x10",
+         lambda K: lambda: K.softmax_cross_entropy(z10, labels, grad=g10),
+         lambda: np.copyto(g10, z10))
+    pair("softmax_cross_entropy x1000",
+         lambda K: lambda: K.softmax_cross_entropy(z1000, labels1000, grad=g1000),
+         lambda: np.copyto(g1000, z1000))
+    pair("sigmoid_bce x1", lambda K: lambda: K.sigmoid_binary_cross_entropy(z1, t1, grad=g1),
+         lambda: np.add(z1, t1, out=g1))
+    pair("mse x1", lambda K: lambda: K.mse(z1, t1, grad=g1), lambda: np.add(z1, t1, out=g1))
+    pair("sgd_update momentum (65k params)",
+         lambda K: lambda: K.sgd_update(p, gp, vel, lr=1e-6, momentum=0.9),
+         lambda: (np.add(s1, gp, out=s2), np.copyto(s3, s4)))
+    pair("adam_update (65k params)", lambda K: lambda: K.adam_update(p, gp, m, v, 1, lr=1e-6),
+         lambda: (np.add(s1, gp, out=s2), np.copyto(s3, s4), np.copyto(s5, s6)))
     return cases
 
 
@@ -280,14 +303,19 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
     print_fn(f"OpenMP: {openmp_enabled()}, kernel threads: {get_num_threads()}, BLAS: {blas}")
     print_fn(f"medians of {repeat} alternating rounds, microseconds per call, float32\n")
     rows = []
-    print_fn(f"{'kernel':<40}{'batch':>6}{'cython':>11}{'numpy':>11}{'speed-up':>10}")
+    print_fn(f"{'kernel':<40}{'batch':>6}{'cython':>11}{'numpy':>11}{'speed-up':>10}"
+             f"{'floor':>11}{'cy/floor':>10}")
     for batch in (128, 4096):
         for name, fns in kernel_cases(batch, rng):
             est = alternate(fns, 1, 1)["numpy"]
             t = alternate(fns, repeat, _calls_for(est))
             ratio = t["numpy"] / t["cython"]
-            rows.append(("kernel", name, batch, t["cython"], t["numpy"], ratio))
-            print_fn(f"{name:<40}{batch:>6}{_fmt_us(t['cython'])} {_fmt_us(t['numpy'])}{ratio:>9.2f}x")
+            rows.append(("kernel", name, batch, t["cython"], t["numpy"], ratio, t["floor"]))
+            print_fn(f"{name:<40}{batch:>6}{_fmt_us(t['cython'])} {_fmt_us(t['numpy'])}{ratio:>9.2f}x"
+                     f" {_fmt_us(t['floor'])}{t['cython'] / t['floor']:>9.2f}x")
+    print_fn("\nfloor = what no implementation of the call can beat, timed in the same rounds: the "
+             "GEMMs alone for dense layers; NumPy moving the same bytes (copy/add) for elementwise "
+             "kernels (at batch 128 it includes NumPy's ~1 us per call). cy/floor 1.00x is the limit.")
     print_fn("")
     header = (f"{'workload (us per training step)':<38}{'floor':>8}{'careful':>9}{'np step':>9}"
               f"{'cy step':>9}{'np fit':>9}{'cy fit':>9}{'torch':>9}{'fit/car':>9}{'fit/trch':>9}"

@@ -81,6 +81,15 @@ def test_infinite_row_inside_a_batch_of_short_rows(dtype, k):
     assert np.isfinite(lc) and np.isfinite(gc).all()
     assert_allclose(lc, ln, rtol=1e-5)
     assert_allclose(gc, gn, rtol=1e-5, atol=1e-7)
+    for weights in (dict(sample_weight=np.linspace(0.5, 1.5, 150)), dict(label_smoothing=0.1)):
+        lc, gc = B.get("cython").softmax_cross_entropy(z, y, **weights)
+        ln, gn = B.get("numpy").softmax_cross_entropy(z, y, **weights)
+        assert_allclose(lc, ln, rtol=1e-5)
+        assert_allclose(gc, gn, rtol=1e-5, atol=1e-7)
+    pc, pn = B.get("cython").softmax(z), B.get("numpy").softmax(z)
+    assert np.isfinite(pc).all()
+    assert_allclose(pc, pn, rtol=1e-5, atol=1e-7)
+    assert pc[70, 1] == 1 and pc[70].sum() == 1
 
 
 def test_fast_tanh_accuracy():
