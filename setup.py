@@ -21,7 +21,7 @@ HERE = Path(__file__).parent
 CSRC = ["csrc/fl_activation.c", "csrc/fl_loss.c", "csrc/fl_optim.c", "csrc/fl_random.c",
         "csrc/fl_linear.c"]
 MODULES = {
-    "_config": [],
+    "_config": ["csrc/fl_cpu.c"],
     "_blas": [],
     "dense": ["csrc/fl_activation.c"],
     "activations": ["csrc/fl_activation.c"],

@@ -12,6 +12,7 @@ import numpy as np
 
 from fastlin import MLP, SGD, Adam, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin import openmp_enabled
+from fastlin._kernels import _config
 from fastlin.backend import get, get_num_threads
 
 
@@ -60,7 +61,7 @@ def kernel_cases(batch, rng):
 
     from fastlin._kernels import dense
     e1, e2 = np.empty(0, f), np.empty((0, 0), f)
-    s1, s2, s3, s4, s5, s6 = (np.empty_like(p) for _ in range(6))
+    s1, s2, s3, s4, s5, s6 = (np.zeros_like(p) for _ in range(6))
 
     def pair(name, make, floor):
         cases.append((name, {"cython": make(C), "numpy": make(N), "floor": floor}))
@@ -300,7 +301,8 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
         blas = "SciPy's OpenBLAS (install threadpoolctl for details)"
     print_fn(f"fastlin bench on {platform.machine()} {platform.processor() or ''}, Python "
              f"{platform.python_version()}, NumPy {np.__version__}")
-    print_fn(f"OpenMP: {openmp_enabled()}, kernel threads: {get_num_threads()}, BLAS: {blas}")
+    print_fn(f"OpenMP: {openmp_enabled()}, kernel threads: {get_num_threads()}, "
+             f"SIMD: {_config.simd_level()}, BLAS: {blas}")
     print_fn(f"medians of {repeat} alternating rounds, microseconds per call, float32\n")
     rows = []
     print_fn(f"{'kernel':<40}{'batch':>6}{'cython':>11}{'numpy':>11}{'speed-up':>10}"

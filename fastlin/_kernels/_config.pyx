@@ -10,3 +10,13 @@ def openmp_enabled():
 def openmp_max_threads():
     """Return OpenMP's default thread count (1 without OpenMP)."""
     return int(fl_max_threads())
+
+
+cdef extern from "fl_cpu.h" nogil:
+    int fl_simd_level() noexcept
+
+
+def simd_level():
+    """Return the float kernels' instruction set in use: "base" (SSE2), "avx2" or "avx512"
+    (chosen at first use from the CPU, capped by FASTLIN_SIMD=base|avx2)."""
+    return ("base", "avx2", "avx512")[fl_simd_level()]
