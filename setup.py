@@ -88,7 +88,10 @@ class BuildExt(build_ext):
             # -fno-math-errno / -fno-trapping-math: we never read errno or FP exception flags, and
             # without them gcc keeps a branch per element and vectorizes no exp/compare loop.
             # Results are unchanged bit for bit (unlike -ffast-math, which fastlin never uses).
-            base = ["-O3", "-g0", "-fno-math-errno", "-fno-trapping-math"]
+            # -fno-wrapv undoes the -fwrapv that Python's own CFLAGS add: with wrapping signed
+            # indices gcc cannot count some loops' trips and leaves them scalar (softmax-CE on
+            # 128 x 10 logits ran 1.2x slower). Neither our C nor Cython's output relies on it.
+            base = ["-O3", "-g0", "-fno-math-errno", "-fno-trapping-math", "-fno-wrapv"]
             if _flag("FASTLIN_NATIVE"):
                 base.append("-march=native")
         for ext in self.extensions:
