@@ -242,7 +242,7 @@ def _careful_numpy_step(spec, X, y, dtype):
     return step
 
 
-def _fit_per_step(spec, backend, X, y, dtype, epochs=4):
+def _fit_per_step(spec, backend, X, y, dtype, epochs=4, shuffle=True):
     model = MLP(spec["sizes"], activation=spec["act"], seed=0, dtype=dtype, backend=backend)
     loss = _loss(spec, backend)
     opt = (SGD(model.parameters(), lr=1e-3, backend=backend) if spec["opt"] == "sgd"
@@ -250,7 +250,8 @@ def _fit_per_step(spec, backend, X, y, dtype, epochs=4):
     n_steps = X.shape[0] // spec["batch"]
 
     def run():
-        model.fit(X, y, loss=loss, optimizer=opt, epochs=epochs, batch_size=spec["batch"], seed=0)
+        model.fit(X, y, loss=loss, optimizer=opt, epochs=epochs, batch_size=spec["batch"], seed=0,
+                  shuffle=shuffle)
     return run, n_steps * epochs
 
 
@@ -320,7 +321,8 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
              "kernels (at batch 128 it includes NumPy's ~1 us per call). cy/floor 1.00x is the limit.")
     print_fn("")
     header = (f"{'workload (us per training step)':<38}{'floor':>8}{'careful':>9}{'np step':>9}"
-              f"{'cy step':>9}{'np fit':>9}{'cy fit':>9}{'torch':>9}{'fit/car':>9}{'fit/trch':>9}"
+              f"{'cy step':>9}{'np fit':>9}{'cy fit':>9}{'cy ordr':>9}{'torch':>9}{'fit/car':>9}"
+              f"{'fit/trch':>9}"
               f"{'step/flr':>9}{'fit/flr':>9}")
     print_fn(header)
     for name, spec in WORKLOADS.items():
@@ -333,6 +335,7 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
         X, y = _workload_data(spec, n, rng, dtype)
         fit_c, steps = _fit_per_step(spec, "cython", X, y, dtype)
         fit_n, _ = _fit_per_step(spec, "numpy", X, y, dtype)
+        fit_o, _ = _fit_per_step(spec, "cython", X, y, dtype, shuffle=False)
         contenders = {"floor": _gemm_floor(spec, X, dtype),
                       "careful": _careful_numpy_step(spec, X, y, dtype),
                       "np step": _step(spec, "numpy", X, y, dtype),
@@ -342,17 +345,20 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
             contenders["torch"] = torch_step
         est = alternate(contenders, 1, 1)["careful"]
         t = alternate(contenders, repeat, _calls_for(est, 5e-3))
-        tf = alternate({"cy fit": fit_c, "np fit": fit_n}, repeat, 1)
-        t["cy fit"], t["np fit"] = tf["cy fit"] / steps, tf["np fit"] / steps
+        tf = alternate({"cy fit": fit_c, "np fit": fit_n, "cy ordr": fit_o}, repeat, 1)
+        for key in tf:
+            t[key] = tf[key] / steps
         rows.append(("workload", name, spec["batch"], t))
         cells = "".join(f"{t[k] * 1e6:9.1f}" if k in t else f"{'n/a':>9}"
-                        for k in ("floor", "careful", "np step", "cy step", "np fit", "cy fit", "torch"))
+                        for k in ("floor", "careful", "np step", "cy step", "np fit", "cy fit",
+                                  "cy ordr", "torch"))
         vs_torch = f"{t['torch'] / t['cy fit']:8.1f}x" if "torch" in t else f"{'n/a':>9}"
         print_fn(f"{name:<38}{cells[1:]}{t['careful'] / t['cy fit']:8.2f}x{vs_torch}"
                  f"{t['cy step'] / t['floor']:8.2f}x{t['cy fit'] / t['floor']:8.2f}x")
     print_fn("\nfloor = the step's matrix products alone (the GEMM calls fastlin makes, same BLAS); careful = a hand-written "
              "preallocated NumPy step; np/cy step = a manual forward/loss/backward/step loop on the "
-             "numpy/cython backend; np/cy fit = per-step time inside fit(); fit/car and fit/trch = how "
+             "numpy/cython backend; np/cy fit = per-step time inside fit(); cy ordr = the same without "
+             "shuffling (the difference is the cost of reading random rows); fit/car and fit/trch = how "
              "many times faster fastlin's fit is than careful NumPy and than PyTorch eager; "
              "step/flr, fit/flr = cython manual step / fit step over the floor (1.00x is the BLAS limit).")
     return rows
