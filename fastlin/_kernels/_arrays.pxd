@@ -49,3 +49,15 @@ cdef inline bint overlaps(object a, object b):
 
 cdef inline void *data(object a):
     return cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef inline object plain_output(object out, object like, int typenum):
+    """The output buffer for an elementwise kernel over the plain 2-D array ``like``: out itself
+    when it is a plain writeable array of like's shape and type, a new array when out is None,
+    and None when out must go down the general path."""
+    cdef cnp.ndarray ref = <cnp.ndarray>like
+    if out is None:
+        return cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(ref), typenum, 0)
+    if plain_array(out, typenum, 2, cnp.PyArray_DIM(ref, 0), cnp.PyArray_DIM(ref, 1), True):
+        return out
+    return None

@@ -14,7 +14,7 @@ from fastlin._kernels._csrc cimport (
     fl_act_backward_f64,
 )
 
-from fastlin._kernels._arrays cimport data, float_type, plain_array
+from fastlin._kernels._arrays cimport data, float_type, plain_array, plain_output
 
 cnp.import_array()
 
@@ -154,9 +154,8 @@ def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t m
         return None
     n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
     m = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
+    out = plain_output(out, x, t)
     if out is None:
-        out = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(<cnp.ndarray>x), t, 0)
-    elif not plain_array(out, t, 2, n, m, True):
         return None
     cdef const void *xp = data(x)
     cdef void *yp = data(out)
@@ -187,9 +186,8 @@ def activation_backward_plain(grad_output, src, bint src_is_output, out, int act
     m = cnp.PyArray_DIM(<cnp.ndarray>grad_output, 1)
     if not plain_array(src, t, 2, n, m, False):
         return None
+    out = plain_output(out, grad_output, t)
     if out is None:
-        out = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(<cnp.ndarray>grad_output), t, 0)
-    elif not plain_array(out, t, 2, n, m, True):
         return None
     cdef const void *gp = data(grad_output)
     cdef void *op = data(out)
