@@ -453,6 +453,7 @@ cdef class TrainPlan:
     cdef Settings s
     cdef object keep
     cdef bint is_float
+    cdef bint ready     # set once __init__ has checked everything; run() refuses otherwise
     cdef fl_index n, d, t_cols, batch
     cdef void *X
     cdef const int64_t *labels
@@ -466,6 +467,7 @@ cdef class TrainPlan:
 
     def __cinit__(self):
         self.state = NULL
+        self.ready = False
 
     def __dealloc__(self):
         free(self.state)
@@ -475,6 +477,7 @@ cdef class TrainPlan:
                  double weight_decay, bint nesterov, double beta1, double beta2, double eps,
                  bint decoupled, int n_threads, Py_ssize_t parallel_min,
                  Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam, xb, lb, tb, swb):
+        self.ready = False
         if not layers:
             raise ValueError("TrainPlan needs at least one layer")
         if getattr(X, "dtype", None) == "float32":
@@ -502,6 +505,7 @@ cdef class TrainPlan:
                                      or (self.state[i].has_bias and (self.state[i].state1_b == NULL
                                                                     or self.state[i].state2_b == NULL))):
                 raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
+        self.ready = True
 
     def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0):
         """Train on batches [b0, b1) of an epoch in ``order`` (empty: the rows as they are),
@@ -510,6 +514,8 @@ cdef class TrainPlan:
         after the last step, and k >= 0 that batch k's loss was not finite."""
         cdef double out[4]
         cdef fl_index status, i, lo = 0, hi = 0
+        if not self.ready:
+            raise ValueError("TrainPlan.run: the plan was not built (its __init__ failed)")
         if b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * self.batch >= self.n):
             raise ValueError("TrainPlan.run: batch range outside the data")
         if order.shape[0] and order.shape[0] != self.n:
@@ -554,6 +560,8 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     if T.shape[0] and (tb.shape[0] < batch or tb.shape[1] != t_cols):
         raise ValueError("TrainPlan: target batch buffer too small")
     keep = [X, labels, T, SW, class_weight, xb, lb, tb, swb]
+    free(self.state)  # __init__ called again on a live plan
+    self.state = NULL
     self.n_layers = len(layers)
     self.state = <LayerState *>malloc(self.n_layers * sizeof(LayerState))
     if self.state == NULL:
