@@ -209,3 +209,27 @@ def test_fast_path_labels_are_still_range_checked(C):
     g = np.empty_like(z)
     with pytest.raises(ValueError, match="outside"):
         C.softmax_cross_entropy(z, np.array([0, 1, 3, 0]), grad=g)
+
+
+@pytest.mark.parametrize("backend_name", ["cython", "numpy"])
+def test_out_may_be_the_input_but_not_overlap_it_partly(backend_name):
+    """In place (out is x) works; an out that starts one row into x would overwrite rows before
+    they are read, so it is refused on both backends, plain call or not."""
+    K = B.get(backend_name)
+    base = np.linspace(-2, 2, 11 * 5).astype(np.float32)
+    x = base[:50].reshape(10, 5)
+    shifted = base[5:55].reshape(10, 5)
+    want = K.activation_forward(x.copy(), "sigmoid")
+    for act in ("sigmoid", "relu"):
+        with pytest.raises(ValueError, match="overlap"):
+            K.activation_forward(x, act, out=shifted)
+        with pytest.raises(ValueError, match="overlap"):
+            K.activation_backward(np.ones((10, 5), np.float32), act, x=x, out=shifted)
+    with pytest.raises(ValueError, match="overlap"):
+        K.softmax(x, out=shifted)
+    y = x.copy()
+    assert K.activation_forward(y, "sigmoid", out=y) is y
+    np.testing.assert_allclose(y, want, rtol=1e-6)
+    z = x.copy()
+    K.softmax(z, out=z)
+    np.testing.assert_allclose(z.sum(axis=1), 1, rtol=1e-6)

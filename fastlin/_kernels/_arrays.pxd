@@ -61,3 +61,9 @@ cdef inline object plain_output(object out, object like, int typenum):
     if plain_array(out, typenum, 2, cnp.PyArray_DIM(ref, 0), cnp.PyArray_DIM(ref, 1), True):
         return out
     return None
+
+
+cdef inline bint same_or_disjoint(object out, object a):
+    """out is a itself (in place: same start, both plain arrays of one shape) or does not touch
+    it; a partial overlap would overwrite values before the kernel reads them."""
+    return data(out) == data(a) or not overlaps(out, a)

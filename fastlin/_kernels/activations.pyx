@@ -14,7 +14,8 @@ from fastlin._kernels._csrc cimport (
     fl_act_backward_f64,
 )
 
-from fastlin._kernels._arrays cimport data, float_type, plain_array, plain_output
+from fastlin._kernels._arrays cimport (data, float_type, plain_array, plain_output,
+                                      same_or_disjoint)
 
 cnp.import_array()
 
@@ -155,7 +156,7 @@ def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t m
     n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
     m = cnp.PyArray_DIM(<cnp.ndarray>x, 1)
     out = plain_output(out, x, t)
-    if out is None:
+    if out is None or not same_or_disjoint(out, x):
         return None
     cdef const void *xp = data(x)
     cdef void *yp = data(out)
@@ -187,7 +188,8 @@ def activation_backward_plain(grad_output, src, bint src_is_output, out, int act
     if not plain_array(src, t, 2, n, m, False):
         return None
     out = plain_output(out, grad_output, t)
-    if out is None:
+    if (out is None or not same_or_disjoint(out, grad_output)
+            or not same_or_disjoint(out, src)):
         return None
     cdef const void *gp = data(grad_output)
     cdef void *op = data(out)

@@ -10,6 +10,11 @@ import numpy as np
 from fastlin.backend import _threads
 from fastlin.backend import _validation as v
 
+def _in_place_or_apart(out, a):
+    """out is absent, is a itself, or shares no memory with it (else: the general path)."""
+    return out is None or out is a or not np.may_share_memory(out, a)
+
+
 KERNELS = (
     "dense_forward",
     "dense_backward",
@@ -109,7 +114,7 @@ class KernelSet:
     # the public method then takes the general path. The compiled backend overrides these with
     # checks written in C; these versions, in Python, serve the NumPy twin.
     def _plain_activation_forward(self, x, code, out):
-        if not v.plain_elementwise_call(x, out):
+        if not v.plain_elementwise_call(x, out) or not _in_place_or_apart(out, x):
             return None
         if out is None:
             out = np.empty_like(x)
@@ -118,7 +123,8 @@ class KernelSet:
 
     def _plain_activation_backward(self, grad_output, code, src, src_is_output, out):
         if not (v.plain_elementwise_call(grad_output, out)
-                and v.plain_elementwise_call(src, None, grad_output)):
+                and v.plain_elementwise_call(src, None, grad_output)
+                and _in_place_or_apart(out, grad_output) and _in_place_or_apart(out, src)):
             return None
         if out is None:
             out = np.empty_like(grad_output)
@@ -165,7 +171,7 @@ class KernelSet:
         x = v.float_array("x", x, 2)
         code = v.activation_code(activation)
         alpha = v.alpha_vector(alpha, activation, x.shape[1], x.dtype)
-        out = v.out_array("out", out, x.shape, x.dtype)
+        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x)
         self._impl_activation_forward(x, code, alpha, out,
                                       _threads.for_activation(code, x.size, n_threads))
         return out
@@ -217,7 +223,7 @@ class KernelSet:
             if activation != "prelu":
                 raise ValueError("dalpha is only defined for prelu")
             dalpha = v.out_array("dalpha", dalpha, alpha.shape, dt)
-        out = v.out_array("out", out, shape, dt)
+        out = v.same_or_disjoint("out", v.out_array("out", out, shape, dt), g, x, y)
         self._impl_activation_backward(g, code, x, y, alpha, out, dalpha,
                                        _threads.for_activation(code, g.size, n_threads))
         return out
@@ -226,14 +232,14 @@ class KernelSet:
     def softmax(self, x, out=None, n_threads=None):
         """Row-wise softmax with max subtraction. out (shape of x) may be x itself."""
         x = v.float_array("x", x, 2)
-        out = v.out_array("out", out, x.shape, x.dtype)
+        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x)
         self._impl_softmax(x, out, False, _threads.for_size(x.size, n_threads))
         return out
 
     def log_softmax(self, x, out=None, n_threads=None):
         """Row-wise log-softmax, x - logsumexp(x). out (shape of x) may be x itself."""
         x = v.float_array("x", x, 2)
-        out = v.out_array("out", out, x.shape, x.dtype)
+        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x)
         self._impl_softmax(x, out, True, _threads.for_size(x.size, n_threads))
         return out
 

@@ -85,6 +85,18 @@ def out_array(name, out, shape, dtype, *inputs):
     return out
 
 
+def same_or_disjoint(name, out, *inputs):
+    """An elementwise or row-wise kernel may write over an input in place, but only exactly:
+    an out that starts elsewhere inside an input would overwrite values before they are read."""
+    for other in inputs:
+        if other is None or not np.may_share_memory(out, other):
+            continue
+        if (out.__array_interface__["data"][0] != other.__array_interface__["data"][0]
+                or out.strides != other.strides or out.shape != other.shape):
+            raise ValueError(f"{name} must be an input itself (in place) or not overlap the inputs")
+    return out
+
+
 def nonempty(name, a):
     if a.size == 0:
         raise ValueError(f"{name} is empty (shape {a.shape})")
