@@ -1,7 +1,10 @@
 """The "cython" backend: checked arguments handed to the compiled kernels in fastlin._kernels.
 
 Absent optional arrays travel as zero-length sentinels of the right dtype, so the fused-type
-dispatch of each Cython function always sees a real buffer.
+dispatch of each Cython function always sees a real buffer. The activation and loss kernels
+also have *_plain entry points that take the common call (plain float arrays, no options)
+with a check written in C and no memoryview setup; the _plain_* hooks below, and the _impl_*
+methods that layers call, try those first.
 """
 import numpy as np
 
