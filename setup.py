@@ -28,6 +28,7 @@ MODULES = {
     "losses": ["csrc/fl_loss.c"],
     "optim": ["csrc/fl_optim.c"],
     "train": CSRC,
+    "checks": ["csrc/fl_scan.c"],
 }
 
 

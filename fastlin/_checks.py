@@ -2,6 +2,15 @@
 is touched: every message names the argument and the problem."""
 import numpy as np
 
+from fastlin._kernels.checks import all_finite as _compiled_all_finite
+
+
+def all_finite(a):
+    """Every entry of the numeric array ``a`` is finite. Float arrays are scanned in one
+    compiled pass that allocates nothing (NumPy's isfinite would build a boolean array)."""
+    done = _compiled_all_finite(a)
+    return bool(np.isfinite(a).all()) if done is None else done
+
 
 def check_X(X, n_features=None, dtype=np.float64, name="X"):
     """A finite, non-empty 2-D C-contiguous array of `dtype` (copied only when needed)."""
@@ -22,7 +31,7 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects {n_features}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(arr).all():
+    if not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
 
@@ -38,7 +47,7 @@ def check_y(y, n_samples, name="y"):
         raise ValueError(f"{name} must be 1-D or 2-D, got shape {arr.shape}")
     if arr.shape[0] != n_samples:
         raise ValueError(f"X has {n_samples} samples but {name} has {arr.shape[0]}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
 

@@ -230,7 +230,7 @@ class Sequential:
                 and X.flags.c_contiguous and X.shape[1] == self.n_features_in:
             if X.shape[0] == 0:
                 raise ValueError("X is empty (shape (0, ...)); need at least one sample")
-            if not np.isfinite(X).all():
+            if not _checks.all_finite(X):
                 raise ValueError("X contains NaN or infinity")
             return X
         return _checks.check_X(X, self.n_features_in, self.dtype)

@@ -525,3 +525,41 @@ def test_one_pass_linear_step_gradient_matches_finite_differences(rng):
             assert grad_W[idx] == pytest.approx(fd, rel=1e-6, abs=1e-9)
         fd_b = (mean_loss(W0, b0 + h) - mean_loss(W0, b0 - h)) / (2 * h)
         assert grad_b[0] == pytest.approx(fd_b, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("sizes", [[25, 1], [25, 16, 1]])
+def test_fit_peak_memory_is_the_order_plus_small_buffers(sizes):
+    """Beyond the data, fit allocates the epoch order (8 bytes per row), one batch and the
+    model's buffers: no temporary the size of X (NumPy's isfinite(X).all() used to add a
+    boolean array a quarter of a float32 X). X is 2 MB; the bound allows the order plus 100 kB."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 25)).astype(np.float32)
+    y = (X[:, :1] > 0).astype(np.float32)
+    net = MLP(sizes, seed=0)
+    net.fit(X, y, loss="bce", optimizer="sgd", epochs=1, batch_size=64)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        net.fit(X, y, loss="bce", optimizer="sgd", epochs=2, batch_size=64)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < X.shape[0] * 8 + 100_000, f"fit's peak allocation was {peak} bytes"
+
+
+def test_all_finite_scan_agrees_with_numpy():
+    from fastlin._checks import all_finite
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):
+        for n in (1, 31, 32, 33, 4095, 4096, 4097, 10000):
+            x = rng.standard_normal(n).astype(dtype)
+            assert all_finite(x)
+            for bad in (np.nan, np.inf, -np.inf):
+                for where in {0, n // 2, n - 1}:
+                    y = x.copy()
+                    y[where] = bad
+                    assert not all_finite(y), (dtype, n, bad, where)
+    big = np.full((3, 4), np.finfo(np.float32).max, np.float32)
+    assert all_finite(big)  # huge but finite: no false alarm from overflow
+    assert all_finite(np.arange(5)) and all_finite(np.ones((4, 3)).T)  # NumPy fallback
