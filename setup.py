@@ -19,7 +19,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 CSRC = ["csrc/fl_activation.c", "csrc/fl_loss.c", "csrc/fl_optim.c", "csrc/fl_random.c",
-        "csrc/fl_linear.c"]
+        "csrc/fl_linear.c", "csrc/fl_scan.c"]
 MODULES = {
     "_config": ["csrc/fl_cpu.c"],
     "_blas": [],

@@ -78,3 +78,7 @@ cdef extern from "fl_linear.h" nogil:
                                const double *w, const double *b, const double *t,
                                const double *sw, const double *pw, int bce, double scale,
                                double *dw, double *db, double *correct) noexcept
+
+cdef extern from "fl_scan.h" nogil:
+    int fl_all_finite_f32(fl_index n, const float *x) noexcept
+    int fl_all_finite_f64(fl_index n, const double *x) noexcept

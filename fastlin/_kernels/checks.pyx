@@ -7,12 +7,9 @@ all of X, so that temporary set its peak memory. ``all_finite`` reads X once
 cimport numpy as cnp
 
 from fastlin._kernels._arrays cimport data, float_type
+from fastlin._kernels._csrc cimport fl_all_finite_f32, fl_all_finite_f64
 
 cnp.import_array()
-
-cdef extern from "fl_scan.h" nogil:
-    int fl_all_finite_f32(Py_ssize_t n, const float *x) noexcept
-    int fl_all_finite_f64(Py_ssize_t n, const double *x) noexcept
 
 
 def all_finite(a):

@@ -26,7 +26,7 @@ from fastlin._kernels._csrc cimport (
     fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
     fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
     fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation, fl_linear1_step_f32,
-    fl_linear1_step_f64,
+    fl_linear1_step_f64, fl_all_finite_f32, fl_all_finite_f64,
 )
 
 cdef extern from *:
@@ -418,21 +418,11 @@ cdef void *_ptr(floating[::1] a) noexcept:
     return <void *>&a[0] if a.shape[0] > 0 else NULL
 
 
-cdef bint _all_finite(const floating *a, fl_index size) noexcept nogil:
-    # x * 0 is nan for an inf or nan entry and 0 otherwise: eight lanes of that, no branches
-    cdef fl_index i = 0
-    cdef int l
-    cdef floating acc[8]
-    for l in range(8):
-        acc[l] = 0
-    while i + 8 <= size:
-        for l in range(8):
-            acc[l] += a[i + l] * 0
-        i += 8
-    while i < size:
-        acc[0] += a[i] * 0
-        i += 1
-    return (acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7]) == 0
+cdef inline bint _all_finite(const floating *a, fl_index size) noexcept nogil:
+    if floating is float:
+        return fl_all_finite_f32(size, a) != 0
+    else:
+        return fl_all_finite_f64(size, a) != 0
 
 
 cdef class TrainPlan:
