@@ -12,7 +12,7 @@ from fastlin.backend import _validation as v
 
 def _in_place_or_apart(out, a):
     """out is absent, is a itself, or shares no memory with it (else: the general path)."""
-    return out is None or out is a or not np.may_share_memory(out, a)
+    return out is None or out is a or not v.overlaps_partly(out, a)
 
 
 KERNELS = (

@@ -85,15 +85,19 @@ def out_array(name, out, shape, dtype, *inputs):
     return out
 
 
+def overlaps_partly(out, other):
+    """out shares memory with other without being exactly it (same start, strides, shape)."""
+    if not np.may_share_memory(out, other):
+        return False
+    return (out.__array_interface__["data"][0] != other.__array_interface__["data"][0]
+            or out.strides != other.strides or out.shape != other.shape)
+
+
 def same_or_disjoint(name, out, *inputs):
     """An elementwise or row-wise kernel may write over an input in place, but only exactly:
     an out that starts elsewhere inside an input would overwrite values before they are read."""
-    for other in inputs:
-        if other is None or not np.may_share_memory(out, other):
-            continue
-        if (out.__array_interface__["data"][0] != other.__array_interface__["data"][0]
-                or out.strides != other.strides or out.shape != other.shape):
-            raise ValueError(f"{name} must be an input itself (in place) or not overlap the inputs")
+    if any(other is not None and overlaps_partly(out, other) for other in inputs):
+        raise ValueError(f"{name} must be an input itself (in place) or not overlap the inputs")
     return out
 
 
