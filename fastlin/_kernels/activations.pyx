@@ -43,6 +43,34 @@ cdef inline void _backward(fl_index r0, fl_index r1, fl_index m, const floating 
                             dalpha)
 
 
+cdef void _forward_blocks(fl_index n, fl_index m, const floating *x, int act,
+                          const floating *alpha, int per_unit, floating *y,
+                          int n_threads) noexcept nogil:
+    """y = act(x) over all rows, in fixed blocks of rows shared by n_threads."""
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
+    if n_threads > 1 and nblocks > 1:
+        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+            r0 = blk * ROWS_PER_BLOCK
+            _forward(r0, min(r0 + ROWS_PER_BLOCK, n), m, x, act, alpha, per_unit, y)
+    else:
+        _forward(0, n, m, x, act, alpha, per_unit, y)
+
+
+cdef void _backward_blocks(fl_index n, fl_index m, const floating *gy, const floating *x,
+                           const floating *y, int act, const floating *alpha, int per_unit,
+                           floating *gx, floating *dalpha, int n_threads) noexcept nogil:
+    """gx = gy * act'(x or y) over all rows, in blocks shared by n_threads; serial when the
+    prelu slope gradient (a sum over rows) is wanted, so its bits never depend on threads."""
+    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
+    if n_threads > 1 and nblocks > 1 and dalpha == NULL:
+        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
+            r0 = blk * ROWS_PER_BLOCK
+            _backward(r0, min(r0 + ROWS_PER_BLOCK, n), m, gy, x, y, act, alpha, per_unit, gx,
+                      NULL)
+    else:
+        _backward(0, n, m, gy, x, y, act, alpha, per_unit, gx, dalpha)
+
+
 cdef int _alpha_layout(fl_index n_alpha, fl_index m, int activation) except -1:
     if n_alpha == 0:
         if activation == FL_LEAKY_RELU or activation == FL_PRELU:
@@ -56,8 +84,7 @@ cdef int _alpha_layout(fl_index n_alpha, fl_index m, int activation) except -1:
 def activation_forward(const floating[:, ::1] x not None, floating[:, ::1] out not None,
                        int activation, const floating[::1] alpha not None, int n_threads):
     """out = act(x); out may be x itself."""
-    cdef fl_index n = x.shape[0], m = x.shape[1], blk, r0
-    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+    cdef fl_index n = x.shape[0], m = x.shape[1]
     cdef int per_unit = _alpha_layout(alpha.shape[0], m, activation)
     cdef const floating *a = &alpha[0] if alpha.shape[0] > 0 else NULL
     if out.shape[0] != n or out.shape[1] != m:
@@ -65,13 +92,7 @@ def activation_forward(const floating[:, ::1] x not None, floating[:, ::1] out n
     if n == 0 or m == 0:
         return
     with nogil:
-        if n_threads > 1 and nblocks > 1:
-            for blk in prange(nblocks, schedule="static", num_threads=n_threads):
-                r0 = blk * ROWS_PER_BLOCK
-                _forward(r0, min(r0 + ROWS_PER_BLOCK, n), m, &x[0, 0], activation, a, per_unit,
-                         &out[0, 0])
-        else:
-            _forward(0, n, m, &x[0, 0], activation, a, per_unit, &out[0, 0])
+        _forward_blocks(n, m, &x[0, 0], activation, a, per_unit, &out[0, 0], n_threads)
 
 
 def activation_backward(const floating[:, ::1] grad_output not None,
@@ -80,8 +101,7 @@ def activation_backward(const floating[:, ::1] grad_output not None,
                         const floating[::1] alpha not None, floating[::1] dalpha not None,
                         bint has_x, bint has_y, bint has_dalpha, int n_threads):
     """out = grad_output * act'(x or y); for prelu, dalpha = Σ grad_output * x over x < 0."""
-    cdef fl_index n = grad_output.shape[0], m = grad_output.shape[1], blk, r0, j
-    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+    cdef fl_index n = grad_output.shape[0], m = grad_output.shape[1], j
     cdef int per_unit = _alpha_layout(alpha.shape[0], m, activation)
     cdef const floating *a = &alpha[0] if alpha.shape[0] > 0 else NULL
     cdef const floating *xp = NULL
@@ -110,37 +130,8 @@ def activation_backward(const floating[:, ::1] grad_output not None,
     if n == 0 or m == 0:
         return
     with nogil:
-        if n_threads > 1 and nblocks > 1 and not (activation == FL_PRELU and da != NULL):
-            for blk in prange(nblocks, schedule="static", num_threads=n_threads):
-                r0 = blk * ROWS_PER_BLOCK
-                _backward(r0, min(r0 + ROWS_PER_BLOCK, n), m, &grad_output[0, 0], xp, yp,
-                          activation, a, per_unit, &out[0, 0], NULL)
-        else:
-            _backward(0, n, m, &grad_output[0, 0], xp, yp, activation, a, per_unit, &out[0, 0],
-                      da)
-
-
-cdef void _forward_blocks(fl_index n, fl_index m, const floating *x, int act, floating *y,
-                          int n_threads) noexcept nogil:
-    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
-    if n_threads > 1 and nblocks > 1:
-        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
-            r0 = blk * ROWS_PER_BLOCK
-            _forward(r0, min(r0 + ROWS_PER_BLOCK, n), m, x, act, NULL, 0, y)
-    else:
-        _forward(0, n, m, x, act, NULL, 0, y)
-
-
-cdef void _backward_blocks(fl_index n, fl_index m, const floating *gy, const floating *x,
-                           const floating *y, int act, floating *gx,
-                           int n_threads) noexcept nogil:
-    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
-    if n_threads > 1 and nblocks > 1:
-        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
-            r0 = blk * ROWS_PER_BLOCK
-            _backward(r0, min(r0 + ROWS_PER_BLOCK, n), m, gy, x, y, act, NULL, 0, gx, NULL)
-    else:
-        _backward(0, n, m, gy, x, y, act, NULL, 0, gx, NULL)
+        _backward_blocks(n, m, &grad_output[0, 0], xp, yp, activation, a, per_unit, &out[0, 0],
+                         da if activation == FL_PRELU else NULL, n_threads)
 
 
 def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t min_elements):
@@ -164,9 +155,10 @@ def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t m
         n_threads = 1
     with nogil:
         if t == cnp.NPY_FLOAT:
-            _forward_blocks(n, m, <const float *>xp, activation, <float *>yp, n_threads)
+            _forward_blocks(n, m, <const float *>xp, activation, NULL, 0, <float *>yp, n_threads)
         else:
-            _forward_blocks(n, m, <const double *>xp, activation, <double *>yp, n_threads)
+            _forward_blocks(n, m, <const double *>xp, activation, NULL, 0, <double *>yp,
+                            n_threads)
     return out
 
 
@@ -202,8 +194,8 @@ def activation_backward_plain(grad_output, src, bint src_is_output, out, int act
     with nogil:
         if t == cnp.NPY_FLOAT:
             _backward_blocks(n, m, <const float *>gp, <const float *>xp, <const float *>yp,
-                             activation, <float *>op, n_threads)
+                             activation, NULL, 0, <float *>op, NULL, n_threads)
         else:
             _backward_blocks(n, m, <const double *>gp, <const double *>xp, <const double *>yp,
-                             activation, <double *>op, n_threads)
+                             activation, NULL, 0, <double *>op, NULL, n_threads)
     return out
