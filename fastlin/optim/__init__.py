@@ -54,6 +54,40 @@ class Optimizer:
         # a schedule may change lr between steps; it is checked when set
         self._lr = number("lr", value, 0.0)
 
+    def state_arrays(self):
+        """The state buffers, in a fixed order (for checkpoints): a list of arrays."""
+        return []
+
+    def state_dict(self):
+        """What a checkpoint needs to resume this optimizer bitwise: its class, settings, step
+        count and copies of its state buffers (a dict of plain values and arrays)."""
+        return {"class": type(self).__name__, "config": self.get_config(),
+                "step_count": int(self.step_count),
+                "state": [a.copy() for a in self.state_arrays()]}
+
+    def load_state_dict(self, state):
+        """Restore settings, step count and state buffers saved by ``state_dict`` (in place, so
+        compiled training plans that hold the buffers stay valid); ValueError on a mismatch."""
+        if not isinstance(state, dict) or state.get("class") != type(self).__name__:
+            raise ValueError(f"state is not a {type(self).__name__} state_dict")
+        mine = self.state_arrays()
+        arrays = state.get("state")
+        if not isinstance(arrays, (list, tuple)) or len(arrays) != len(mine) or any(
+                np.shape(a) != m.shape for a, m in zip(arrays, mine)):
+            raise ValueError("optimizer state does not match this optimizer's parameters")
+        config = state.get("config", {})
+        for key, value in config.items():
+            if key not in self.get_config():
+                raise ValueError(f"unknown optimizer setting {key!r} in state")
+        for key, value in config.items():
+            setattr(self, key, tuple(value) if key == "betas" else value)
+        for m, a in zip(mine, arrays):
+            np.copyto(m, a, casting="same_kind")
+        step = state.get("step_count", 0)
+        if isinstance(step, bool) or int(step) != step or step < 0:
+            raise ValueError(f"invalid step_count {step!r} in state")
+        self.step_count = int(step)
+
     def zero_grad(self):
         """Set all gradients to zero (not needed: backward overwrites them)."""
         for _, g in self.param_groups:
@@ -77,6 +111,9 @@ class SGD(Optimizer):
             raise ValueError("nesterov momentum requires momentum > 0")
         self.velocity = [np.zeros_like(p) if self.momentum else None for p, _ in self.param_groups]
         self._velocity_flat = [None if v is None else v.reshape(-1) for v in self.velocity]
+
+    def state_arrays(self):
+        return [v for v in self.velocity if v is not None]
 
     def step(self):
         self.step_count += 1
@@ -111,6 +148,9 @@ class Adam(Optimizer):
                               for m, v in zip(self.exp_avg, self.exp_avg_sq)]
         self._flat = [(p, g, for_size(p.size, min_elements=PARALLEL_MIN_ELEMENTS_ADAM))
                       for p, g, _ in self._flat]
+
+    def state_arrays(self):
+        return list(self.exp_avg) + list(self.exp_avg_sq)
 
     def step(self):
         self.step_count += 1
