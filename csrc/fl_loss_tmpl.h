@@ -22,6 +22,21 @@ static FL_REAL FL_FN(row_max_)(fl_index m, const FL_REAL *x)
     return mx;
 }
 
+/* row_max_, but NaN when the row holds a NaN. */
+static FL_REAL FL_FN(row_max_nan_)(fl_index m, const FL_REAL *x)
+{
+    FL_REAL acc[8];
+    fl_index j = 0;
+    for (int k = 0; k < 8; ++k) acc[k] = -(FL_REAL)INFINITY;
+    for (; j + 8 <= m; j += 8)
+        for (int k = 0; k < 8; ++k)
+            acc[k] = (x[j + k] > acc[k] || x[j + k] != x[j + k]) ? x[j + k] : acc[k];
+    FL_REAL mx = acc[0];
+    for (int k = 1; k < 8; ++k) mx = (acc[k] > mx || acc[k] != acc[k]) ? acc[k] : mx;
+    for (; j < m; ++j) mx = (x[j] > mx || x[j] != x[j]) ? x[j] : mx;
+    return mx;
+}
+
 static FL_REAL FL_FN(row_sum_)(fl_index m, const FL_REAL *x)
 {
     FL_REAL acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -84,6 +99,19 @@ static FL_REAL FL_FN(row_exp_)(fl_index m, const FL_REAL *x, FL_REAL mx, FL_REAL
     return FL_FN(row_sum_)(m, e);
 }
 
+/* sum_j exp(x[j] - mx) without storing the terms: the eight lanes of row_sum_, so the sum is
+ * bitwise the one row_exp_ returns. For log-softmax, whose output may be x itself. */
+static FL_REAL FL_FN(row_exp_sum_)(fl_index m, const FL_REAL *x, FL_REAL mx)
+{
+    FL_REAL acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    fl_index j = 0;
+    for (; j + 8 <= m; j += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += FL_EXP(x[j + k] - mx);
+    FL_REAL s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; j < m; ++j) s += FL_EXP(x[j] - mx);
+    return s;
+}
+
 /* c short rows of z: g = z - rowmax, exponentiated as one flat array, with each row's max,
  * sum and log of the sum. Returns 0 (and stops) at a row whose max is not finite: the callers
  * take those rows one by one through limit_row_. */
@@ -94,7 +122,8 @@ static int FL_FN(short_block_exp_)(fl_index c, fl_index m, const FL_REAL *z, FL_
         const FL_REAL *zr = z + r * m;
         FL_REAL *gr = g + r * m;
         FL_REAL mx = zr[0];
-        for (fl_index j = 1; j < m; ++j) mx = zr[j] > mx ? zr[j] : mx;
+        /* a NaN anywhere makes mx NaN (x != x), so NaN rows go to the row-by-row path too */
+        for (fl_index j = 1; j < m; ++j) mx = (zr[j] > mx || zr[j] != zr[j]) ? zr[j] : mx;
         if (!isfinite(mx)) return 0;
         mxs[r] = mx;
         for (fl_index j = 0; j < m; ++j) gr[j] = zr[j] - mx;
@@ -107,10 +136,14 @@ static int FL_FN(short_block_exp_)(fl_index c, fl_index m, const FL_REAL *z, FL_
 }
 
 /* If the row's max is infinite, write into buf the limit row (0 where x == max, -inf elsewhere)
- * and return buf with *mx = 0; otherwise return x unchanged. */
+ * and return buf with *mx = 0; otherwise return x unchanged. A row that also holds a NaN has no
+ * limit: it is returned unchanged and comes out NaN, as the NumPy twin gives it (row_max_ skips
+ * NaN, so it is looked for here, in the rare infinite case only). buf may be x itself. */
 static const FL_REAL *FL_FN(limit_row_)(fl_index m, const FL_REAL *x, FL_REAL *mx, FL_REAL *buf)
 {
     if (isfinite(*mx) || isnan(*mx)) return x;
+    for (fl_index j = 0; j < m; ++j)
+        if (isnan(x[j])) return x;
     const FL_REAL top = *mx;
     for (fl_index j = 0; j < m; ++j) buf[j] = x[j] == top ? (FL_REAL)0 : -(FL_REAL)INFINITY;
     *mx = 0;
@@ -138,11 +171,17 @@ void FL_FN(fl_softmax_rows)(fl_index n, fl_index m, const FL_REAL *x, FL_REAL *y
     for (; i < n; ++i) {
         const FL_REAL *xr = x + i * m;
         FL_REAL *yr = y + i * m;
-        FL_REAL mx = FL_FN(row_max_)(m, xr);
+        FL_REAL mx = FL_FN(row_max_nan_)(m, xr);
+        if (isnan(mx)) {
+            /* a row holding NaN is NaN, whatever exp makes of NaN */
+            for (fl_index j = 0; j < m; ++j) yr[j] = (FL_REAL)NAN;
+            continue;
+        }
         xr = FL_FN(limit_row_)(m, xr, &mx, yr);
         if (log_output) {
-            /* log-softmax needs x after exp has been taken: keep x, put exp in y first. */
-            FL_REAL lse = mx + FL_LOG(FL_FN(row_exp_)(m, xr, mx, yr));
+            /* y may be x itself (in place) or the limit row limit_row_ wrote: sum the exps
+             * without storing them, then y = x - lse */
+            FL_REAL lse = mx + FL_LOG(FL_FN(row_exp_sum_)(m, xr, mx));
             for (fl_index j = 0; j < m; ++j) yr[j] = xr[j] - lse;
         } else {
             FL_REAL inv = (FL_REAL)1 / FL_FN(row_exp_)(m, xr, mx, yr);
