@@ -47,7 +47,7 @@ def _ready(a, dtype, shape):
     """True when `a` can go straight to a kernel: an ndarray of `dtype`, C-contiguous, of
     `shape` (None entries match anything)."""
     return (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous
-            and a.ndim == len(shape)
+            and a.flags.aligned and a.ndim == len(shape)
             and all(want is None or got == want for got, want in zip(a.shape, shape)))
 
 
@@ -64,7 +64,8 @@ def _as_ready(a, dtype, shape, name):
     if arr.ndim != len(shape) or any(w is not None and g != w for g, w in zip(arr.shape, shape)):
         want = "(" + ", ".join("n" if w is None else str(w) for w in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    # "A": a misaligned buffer (a float view into bytes at an odd offset) is copied too
+    return np.require(arr, dtype=dtype, requirements=["C", "A"])
 
 
 class Layer:

@@ -9,7 +9,7 @@ import numpy as np
 
 from fastlin.backend import get as get_backend
 from fastlin.backend._threads import for_size
-from fastlin.backend._validation import optional_vector
+from fastlin.backend._validation import number, optional_vector
 
 
 def _ready_pair(output, target):
@@ -126,7 +126,8 @@ class SoftmaxCrossEntropyLoss(Loss):
 
     def __init__(self, label_smoothing=0.0, class_weight=None, backend=None):
         super().__init__(backend)
-        self.label_smoothing = label_smoothing
+        # refused here, so no path (the compiled fit loop included) trains with it
+        self.label_smoothing = number("label_smoothing", label_smoothing, 0.0, 1.0)
         self.class_weight = None if class_weight is None else np.asarray(class_weight, np.float64)
         self._cw_cache = None
 

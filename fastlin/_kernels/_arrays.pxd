@@ -11,8 +11,9 @@ from libc.stdint cimport uintptr_t
 
 cdef inline bint plain_array(object a, int typenum, int ndim, cnp.npy_intp n0, cnp.npy_intp n1,
                              bint writeable):
-    """a is exactly an ndarray of this type and ndim, C-contiguous, of shape (n0[, n1]); n0/n1
-    of -1 take any extent. Non-empty and writeable when asked."""
+    """a is exactly an ndarray of this type and ndim, C-contiguous, aligned (its data starts on
+    a multiple of the element size), of shape (n0[, n1]); n0/n1 of -1 take any extent.
+    Non-empty and writeable when asked."""
     cdef cnp.ndarray arr
     if not cnp.PyArray_CheckExact(a):
         return False
@@ -20,6 +21,8 @@ cdef inline bint plain_array(object a, int typenum, int ndim, cnp.npy_intp n0, c
     if cnp.PyArray_NDIM(arr) != ndim or cnp.PyArray_TYPE(arr) != typenum:
         return False
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr) or cnp.PyArray_SIZE(arr) == 0:
+        return False
+    if not cnp.PyArray_ISALIGNED(arr):
         return False
     if writeable and not cnp.PyArray_ISWRITEABLE(arr):
         return False

@@ -9,8 +9,10 @@ cimport numpy as cnp
 from cython cimport floating
 from cython.parallel cimport prange
 
+from fastlin._kernels._contracts cimport (activation_code, aligned, apart, bytes1, bytes2,
+                                         fl_threads, same_or_apart, start1, start2)
 from fastlin._kernels._csrc cimport (
-    fl_index, FL_LEAKY_RELU, FL_PRELU, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32,
+    fl_index, FL_SIGMOID, FL_TANH, FL_LEAKY_RELU, FL_PRELU, FL_ABS, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32,
     fl_act_backward_f64,
 )
 
@@ -49,6 +51,8 @@ cdef void _forward_blocks(fl_index n, fl_index m, const floating *x, int act,
     """y = act(x) over all rows, in fixed blocks of rows shared by n_threads."""
     cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
     if n_threads > 1 and nblocks > 1:
+        n_threads = fl_threads(n_threads)
+    if n_threads > 1 and nblocks > 1:
         for blk in prange(nblocks, schedule="static", num_threads=n_threads):
             r0 = blk * ROWS_PER_BLOCK
             _forward(r0, min(r0 + ROWS_PER_BLOCK, n), m, x, act, alpha, per_unit, y)
@@ -62,6 +66,8 @@ cdef void _backward_blocks(fl_index n, fl_index m, const floating *gy, const flo
     """gx = gy * act'(x or y) over all rows, in blocks shared by n_threads; serial when the
     prelu slope gradient (a sum over rows) is wanted, so its bits never depend on threads."""
     cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0
+    if n_threads > 1 and nblocks > 1:
+        n_threads = fl_threads(n_threads)
     if n_threads > 1 and nblocks > 1 and dalpha == NULL:
         for blk in prange(nblocks, schedule="static", num_threads=n_threads):
             r0 = blk * ROWS_PER_BLOCK
@@ -87,8 +93,15 @@ def activation_forward(const floating[:, ::1] x not None, floating[:, ::1] out n
     cdef fl_index n = x.shape[0], m = x.shape[1]
     cdef int per_unit = _alpha_layout(alpha.shape[0], m, activation)
     cdef const floating *a = &alpha[0] if alpha.shape[0] > 0 else NULL
+    cdef size_t sz = sizeof(floating)
+    activation_code(activation)
     if out.shape[0] != n or out.shape[1] != m:
         raise ValueError("activation_forward: out must have the shape of x")
+    aligned(start2(x), sz, "x")
+    aligned(start2(out), sz, "out")
+    aligned(a, sz, "alpha")
+    same_or_apart(start2(out), bytes2(out), "out", start2(x), bytes2(x), "x")
+    apart(start2(out), bytes2(out), "out", a, bytes1(alpha), "alpha")
     if n == 0 or m == 0:
         return
     with nogil:
@@ -107,6 +120,8 @@ def activation_backward(const floating[:, ::1] grad_output not None,
     cdef const floating *xp = NULL
     cdef const floating *yp = NULL
     cdef floating *da = NULL
+    cdef size_t sz = sizeof(floating), out_bytes = bytes2(out)
+    activation_code(activation)
     if out.shape[0] != n or out.shape[1] != m:
         raise ValueError("activation_backward: out must have the shape of grad_output")
     if has_x:
@@ -117,14 +132,40 @@ def activation_backward(const floating[:, ::1] grad_output not None,
         if y.shape[0] != n or y.shape[1] != m:
             raise ValueError("activation_backward: y must have the shape of grad_output")
         yp = &y[0, 0] if n * m > 0 else NULL
-    if xp == NULL and yp == NULL and n * m > 0 and activation != 0:
-        raise ValueError("activation_backward needs x or y")
-    if activation == FL_PRELU and (xp == NULL or a == NULL) and n * m > 0:
-        raise ValueError("prelu backward needs x and alpha")
+    if n * m > 0:
+        # what each activation's backward reads (csrc/fl_activation_tmpl.h)
+        if xp == NULL and yp == NULL and activation != 0:
+            raise ValueError("activation_backward needs x or y")
+        if (activation == FL_SIGMOID or activation == FL_TANH) and yp == NULL:
+            raise ValueError("sigmoid and tanh backward need the output y")
+        if activation == FL_ABS and xp == NULL:
+            raise ValueError("abs backward needs the input x")
+        if activation == FL_PRELU and (xp == NULL or a == NULL):
+            raise ValueError("prelu backward needs x and alpha")
+        if activation == FL_LEAKY_RELU and xp == NULL and not a[0] > 0:
+            raise ValueError("leaky_relu with alpha <= 0 needs the input x for its backward")
     if has_dalpha:
         if dalpha.shape[0] != alpha.shape[0]:
             raise ValueError("dalpha must have the shape of alpha")
-        da = &dalpha[0]
+        da = &dalpha[0] if dalpha.shape[0] > 0 else NULL
+    aligned(start2(grad_output), sz, "grad_output")
+    aligned(xp, sz, "x")
+    aligned(yp, sz, "y")
+    aligned(start2(out), sz, "out")
+    aligned(a, sz, "alpha")
+    aligned(da, sz, "dalpha")
+    same_or_apart(start2(out), out_bytes, "out", start2(grad_output), bytes2(grad_output),
+                  "grad_output")
+    same_or_apart(start2(out), out_bytes, "out", xp, bytes2(x) if has_x else 0, "x")
+    same_or_apart(start2(out), out_bytes, "out", yp, bytes2(y) if has_y else 0, "y")
+    apart(start2(out), out_bytes, "out", a, bytes1(alpha), "alpha")
+    if da != NULL:
+        apart(da, bytes1(dalpha), "dalpha", start2(out), out_bytes, "out")
+        apart(da, bytes1(dalpha), "dalpha", start2(grad_output), bytes2(grad_output),
+              "grad_output")
+        apart(da, bytes1(dalpha), "dalpha", xp, bytes2(x) if has_x else 0, "x")
+        apart(da, bytes1(dalpha), "dalpha", yp, bytes2(y) if has_y else 0, "y")
+        apart(da, bytes1(dalpha), "dalpha", a, bytes1(alpha), "alpha")
         for j in range(dalpha.shape[0]):
             dalpha[j] = 0
     if n == 0 or m == 0:
@@ -140,7 +181,7 @@ def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t m
     down the general path. Uses n_threads from min_elements elements on."""
     cdef int t = float_type(x)
     cdef cnp.npy_intp n, m
-    if activation == FL_LEAKY_RELU or activation == FL_PRELU:
+    if activation < 0 or activation > FL_ABS or activation == FL_LEAKY_RELU or activation == FL_PRELU:
         return None
     if t < 0 or not plain_array(x, t, 2, -1, -1, False):
         return None
@@ -171,7 +212,12 @@ def activation_backward_plain(grad_output, src, bint src_is_output, out, int act
     cdef cnp.npy_intp n, m
     cdef const void *xp = NULL
     cdef const void *yp = NULL
-    if activation == FL_LEAKY_RELU or activation == FL_PRELU:
+    if activation < 0 or activation > FL_ABS or activation == FL_LEAKY_RELU or activation == FL_PRELU:
+        return None
+    # sigmoid and tanh read the output, abs the input (csrc/fl_activation_tmpl.h)
+    if (activation == FL_SIGMOID or activation == FL_TANH) and not src_is_output:
+        return None
+    if activation == FL_ABS and src_is_output:
         return None
     if t < 0 or not plain_array(grad_output, t, 2, -1, -1, False):
         return None

@@ -12,6 +12,8 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 
 from fastlin._kernels._arrays cimport data, float_type, overlaps, plain_array
+from fastlin._kernels._contracts cimport (aligned, apart, bytes1, bytes2, fl_threads,
+                                         same_or_apart, smoothing_in_range, start1, start2)
 
 from fastlin._kernels._csrc cimport (
     fl_index, fl_softmax_rows_f32, fl_softmax_rows_f64, fl_label_weight_total_f32,
@@ -74,6 +76,7 @@ cdef double _run_blocks(LossKind kind, fl_index n, fl_index m, const floating *z
     cdef double *partial
     if nblocks <= 1:
         return _block(kind, 0, n, m, z, t, labels, sw, cw, smoothing, scale, g)
+    n_threads = fl_threads(n_threads)
     partial = <double *>malloc(nblocks * sizeof(double))
     if partial == NULL:
         raise MemoryError()
@@ -94,6 +97,24 @@ cdef double _run_blocks(LossKind kind, fl_index n, fl_index m, const floating *z
     return total
 
 
+cdef int _loss_buffers(const floating[:, ::1] z, str z_name, const void *t, size_t tb,
+                       const void *g, size_t gb, const floating[::1] sw,
+                       const floating[::1] cw, str cw_name) except -1:
+    """The buffers of a general loss call aligned, and the gradient g (gb bytes; NULL when not
+    computed) apart from every input (t: the float target, tb bytes, or NULL)."""
+    cdef size_t sz = sizeof(floating)
+    aligned(start2(z), sz, z_name)
+    aligned(t, sz, "target")
+    aligned(g, sz, "grad")
+    aligned(start1(sw), sz, "sample_weight")
+    aligned(start1(cw), sz, cw_name)
+    apart(g, gb, "grad", start2(z), bytes2(z), z_name)
+    apart(g, gb, "grad", t, tb, "target")
+    apart(g, gb, "grad", start1(sw), bytes1(sw), "sample_weight")
+    apart(g, gb, "grad", start1(cw), bytes1(cw), cw_name)
+    return 0
+
+
 cdef double _weight_sum(const floating[::1] sw, fl_index n, fl_index per_row) noexcept nogil:
     cdef double total = 0.0
     cdef fl_index i
@@ -111,8 +132,13 @@ def softmax(const floating[:, ::1] x not None, floating[:, ::1] out not None, bi
     cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
     if out.shape[0] != n or out.shape[1] != m:
         raise ValueError("softmax: out must have the shape of x")
+    aligned(start2(x), sizeof(floating), "x")
+    aligned(start2(out), sizeof(floating), "out")
+    same_or_apart(start2(out), bytes2(out), "out", start2(x), bytes2(x), "x")
     if n == 0 or m == 0:
         return
+    if n_threads > 1 and nblocks > 1:
+        n_threads = fl_threads(n_threads)
     with nogil:
         if n_threads > 1 and nblocks > 1:
             for blk in prange(nblocks, schedule="static", num_threads=n_threads):
@@ -164,6 +190,12 @@ def softmax_cross_entropy_labels(const floating[:, ::1] logits not None,
         raise ValueError("softmax_cross_entropy: weights have the wrong length")
     if n == 0 or m == 0:
         raise ValueError("softmax_cross_entropy: empty logits")
+    smoothing_in_range(label_smoothing)
+    _loss_buffers(logits, "logits", NULL, 0, start2(grad), bytes2(grad), sample_weight,
+                  class_weight, "class_weight")
+    aligned(&labels[0], sizeof(int64_t), "labels")
+    apart(&grad[0, 0], bytes2(grad), "grad", &labels[0], labels.shape[0] * sizeof(int64_t),
+          "labels")
     return _xent_labels(n, m, &logits[0, 0], &labels[0], sw, cw, label_smoothing, &grad[0, 0],
                         n_threads)
 
@@ -212,6 +244,9 @@ def softmax_cross_entropy_probs(const floating[:, ::1] logits not None,
         raise ValueError("softmax_cross_entropy: weights have the wrong length")
     if n == 0 or m == 0:
         raise ValueError("softmax_cross_entropy: empty logits")
+    smoothing_in_range(label_smoothing)
+    _loss_buffers(logits, "logits", start2(target), bytes2(target), start2(grad), bytes2(grad),
+                  sample_weight, class_weight, "class_weight")
     total_weight = _weight_sum(sample_weight, n, 1)
     if not total_weight > 0:
         raise ValueError("softmax_cross_entropy: the total sample weight is not positive")
@@ -253,6 +288,9 @@ def _elementwise_loss(LossKind kind, const floating[:, ::1] z, const floating[:,
         raise ValueError("loss: weights have the wrong length")
     if n == 0 or m == 0:
         raise ValueError("loss: empty prediction")
+    _loss_buffers(z, "logits" if kind == SIGMOID_BCE else "pred", start2(target),
+                  bytes2(target), start2(grad) if has_grad else NULL,
+                  bytes2(grad) if has_grad else 0, sample_weight, column_weight, "pos_weight")
     return _elementwise(kind, n, m, &z[0, 0], &target[0, 0], sw, pw,
                         &grad[0, 0] if has_grad else NULL, n_threads)
 

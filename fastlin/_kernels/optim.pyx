@@ -2,12 +2,14 @@
 
 Design: every element's update is independent, so the buffer is cut into fixed chunks that
 threads take statically; the result is the same for any thread count. The update rules are in
-csrc/fl_optim.c and follow torch.optim.
+csrc/fl_optim.c and follow torch.optim. The C side declares param, grad and the state
+buffers restrict, so any overlap between them is refused here (_contracts.pxd).
 """
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 
+from fastlin._kernels._contracts cimport aligned, apart, bytes1, fl_threads
 from fastlin._kernels._csrc cimport fl_index, fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64
 
 cdef fl_index CHUNK = 16384
@@ -24,6 +26,14 @@ def sgd_update(floating[::1] param not None, const floating[::1] grad not None,
     if n == 0:
         return
     buf = &velocity[0] if momentum != 0 else NULL
+    aligned(&param[0], sizeof(floating), "param")
+    aligned(&grad[0], sizeof(floating), "grad")
+    aligned(buf, sizeof(floating), "velocity")
+    apart(&grad[0], bytes1(grad), "grad", &param[0], bytes1(param), "param")
+    if buf != NULL:
+        apart(buf, bytes1(velocity), "velocity", &param[0], bytes1(param), "param")
+        apart(buf, bytes1(velocity), "velocity", &grad[0], bytes1(grad), "grad")
+    n_threads = fl_threads(n_threads)
     with nogil:
         if n_threads > 1 and nchunks > 1:
             for c in prange(nchunks, schedule="static", num_threads=n_threads):
@@ -53,6 +63,18 @@ def adam_update(floating[::1] param not None, const floating[::1] grad not None,
         raise ValueError("adam_update: step counts from 1")
     if n == 0:
         return
+    aligned(&param[0], sizeof(floating), "param")
+    aligned(&grad[0], sizeof(floating), "grad")
+    aligned(&exp_avg[0], sizeof(floating), "exp_avg")
+    aligned(&exp_avg_sq[0], sizeof(floating), "exp_avg_sq")
+    apart(&grad[0], bytes1(grad), "grad", &param[0], bytes1(param), "param")
+    apart(&exp_avg[0], bytes1(exp_avg), "exp_avg", &param[0], bytes1(param), "param")
+    apart(&exp_avg[0], bytes1(exp_avg), "exp_avg", &grad[0], bytes1(grad), "grad")
+    apart(&exp_avg_sq[0], bytes1(exp_avg_sq), "exp_avg_sq", &param[0], bytes1(param), "param")
+    apart(&exp_avg_sq[0], bytes1(exp_avg_sq), "exp_avg_sq", &grad[0], bytes1(grad), "grad")
+    apart(&exp_avg_sq[0], bytes1(exp_avg_sq), "exp_avg_sq", &exp_avg[0], bytes1(exp_avg),
+          "exp_avg")
+    n_threads = fl_threads(n_threads)
     with nogil:
         if n_threads > 1 and nchunks > 1:
             for c in prange(nchunks, schedule="static", num_threads=n_threads):

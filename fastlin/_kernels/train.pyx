@@ -20,6 +20,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from fastlin._kernels._blas cimport gemm_rm
+from fastlin._kernels._contracts cimport aligned, blas_dim, fl_threads, smoothing_in_range
 from fastlin._kernels._csrc cimport (
     fl_index, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32, fl_act_backward_f64,
     fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32, fl_label_weight_total_f64,
@@ -105,6 +106,8 @@ cdef inline void _act_forward(fl_index n, fl_index m, floating *y, const floatin
                               const floating *alpha, int n_threads) noexcept nogil:
     cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0, r1
     if n_threads > 1 and nblocks > 1:
+        n_threads = fl_threads(n_threads)
+    if n_threads > 1 and nblocks > 1:
         for blk in prange(nblocks, schedule="static", num_threads=n_threads):
             r0 = blk * ROWS_PER_BLOCK
             r1 = min(r0 + ROWS_PER_BLOCK, n)
@@ -122,6 +125,8 @@ cdef inline void _act_forward(fl_index n, fl_index m, floating *y, const floatin
 cdef inline void _act_backward(fl_index n, fl_index m, floating *g, const floating *y, int act,
                                const floating *alpha, int n_threads) noexcept nogil:
     cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0, r1
+    if n_threads > 1 and nblocks > 1:
+        n_threads = fl_threads(n_threads)
     if n_threads > 1 and nblocks > 1:
         for blk in prange(nblocks, schedule="static", num_threads=n_threads):
             r0 = blk * ROWS_PER_BLOCK
@@ -171,6 +176,8 @@ cdef inline void _update(const Settings *s, fl_index size, floating *p, const fl
     cdef fl_index nchunks = (size + OPT_CHUNK - 1) // OPT_CHUNK, c, k0, k1
     cdef int nt = s.n_threads if size >= (s.parallel_min_adam if s.opt_kind == ADAM
                                           else s.parallel_min_cheap) else 1
+    if nt > 1 and nchunks > 1:
+        nt = fl_threads(nt)
     if nt > 1 and nchunks > 1:
         for c in prange(nchunks, schedule="static", num_threads=nt):
             k0 = c * OPT_CHUNK
@@ -470,6 +477,7 @@ cdef class TrainPlan:
         self.ready = False
         if not layers:
             raise ValueError("TrainPlan needs at least one layer")
+        smoothing_in_range(smoothing)
         if getattr(X, "dtype", None) == "float32":
             _describe[float](self, X, labels, T, SW, batch, layers, loss_kind, class_weight,
                              xb, lb, tb, swb)
@@ -539,8 +547,12 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     cdef fl_index prev_out = d
     cdef int i
     cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b
+    cdef void *ptrs[11]
+    cdef int j
     if batch < 1:
         raise ValueError("TrainPlan: batch must be positive")
+    blas_dim(min(batch, n), "batch_size")
+    blas_dim(d, "n_features")
     if labels.shape[0] and labels.shape[0] != n or T.shape[0] and T.shape[0] != n:
         raise ValueError("TrainPlan: targets and X disagree in length")
     if SW.shape[0] and SW.shape[0] != n:
@@ -574,6 +586,12 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
             raise ValueError(f"TrainPlan: layer {i} has an activation the plan cannot run")
         if act == 4 and alpha.shape[0] != 1:
             raise ValueError(f"TrainPlan: layer {i} leaky_relu needs its slope")
+        blas_dim(n_out, f"layer {i} out_features")
+        ptrs[0], ptrs[1], ptrs[2], ptrs[3] = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
+        ptrs[4], ptrs[5], ptrs[6], ptrs[7] = _ptr(A), _ptr(G), _ptr(alpha), _ptr(s1W)
+        ptrs[8], ptrs[9], ptrs[10] = _ptr(s1b), _ptr(s2W), _ptr(s2b)
+        for j in range(11):
+            aligned(ptrs[j], sizeof(floating), f"layer {i} buffers")
         self.state[i].W, self.state[i].b = _ptr(W), _ptr(b)
         self.state[i].dW, self.state[i].db = _ptr(dW), _ptr(db)
         self.state[i].A, self.state[i].G, self.state[i].alpha = _ptr(A), _ptr(G), _ptr(alpha)
@@ -590,6 +608,10 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
         raise ValueError("TrainPlan: the target must have one column per output")
     if class_weight.shape[0] and class_weight.shape[0] != prev_out:
         raise ValueError("TrainPlan: class/pos weights need one entry per output")
+    aligned(&X[0, 0] if n > 0 and d > 0 else NULL, sizeof(floating), "X")
+    aligned(&labels[0] if labels.shape[0] else NULL, sizeof(int64_t), "labels")
+    aligned(&T[0, 0] if T.shape[0] and t_cols else NULL, sizeof(floating), "target")
+    aligned(&SW[0] if SW.shape[0] else NULL, sizeof(floating), "sample_weight")
     self.keep = keep
     self.n, self.d, self.t_cols, self.batch = n, d, t_cols, batch
     self.X = <void *>&X[0, 0] if n > 0 and d > 0 else NULL

@@ -65,13 +65,17 @@ class KernelSet:
         if W.shape[0] != X.shape[1]:
             raise ValueError(f"X has {X.shape[1]} features but W expects {W.shape[0]} (W.shape[0])")
         n, m = X.shape[0], W.shape[1]
+        v.blas_dims(n_samples=n, in_features=X.shape[1], out_features=m)
         if b is not None:
             v.same_shape("b", v.float_array("b", b, 1, dt), (m,))
         code = v.activation_code(activation)
         alpha = v.alpha_vector(alpha, activation, m, dt)
-        out = v.out_array("out", out, (n, m), dt, X, W)
+        out = v.out_array("out", out, (n, m), dt, X=X, W=W)
+        v.apart("b", b, out=out)
+        v.apart("alpha", alpha, out=out)
         if preact is not None:
-            preact = v.out_array("preact", preact, (n, m), dt, X, W, out)
+            preact = v.out_array("preact", preact, (n, m), dt, X=X, W=W, out=out, b=b,
+                                 alpha=alpha)
         self._impl_dense_forward(X, W, b, code, alpha, out, preact,
                                  _threads.for_activation(code, n * m, n_threads))
         return out
@@ -101,9 +105,13 @@ class KernelSet:
         if W.shape[0] != k:
             raise ValueError(f"X has {k} features but W expects {W.shape[0]} (W.shape[0])")
         v.same_shape("grad_output", dZ, (n, m))
-        dW = v.out_array("dW", dW, (k, m), dt, X, dZ)
-        db = v.out_array("db", db, (m,), dt, dZ) if compute_db else None
-        dX = v.out_array("dX", dX, (n, k), dt, W, dZ, dW) if compute_dX else None
+        v.blas_dims(n_samples=n, in_features=k, out_features=m)
+        # every gradient apart from every input and from the other gradients
+        dW = v.out_array("dW", dW, (k, m), dt, X=X, W=W, grad_output=dZ)
+        db = (v.out_array("db", db, (m,), dt, X=X, W=W, grad_output=dZ, dW=dW)
+              if compute_db else None)
+        dX = (v.out_array("dX", dX, (n, k), dt, X=X, W=W, grad_output=dZ, dW=dW, db=db)
+              if compute_dX else None)
         self._impl_dense_backward(X, W, dZ, dW, db, dX)
         return dW, db, dX
 
@@ -171,7 +179,8 @@ class KernelSet:
         x = v.float_array("x", x, 2)
         code = v.activation_code(activation)
         alpha = v.alpha_vector(alpha, activation, x.shape[1], x.dtype)
-        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x)
+        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype, alpha=alpha),
+                                 x=x)
         self._impl_activation_forward(x, code, alpha, out,
                                       _threads.for_activation(code, x.size, n_threads))
         return out
@@ -222,8 +231,10 @@ class KernelSet:
         if dalpha is not None:
             if activation != "prelu":
                 raise ValueError("dalpha is only defined for prelu")
-            dalpha = v.out_array("dalpha", dalpha, alpha.shape, dt)
-        out = v.same_or_disjoint("out", v.out_array("out", out, shape, dt), g, x, y)
+            dalpha = v.out_array("dalpha", dalpha, alpha.shape, dt, grad_output=g, x=x, y=y,
+                                 alpha=alpha)
+        out = v.out_array("out", out, shape, dt, alpha=alpha, dalpha=dalpha)
+        out = v.same_or_disjoint("out", out, grad_output=g, x=x, y=y)
         self._impl_activation_backward(g, code, x, y, alpha, out, dalpha,
                                        _threads.for_activation(code, g.size, n_threads))
         return out
@@ -232,14 +243,14 @@ class KernelSet:
     def softmax(self, x, out=None, n_threads=None):
         """Row-wise softmax with max subtraction. out (shape of x) may be x itself."""
         x = v.float_array("x", x, 2)
-        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x)
+        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x=x)
         self._impl_softmax(x, out, False, _threads.for_size(x.size, n_threads))
         return out
 
     def log_softmax(self, x, out=None, n_threads=None):
         """Row-wise log-softmax, x - logsumexp(x). out (shape of x) may be x itself."""
         x = v.float_array("x", x, 2)
-        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x)
+        out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x=x)
         self._impl_softmax(x, out, True, _threads.for_size(x.size, n_threads))
         return out
 
@@ -288,7 +299,9 @@ class KernelSet:
         sw = v.optional_vector("sample_weight", sample_weight, n, dt)
         cw = v.optional_vector("class_weight", class_weight, k, dt)
         smoothing = v.number("label_smoothing", label_smoothing, 0.0, 1.0)
-        grad = v.out_array("grad", grad, (n, k), dt, z)
+        grad = v.out_array("grad", grad, (n, k), dt, logits=z,
+                           target=target if target.ndim == 2 else None,
+                           sample_weight=sw, class_weight=cw)
         loss = self._impl_softmax_cross_entropy(z, target, grad, sw, cw, smoothing,
                                                 _threads.for_size(z.size, n_threads))
         return loss, grad
@@ -324,7 +337,8 @@ class KernelSet:
             if pw.shape[0] != 1:
                 raise ValueError(f"pos_weight must have 1 or {z.shape[1]} entries, got {pw.shape[0]}")
             pw = np.full(z.shape[1], pw[0], dtype=z.dtype)
-        grad = v.out_array("grad", grad, z.shape, z.dtype, z, t) if compute_grad else None
+        grad = (v.out_array("grad", grad, z.shape, z.dtype, logits=z, target=t,
+                            sample_weight=sw, pos_weight=pw) if compute_grad else None)
         loss = self._impl_sigmoid_bce(z, t, grad, sw, pw, _threads.for_size(z.size, n_threads))
         return loss, grad
 
@@ -343,7 +357,8 @@ class KernelSet:
         v.nonempty("pred", p)
         t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)
         sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
-        grad = v.out_array("grad", grad, p.shape, p.dtype, p, t) if compute_grad else None
+        grad = (v.out_array("grad", grad, p.shape, p.dtype, pred=p, target=t,
+                            sample_weight=sw) if compute_grad else None)
         loss = self._impl_mse(p, t, grad, sw, _threads.for_size(p.size, n_threads, cheap=True))
         return loss, grad
 
@@ -360,6 +375,7 @@ class KernelSet:
             raise ValueError(f"{name} must be C-contiguous")
         if writeable and not a.flags.writeable:
             raise ValueError(f"{name} is read-only")
+        v.aligned(name, a)
         return a.reshape(-1)
 
     def sgd_update(self, param, grad, velocity=None, lr=0.01, momentum=0.0, nesterov=False,
@@ -384,6 +400,9 @@ class KernelSet:
                 raise ValueError(f"velocity has {buf.size} elements but param has {p.size}")
         else:
             buf = None
+        # the C update declares param, grad and velocity restrict: no overlap at all
+        v.apart("grad", g, param=p)
+        v.apart("velocity", buf, param=p, grad=g)
         self._impl_sgd(p, g, buf, lr, momentum, weight_decay, bool(nesterov),
                        _threads.for_size(p.size, n_threads, cheap=True))
         return param
@@ -401,6 +420,10 @@ class KernelSet:
         for name, a in (("grad", g), ("exp_avg", m), ("exp_avg_sq", s)):
             if a.shape != p.shape:
                 raise ValueError(f"{name} has {a.size} elements but param has {p.size}")
+        # the C update declares all four buffers restrict: no overlap at all
+        v.apart("grad", g, param=p)
+        v.apart("exp_avg", m, param=p, grad=g)
+        v.apart("exp_avg_sq", s, param=p, grad=g, exp_avg=m)
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
             raise ValueError(f"step must be an int >= 1, got {step!r}")
         lr = v.number("lr", lr, 0.0)

@@ -1,10 +1,20 @@
 """How many threads a kernel call may use.
 
-The OpenMP kernels take an explicit positive thread count. ``set_num_threads`` fixes it for the
-process (``None`` restores the default: every core this process may run on). A call on a
-small buffer stays on one thread whatever the setting: below ``PARALLEL_MIN_ELEMENTS`` the cost
-of waking a second thread (a few microseconds) is more than the work it would take over.
+The OpenMP kernels take an explicit positive thread count. By default it is what
+scikit-learn's ``_openmp_effective_n_threads`` would choose: the CPUs this process may use
+(its affinity mask and its cgroup CPU quota, rounded up), lowered by ``OMP_NUM_THREADS`` and
+by threadpoolctl's limits, both of which OpenMP reports through ``omp_get_max_threads()``.
+``set_num_threads`` fixes the count for the process (``None`` restores the default) and a
+per-call ``n_threads`` overrides it; either is capped at that same limit, so an absurd count
+never starts more threads than there are CPUs to run them. The compiled kernels take the
+minimum with ``omp_get_max_threads()`` again at every parallel call (a C call), so a
+threadpoolctl limit entered after a model was built still holds.
+
+A call on a small buffer stays on one thread whatever the setting: below
+``PARALLEL_MIN_ELEMENTS`` the cost of waking a second thread (a few microseconds) is more than
+the work it would take over.
 """
+import math
 import os
 
 from fastlin._kernels import _config
@@ -26,11 +36,41 @@ CHEAP_ACTIVATIONS = frozenset({0, 3, 4, 5, 6})
 _num_threads = None
 
 
-def _count_cores():
+def cgroup_cpu_limit(root="/sys/fs/cgroup"):
+    """The CPU quota of this process's cgroup, rounded up (None when there is none): cgroup v2
+    ``cpu.max`` ("max 100000" or "150000 100000"), else cgroup v1 ``cpu/cpu.cfs_quota_us`` over
+    ``cpu/cpu.cfs_period_us`` (a quota of -1 means none). As loky/joblib read it."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        v2 = os.path.join(root, "cpu.max")
+        if os.path.exists(v2):
+            with open(v2) as fh:
+                quota, period = fh.read().split()[:2]
+        else:
+            with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as fh:
+                quota = fh.read().strip()
+            with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as fh:
+                period = fh.read().strip()
+        if quota == "max":
+            return None
+        quota, period = int(quota), int(period)
+    except (OSError, ValueError):
+        return None
+    if quota <= 0 or period <= 0:
+        return None
+    return max(1, math.ceil(quota / period))
+
+
+def _count_cores():
+    """CPUs this process may use: the affinity mask (else os.cpu_count()), capped by the cgroup
+    CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    quota = cgroup_cpu_limit()
+    if quota is not None:
+        cores = min(cores, quota)
+    return max(1, cores)
 
 
 _CORES = _count_cores()  # read once: asking the OS costs ~1 us, more than a small kernel
@@ -38,25 +78,30 @@ _OPENMP = _config.openmp_enabled()
 
 
 def _available_cores():
-    return _CORES
+    """The most threads a kernel may use now: the CPUs this process may use, lowered by
+    OpenMP's current limit (OMP_NUM_THREADS, threadpoolctl), read at each call (~50 ns)."""
+    if not _OPENMP:
+        return 1
+    return max(1, min(_CORES, _config.openmp_max_threads()))
 
 
-def resolve(n_threads):
-    """Turn a user's n_threads (None, positive, or negative counting back from the cores) into a
-    positive int; 1 when the build has no OpenMP."""
+def resolve(n_threads, _cores=None):
+    """Turn a user's n_threads (None, positive, or negative counting back from the available
+    cores) into a positive int, capped at the available cores; 1 when the build has no OpenMP."""
     if n_threads is None:
         n_threads = _num_threads
-    if n_threads is None:
-        n_threads = _available_cores()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int):
+    if isinstance(n_threads, bool) or not (n_threads is None or isinstance(n_threads, int)):
         raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
     if n_threads == 0:
         raise ValueError("n_threads must not be 0 (use None for all cores, 1 for serial)")
-    if n_threads < 0:
-        n_threads = max(1, _available_cores() + 1 + n_threads)
     if not _OPENMP:
         return 1
-    return n_threads
+    cores = _available_cores() if _cores is None else _cores
+    if n_threads is None:
+        return cores
+    if n_threads < 0:
+        return max(1, cores + 1 + n_threads)
+    return min(n_threads, cores)
 
 
 def for_size(n_elements, n_threads=None, cheap=False, min_elements=None):
@@ -80,20 +125,24 @@ def for_activation(code, n_elements, n_threads=None):
 
 
 def set_num_threads(n_threads):
-    """Set the thread count of fastlin's OpenMP kernels (None: all available cores).
+    """Set the thread count of fastlin's OpenMP kernels (None: all available cores). A count
+    above the CPUs this process may use (or OMP_NUM_THREADS, or a threadpoolctl limit) is
+    capped there.
 
     BLAS (OpenBLAS inside SciPy) keeps its own pool; limit it with OPENBLAS_NUM_THREADS or
     threadpoolctl."""
     global _num_threads, DEFAULT_THREADS
-    resolved = resolve(n_threads)  # validate now, not at the first kernel call
+    resolve(n_threads)  # validate now, not at the first kernel call
     _num_threads = n_threads
-    DEFAULT_THREADS = resolved
+    DEFAULT_THREADS = resolve(None, _CORES)
 
 
-# resolve(None), kept current by set_num_threads: the kernels' fast entry points read it per call
-DEFAULT_THREADS = resolve(None)
+# resolve(None) against the CPUs alone, kept current by set_num_threads: the kernels' fast entry
+# points read it per call, and the kernels lower it to omp_get_max_threads() themselves (so a
+# threadpoolctl limit entered or left later is seen, and none is frozen in here)
+DEFAULT_THREADS = resolve(None, _CORES)
 
 
 def get_num_threads():
-    """The thread count kernels use for large buffers."""
+    """The thread count kernels use for large buffers (now: a threadpoolctl limit counts)."""
     return resolve(None)

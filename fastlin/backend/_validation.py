@@ -1,7 +1,10 @@
 """Argument checks shared by both backends, so both raise the same errors with the same words.
 
 Every check names the argument it rejects and runs before any buffer is written. Kernels see
-only C-contiguous float32/float64 arrays of matching dtype and agreeing shapes, and int64 labels.
+only C-contiguous, aligned float32/float64 arrays of matching dtype and agreeing shapes, int64
+labels, outputs apart from the inputs they do not replace exactly, and dimensions the BLAS
+takes. The compiled kernels check the same contract again in C (fastlin/_kernels/_contracts.pxd)
+for the callers that skip this layer.
 """
 import math
 import numbers
@@ -9,6 +12,8 @@ import numbers
 import numpy as np
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# scipy.linalg.cython_blas takes 32-bit int dimensions (LP64 BLAS)
+BLAS_MAX_DIM = 2**31 - 1
 
 ACTIVATIONS = {
     "identity": 0,
@@ -50,6 +55,35 @@ def float_array(name, a, ndim, dtype=None):
         raise ValueError(f"{name} must be {ndim}-D, got an array of shape {a.shape}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous (use numpy.ascontiguousarray)")
+    aligned(name, a)
+    return a
+
+
+def aligned(name, a):
+    """a's data starts on a multiple of its element size (C kernels load whole elements)."""
+    if not a.flags.aligned:
+        raise ValueError(f"{name} is misaligned: its data does not start on a multiple of its "
+                         f"{a.itemsize}-byte element size (copy it with numpy.array)")
+    return a
+
+
+def blas_dims(**dims):
+    """Every dimension (by name) fits the BLAS's 32-bit int; refused before any BLAS call.
+    Checked on the shapes alone, whether or not a given call would reach the BLAS."""
+    for name, d in dims.items():
+        if d > BLAS_MAX_DIM:
+            raise ValueError(f"{name} = {d} exceeds the largest dimension the BLAS accepts "
+                             f"({BLAS_MAX_DIM}, 32-bit integers)")
+
+
+def apart(name, a, /, **others):
+    """a shares no memory with any of the named arrays (None entries, and a None a, are
+    skipped); a bounds check, as cheap as comparing two byte ranges."""
+    if a is None:
+        return a
+    for other_name, other in others.items():
+        if other is not None and np.may_share_memory(a, other):
+            raise ValueError(f"{name} must not overlap {other_name}")
     return a
 
 
@@ -69,9 +103,10 @@ def optional_vector(name, a, length, dtype):
     return a
 
 
-def out_array(name, out, shape, dtype, *inputs):
+def out_array(name, out, shape, dtype, /, **inputs):
     """Return `out` checked as a writeable buffer of `shape`, or a new one when out is None.
-    `inputs` are arrays that out must not overlap (a GEMM cannot write into its operands)."""
+    `inputs` are the named arrays that out must not overlap at all (a GEMM cannot write into
+    its operands; the optimizer and loss kernels declare their pointers restrict)."""
     if out is None:
         return np.empty(shape, dtype=dtype)
     float_array(name, out, len(shape), dtype)
@@ -79,10 +114,7 @@ def out_array(name, out, shape, dtype, *inputs):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {out.shape}")
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")
-    for other in inputs:
-        if other is not None and np.may_share_memory(out, other):
-            raise ValueError(f"{name} must not overlap the input arrays")
-    return out
+    return apart(name, out, **inputs)
 
 
 def overlaps_partly(out, other):
@@ -93,11 +125,12 @@ def overlaps_partly(out, other):
             or out.strides != other.strides or out.shape != other.shape)
 
 
-def same_or_disjoint(name, out, *inputs):
+def same_or_disjoint(name, out, /, **inputs):
     """An elementwise or row-wise kernel may write over an input in place, but only exactly:
     an out that starts elsewhere inside an input would overwrite values before they are read."""
-    if any(other is not None and overlaps_partly(out, other) for other in inputs):
-        raise ValueError(f"{name} must be an input itself (in place) or not overlap the inputs")
+    for other_name, other in inputs.items():
+        if other is not None and overlaps_partly(out, other):
+            raise ValueError(f"{name} must be {other_name} itself (in place) or not overlap it")
     return out
 
 
@@ -120,6 +153,8 @@ def labels_array(name, labels, n):
         if labels.dtype.kind == "u" and labels.size and labels.max() > np.iinfo(np.int64).max:
             raise ValueError(f"{name} holds values too large for int64")
         labels = np.ascontiguousarray(labels, dtype=np.int64)
+    if not labels.flags.aligned:
+        labels = labels.copy()  # integer labels are converted, not refused, like their dtype
     return labels
 
 
@@ -167,12 +202,14 @@ def plain_labels_call(logits, labels, grad):
     own: non-empty C-contiguous float logits, C-contiguous int64 labels of matching length, and
     a writeable C-contiguous grad buffer of the logits' shape and dtype that is not the logits."""
     return (type(logits) is np.ndarray and logits.dtype in FLOAT_DTYPES and logits.ndim == 2
-            and logits.size > 0 and logits.flags.c_contiguous
+            and logits.size > 0 and logits.flags.c_contiguous and logits.flags.aligned
             and type(labels) is np.ndarray and labels.dtype == np.int64 and labels.ndim == 1
             and labels.shape[0] == logits.shape[0] and labels.flags.c_contiguous
+            and labels.flags.aligned
             and type(grad) is np.ndarray and grad.dtype == logits.dtype
             and grad.shape == logits.shape and grad.flags.c_contiguous and grad.flags.writeable
-            and not np.may_share_memory(grad, logits))
+            and grad.flags.aligned and not np.may_share_memory(grad, logits)
+            and not np.may_share_memory(grad, labels))
 
 
 def plain_elementwise_call(a, out, like=None):
@@ -181,8 +218,9 @@ def plain_elementwise_call(a, out, like=None):
     elementwise kernel can then take them as they are."""
     ref = a if like is None else like
     if not (type(a) is np.ndarray and a.dtype in FLOAT_DTYPES and a.ndim == 2 and a.size > 0
-            and a.flags.c_contiguous and a.dtype == ref.dtype and a.shape == ref.shape):
+            and a.flags.c_contiguous and a.flags.aligned and a.dtype == ref.dtype
+            and a.shape == ref.shape):
         return False
     return out is None or (type(out) is np.ndarray and out.dtype == a.dtype
                            and out.shape == a.shape and out.flags.c_contiguous
-                           and out.flags.writeable)
+                           and out.flags.writeable and out.flags.aligned)

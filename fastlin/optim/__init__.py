@@ -8,7 +8,7 @@ import numpy as np
 from fastlin import _params
 from fastlin.backend import get as get_backend
 from fastlin.backend._threads import PARALLEL_MIN_ELEMENTS_ADAM, for_size
-from fastlin.backend._validation import FLOAT_DTYPES, number
+from fastlin.backend._validation import FLOAT_DTYPES, aligned, number
 
 
 def _param_grad_pairs(params):
@@ -27,6 +27,11 @@ def _param_grad_pairs(params):
                             f"{p.dtype} and {g.dtype}")
         if not (p.flags.c_contiguous and g.flags.c_contiguous) or not p.flags.writeable:
             raise ValueError("parameters must be writeable and C-contiguous, gradients C-contiguous")
+        # checked once here, as step() goes straight to the update kernels
+        aligned("parameter", p)
+        aligned("gradient", g)
+        if np.may_share_memory(p, g):
+            raise ValueError("a parameter must not overlap its gradient")
         pairs.append((p, g))
     if not pairs:
         raise ValueError("optimizer got an empty parameter list")
