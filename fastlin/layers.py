@@ -75,6 +75,9 @@ class Layer:
     ``_impl_*`` kernels, skipping the per-call validation of the public kernel functions (a few
     microseconds each)."""
 
+    # Dropout and the like: the identity outside training
+    passes_through_in_inference = False
+
     def __init__(self):
         self.dtype = np.dtype(np.float32)
         self.backend = get_backend()
@@ -105,6 +108,12 @@ class Layer:
     def parameters(self):
         """The layer's parameter arrays."""
         return []
+
+    def infer(self, x, out):
+        """Inference: this layer applied to `x` (ready for its kernel), written into `out`.
+        Reads the parameters only, never the training buffers, so any number of threads may
+        call it at once. Returns the result (`out`, or `x` for a layer that passes it through)."""
+        raise NotImplementedError(f"{type(self).__name__} has no inference path")
 
     def gradients(self):
         """The gradient arrays, in the order of parameters()."""
@@ -232,6 +241,17 @@ class Dense(Layer):
         act._output = out
         return out
 
+    def infer(self, x, out):
+        self.backend._impl_dense_forward(x, self._W, self._b, 0, None, out, None,
+                                         for_size(out.size, cheap=True))
+        return out
+
+    def infer_fused(self, x, act, out):
+        """Inference through this layer and the activation layer `act` in one kernel call."""
+        self.backend._impl_dense_forward(x, self._W, self._b, act.code, act._alpha_arg(), out,
+                                         None, for_activation(act.code, out.size))
+        return out
+
     def backward(self, grad_output, need_input_grad=True):
         x = self._input
         if x is None:
@@ -270,6 +290,11 @@ class Activation(Layer):
         self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
                                               for_activation(self.code, out.size))
         self._output = out
+        return out
+
+    def infer(self, x, out):
+        self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
+                                              for_activation(self.code, out.size))
         return out
 
     def backward(self, grad_output, need_input_grad=True):

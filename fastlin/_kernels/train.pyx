@@ -497,15 +497,20 @@ cdef class TrainPlan:
                 raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
         self.ready = True
 
-    def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0):
+    def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0,
+            double lr):
         """Train on batches [b0, b1) of an epoch in ``order`` (empty: the rows as they are),
-        optimizer steps counted from step0. Returns (status, [loss*weight sum, weight sum,
+        optimizer steps counted from step0, at learning rate ``lr`` (a schedule may change it
+        between calls). Returns (status, [loss*weight sum, weight sum,
         n correct, steps done]); status -1 is success, -4 means a parameter is no longer finite
         after the last step, and k >= 0 that batch k's loss was not finite."""
         cdef double out[4]
         cdef fl_index status, i, lo = 0, hi = 0
         if not self.ready:
             raise ValueError("TrainPlan.run: the plan was not built (its __init__ failed)")
+        if not (lr >= 0.0 and isfinite(lr)):
+            raise ValueError(f"TrainPlan.run: lr must be finite and non-negative, got {lr}")
+        self.s.lr = lr
         if b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * self.batch >= self.n):
             raise ValueError("TrainPlan.run: batch range outside the data")
         if order.shape[0] and order.shape[0] != self.n:
