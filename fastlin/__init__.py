@@ -14,8 +14,8 @@ from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the
 from fastlin._kernels._config import openmp_enabled  # noqa: E402
 from fastlin.backend import get_num_threads, set_num_threads
 from fastlin.io import load
-from fastlin.layers import (Abs, Dense, Identity, Layer, LeakyReLU, PReLU, ReLU, Sigmoid,
-                            Tanh)
+from fastlin.layers import (Abs, Dense, Dropout, Identity, Layer, LeakyReLU, PReLU, ReLU,
+                            Sigmoid, Tanh)
 from fastlin.linear import LinearRegression, LogisticRegression, SoftmaxRegression
 from fastlin.losses import BCEWithLogitsLoss, GaussianNLLLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin.optim import SGD, Adam, AdamW
@@ -24,7 +24,7 @@ from fastlin.sequential import MLP, History, NonFiniteLossError, Sequential
 __version__ = "0.1.0"
 
 __all__ = [
-    "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "GaussianNLLLoss", "History",
+    "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss", "History",
     "Identity", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression", "MLP",
     "MSELoss", "NonFiniteLossError", "PReLU", "ReLU", "SGD", "Sequential", "Sigmoid",
     "SoftmaxCrossEntropyLoss", "SoftmaxRegression", "Tanh", "get_num_threads", "load",

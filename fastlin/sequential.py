@@ -16,8 +16,8 @@ from fastlin._kernels import train
 from fastlin.backend import _threads
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
-from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Identity, Layer, LeakyReLU,
-                            ReLU, Sigmoid, Tanh, _as_dtype)
+from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
+                            LeakyReLU, ReLU, Sigmoid, Tanh, _as_dtype)
 from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss, get_loss
 from fastlin.optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
 
@@ -88,7 +88,7 @@ class _CompiledLoop:
             return empty if a is None else a.reshape(-1)
 
         k = 0
-        for dense, act in self._pairs(model.layers):
+        for dense, act, drop in self._pairs(model.layers):
             n_out = dense.out_features
             has_b = dense.use_bias
             s1W, s1b = state1[k], state1[k + 1] if has_b else None
@@ -96,10 +96,14 @@ class _CompiledLoop:
             k += 2 if has_b else 1
             alpha = act._alpha_arg() if isinstance(act, LeakyReLU) else None
             code = ACTIVATIONS[act.activation] if act is not None else 0
+            dropping = drop is not None and drop.p > 0
+            D, M = (np.empty(batch * n_out, dt), np.empty(batch * n_out, dt)) if dropping \
+                else (empty, empty)
             self.layers.append((flat(dense.W), flat(dense.b), flat(dense.dW), flat(dense.db),
                                 np.empty(batch * n_out, dt), np.empty(batch * n_out, dt),
                                 flat(alpha), flat(s1W), flat(s1b), flat(s2W), flat(s2b), code,
-                                n_out))
+                                n_out, D, M, drop.p if dropping else 0.0,
+                                model.layers.index(drop) if dropping else 0))
         self.xb = np.empty((batch, model.n_features_in), dt)
         self.lb = np.empty(batch, np.int64)
         self.tb = np.empty((batch, self.T.shape[1]), dt) if self.T.size else np.empty((0, 0), dt)
@@ -117,20 +121,25 @@ class _CompiledLoop:
 
     @classmethod
     def _pairs(cls, layers):
-        """[(Dense, activation or None)], or None when the stack has another shape."""
+        """[(Dense, activation or None, Dropout or None)], or None when the stack has another
+        shape (a Dropout after the last Dense, say: the Python loop trains those)."""
         pairs, i = [], 0
         while i < len(layers):
             if type(layers[i]) is not Dense:
                 return None
-            act = layers[i + 1] if i + 1 < len(layers) else None
-            if act is not None and type(act) in cls._ACTS:
+            dense, act, drop = layers[i], None, None
+            i += 1
+            if i < len(layers) and type(layers[i]) in cls._ACTS:
+                act = layers[i]
                 if isinstance(act, LeakyReLU) and act.alpha <= 0:
                     return None
-                pairs.append((layers[i], act))
-                i += 2
-            else:
-                pairs.append((layers[i], None))
                 i += 1
+            if i < len(layers) and type(layers[i]) is Dropout:
+                drop = layers[i]
+                i += 1
+            pairs.append((dense, act, drop))
+        if pairs[-1][2] is not None:
+            return None
         return pairs
 
     @classmethod
@@ -148,10 +157,10 @@ class _CompiledLoop:
             return None
         return cls(model, loss, opt, batch, X, target, sw)
 
-    def run(self, order, b0, b1):
+    def run(self, order, b0, b1, drop_seed):
         """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps])."""
         status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
-                                    self.opt.step_count, self.opt.lr)
+                                    self.opt.step_count, self.opt.lr, drop_seed)
         self.opt.step_count += out[3]
         return status, out
 
@@ -261,6 +270,23 @@ class Sequential:
                 h = layer.forward(h)
                 i += 1
         return h
+
+    def train(self, mode=True):
+        """Training mode (Dropout active in ``forward``), as torch's Module.train; returns the
+        model. ``fit`` trains in this mode whatever the model's mode, and restores it after."""
+        for layer in self.layers:
+            if hasattr(layer, "training"):
+                layer.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout is the identity in ``forward`` too. (``predict`` and
+        ``evaluate`` never drop, in either mode.)"""
+        return self.train(False)
+
+    @property
+    def training(self):
+        return any(getattr(layer, "training", False) for layer in self.layers)
 
     def forward(self, X):
         """Network output for X of shape (n_samples, n_features). The result is an internal
@@ -550,11 +576,20 @@ class Sequential:
         history = History()
         self.history_ = history
         self.stop_training = False
-        with _interrupt.deferred_interrupt() as interrupts:
-            self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle, rng,
-                               classification, history, callbacks, scheduler, verbose,
-                               None if validation_data is None else (X_val, y_val),
-                               early_stopping, patience, min_delta, interrupts)
+        modes = [getattr(layer, "training", None) for layer in self.layers]
+        self.train()
+        try:
+            with _interrupt.deferred_interrupt() as interrupts:
+                self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle,
+                                   rng, classification, history, callbacks, scheduler, verbose,
+                                   None if validation_data is None else (X_val, y_val),
+                                   early_stopping, patience, min_delta, interrupts)
+        finally:
+            for layer, mode in zip(self.layers, modes):
+                if mode is not None:
+                    layer.training = mode
+                if isinstance(layer, Dropout):
+                    layer._fit_seed = None
         return history
 
     def _train_epochs(self, X, target, sw, loss, opt, epochs, batch_size, shuffle, rng,
@@ -575,6 +610,8 @@ class Sequential:
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
         plateau_schedule = scheduler is not None and getattr(scheduler, "needs_metric", False)
+        dropouts = [(i, layer) for i, layer in enumerate(self.layers)
+                    if isinstance(layer, Dropout) and layer.p > 0]
         # compiled batches per call: sized from the measured time per batch so that a call
         # lasts at most ~CHECK_SECONDS and Ctrl-C is seen that often
         chunk = 1
@@ -593,6 +630,7 @@ class Sequential:
             if shuffle:
                 order = order_buffer
                 train.permutation(order, int(rng.bit_generator.random_raw()))
+            drop_seed = int(rng.bit_generator.random_raw()) if dropouts else 0
             total = weight = correct = 0.0
             bar = None
             if progress is not None:
@@ -607,7 +645,7 @@ class Sequential:
                         chunk = min(chunk, max(1, n_batches // 20))
                     stop_b = min(b + chunk, n_batches)
                     started = time.perf_counter()
-                    status, out = compiled.run(order, b, stop_b)
+                    status, out = compiled.run(order, b, stop_b, drop_seed)
                     elapsed = time.perf_counter() - started
                     chunk = max(1, min(n_batches, int(CHECK_SECONDS * (stop_b - b)
                                                       / max(elapsed, 1e-9))))
@@ -629,6 +667,8 @@ class Sequential:
                         xs = np.take(X, idx, axis=0, out=xb[:m])
                         ys = np.take(target, idx, axis=0, out=yb[:m])
                         ws = None if sw is None else np.take(sw, idx, out=swb[:m])
+                    for index, layer in dropouts:
+                        layer._fit_seed = train.dropout_seed(drop_seed, b, index)
                     out = self._forward(xs)
                     value = loss.forward(out, ys, sample_weight=ws)
                     if not np.isfinite(value):

@@ -417,7 +417,7 @@ def test_train_plan_refuses_inconsistent_descriptions():
     X, T = np.zeros((10, 3), f), np.zeros((10, 2), f)
     e1, e2 = np.empty(0, f), np.empty((0, 0), f)
     ok_layer = (np.zeros(6, f), np.zeros(2, f), np.zeros(6, f), np.zeros(2, f), np.zeros(8, f),
-                np.zeros(8, f), e1, e1, e1, e1, e1, 0, 2)
+                np.zeros(8, f), e1, e1, e1, e1, e1, 0, 2, e1, e1, 0.0, 0)
     bufs = (np.zeros((4, 3), f), np.zeros(4, np.int64), np.zeros((4, 2), f), np.zeros(4, f))
 
     def plan(layer=ok_layer, batch=4, loss_kind=3, Xa=X):
@@ -437,7 +437,7 @@ def test_train_plan_refuses_inconsistent_descriptions():
     with pytest.raises(ValueError, match="batch buffers"):
         plan(batch=5)
     with pytest.raises(ValueError, match="activation"):
-        plan(ok_layer[:11] + (5, 2))
+        plan(ok_layer[:11] + (5, 2) + ok_layer[13:])
     with pytest.raises(ValueError, match="loss kind"):
         plan(loss_kind=7)
     with pytest.raises(ValueError):  # float64 data against float32 buffers
