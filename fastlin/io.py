@@ -201,13 +201,15 @@ def _optimizer_spec(model, optimizer):
                          "rebuilds it over the loaded model's parameters")
     state = optimizer.state_dict()
     spec = {"class": state["class"], "config": _plain(state["config"], "optimizer config"),
-            "step_count": int(state["step_count"]), "n_state": len(state["state"])}
+            "step_count": int(state["step_count"]), "n_state": len(state["state"]),
+            "backend": optimizer.backend.name}
     return spec, state["state"]
 
 
 def _write_atomic(path, header, arrays):
     if hasattr(path, "write"):
-        raise TypeError("save needs a file path (the write is atomic by renaming), not a file object")
+        raise TypeError("save needs a file path (it writes atomically by renaming), "
+                        "not a file object")
     path = os.fspath(path)
     if os.path.islink(path):
         path = os.path.realpath(path)  # replace the file the link points to, keep the link
@@ -279,8 +281,9 @@ def load(path, backend=None):
 
 def load_checkpoint(path, backend=None):
     """Load ``(model, optimizer)`` saved with ``model.save(path, optimizer=opt)``; the optimizer
-    is rebuilt over ``model.parameters()`` with its settings, step count and state, so training
-    continues bitwise as it would have. optimizer is None when the file holds none."""
+    is rebuilt over ``model.parameters()`` (SGD, Adam or AdamW, on the backend it ran on, or on
+    `backend` when given) with its settings, step count and state, so training continues
+    bitwise as it would have. optimizer is None when the file holds none."""
     return _load(path, backend, with_optimizer=True)
 
 
@@ -421,7 +424,8 @@ def _read(zf, archive_size, backend, with_optimizer):
     _restore_attributes(model, header, plan)
     optimizer = None
     if with_optimizer and opt is not None:
-        optimizer = _build_optimizer(model, opt, [_finite(e) for e in opt_entries])
+        optimizer = _build_optimizer(model, opt, [_finite(e) for e in opt_entries],
+                                     plan["backend_override"])
     return model, optimizer
 
 
@@ -578,6 +582,7 @@ def _validate(header, backend):
     if metadata is not None and not isinstance(metadata, dict):
         raise _Invalid(f"metadata must be a JSON object or null, got {type(metadata).__name__}")
     plan = {"class": kind, "dtype": dtype, "backend": backend or stored_backend,
+            "backend_override": backend,
             "layers": layers, "metadata": metadata, "mlp": None, "optimizer": None}
     if kind == "MLP":
         plan["mlp"] = _validate_mlp(header.get("mlp"), layers)
@@ -661,7 +666,11 @@ _OPTIMIZER_SETTINGS["AdamW"] = _OPTIMIZER_SETTINGS["Adam"]
 
 
 def _validate_optimizer(spec):
-    _dict(spec, "optimizer", ("class", "config", "step_count", "n_state"))
+    from fastlin.backend import available
+    _dict(spec, "optimizer", ("class", "config", "step_count", "n_state", "backend"),
+          ("class", "config", "step_count", "n_state"))
+    if "backend" in spec:
+        _choice(spec["backend"], "optimizer backend", tuple(available()))
     kind = _choice(spec["class"], "optimizer class", _OPTIMIZERS)
     settings = _OPTIMIZER_SETTINGS[kind]
     cfg = _dict(spec["config"], "optimizer config", tuple(settings), ())
@@ -720,14 +729,17 @@ def _restore_attributes(model, header, plan):
         model.loss_ = getattr(losses, kind)(**cfg, backend=model.backend_name)
 
 
-def _build_optimizer(model, spec, state):
+def _build_optimizer(model, spec, state, backend):
+    """The optimizer over model.parameters(), on the backend it ran on (an optimizer built
+    without backend= uses the default one, whatever the model's), unless load was given one."""
     from fastlin import optim
+    backend = backend or spec.get("backend", model.backend_name)
     cls = getattr(optim, spec["class"])
     cfg = dict(spec["config"])
     if spec["class"] == "AdamW":
         cfg.pop("decoupled_weight_decay", None)
     try:
-        opt = cls(model.parameters(), backend=model.backend_name, **cfg)
+        opt = cls(model.parameters(), backend=backend, **cfg)
         opt.load_state_dict({"class": spec["class"], "config": opt.get_config(),
                              "step_count": spec["step_count"], "state": state})
     except (TypeError, ValueError) as exc:
