@@ -37,12 +37,12 @@ from numpy.lib import format as npy_format
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
-MAX_HEADER_ENTRY_BYTES = 64 << 20  # the JSON entry as stored (format 1 used 4 bytes a char)
-MAX_HEADER_CHARS = 16 << 20        # the JSON text
+MAX_HEADER_CHARS = 16 << 20        # the JSON text (format 1 stored 4 bytes a character)
 MAX_HEADER_CONTAINERS = 1_000_000  # "[" and "{" in the JSON text: bounds the objects it builds
 MAX_FEATURES = 2**31 - 1           # what the BLAS in use accepts as one dimension
 MAX_DEFLATE_RATIO = 1032           # deflate cannot expand one byte into more than this
 MAX_STATE_DEPTH = 16
+MAX_LAYERS = 10_000
 
 _FORMAT_ENTRY = "__fastlin_format__.npy"
 _HEADER_ENTRY = "__architecture__.npy"
@@ -453,7 +453,8 @@ def _read_header(zf, archive_size):
     if version not in READABLE_VERSIONS:
         raise _Invalid(f"has format version {version}; this fastlin reads versions "
                        f"{', '.join(map(str, READABLE_VERSIONS))}")
-    entry = _Entry(zf, _HEADER_ENTRY, archive_size).read_header(max_size=MAX_HEADER_ENTRY_BYTES)
+    cap = (4 if version == 1 else 1) * MAX_HEADER_CHARS + 4096
+    entry = _Entry(zf, _HEADER_ENTRY, archive_size).read_header(max_size=cap)
     if entry.dtype == np.uint8 and len(entry.shape) == 1:
         try:
             text = entry.read().tobytes().decode("utf-8")
@@ -572,8 +573,8 @@ def _validate(header, backend):
     dtype = _choice(header.get("dtype"), "dtype", ("float32", "float64"))
     stored_backend = _choice(header.get("backend", "cython"), "backend", tuple(available()))
     specs = header.get("layers")
-    if not isinstance(specs, list) or not specs:
-        raise _Invalid("layers must be a non-empty list")
+    if not isinstance(specs, list) or not 1 <= len(specs) <= MAX_LAYERS:
+        raise _Invalid(f"layers must be a list of 1 to {MAX_LAYERS} layers")
     layers = []  # [((type, config), [parameter shapes])]
     for i, spec in enumerate(specs):
         kind_i, cfg, shapes = _layer_shapes(spec, i)

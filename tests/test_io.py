@@ -282,6 +282,17 @@ def test_deep_json_is_a_value_error(tmp_path):
     refused(write_file(tmp_path / "deep_meta.npz", text, arrays_of(ok)), "nested too deeply")
 
 
+def test_oversized_header_is_refused_before_it_is_read(tmp_path):
+    ok = tmp_path / "ok.npz"
+    small_mlp().save(ok)
+    header = header_of(ok)
+    header["metadata"] = {"blob": "x" * (17 << 20)}
+    big = write_file(tmp_path / "big.npz", header, arrays_of(ok))
+    del header
+    peak, _ = bounded(lambda: refused(big, "too large"))
+    assert peak < PEAK_LIMIT, peak
+
+
 def _set(path_keys, value):
     def edit(h):
         target = h
@@ -300,6 +311,7 @@ ILL_TYPED = {
     "header is a list": lambda h: [h],
     "layers a dict": _set(["layers"], {"0": {"type": "Dense"}}),
     "layers empty": _set(["layers"], []),
+    "layers too many": _set(["layers"], [{"type": "ReLU", "config": {}}] * 20_000),
     "dtype a number": _set(["dtype"], 5),
     "dtype float16": _set(["dtype"], "float16"),
     "backend a list": _set(["backend"], ["cython"]),
