@@ -13,7 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the extension is missing)
 from fastlin._kernels._config import openmp_enabled  # noqa: E402
 from fastlin.backend import get_num_threads, set_num_threads
-from fastlin.io import load
+from fastlin.io import load, load_checkpoint
 from fastlin.layers import (Abs, Dense, Dropout, Identity, Layer, LeakyReLU, PReLU, ReLU,
                             Sigmoid, Tanh)
 from fastlin.linear import LinearRegression, LogisticRegression, SoftmaxRegression
@@ -28,5 +28,5 @@ __all__ = [
     "Identity", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression", "MLP",
     "MSELoss", "NonFiniteLossError", "PReLU", "ReLU", "SGD", "Sequential", "Sigmoid",
     "SoftmaxCrossEntropyLoss", "SoftmaxRegression", "Tanh", "get_num_threads", "load",
-    "openmp_enabled", "set_num_threads",
+    "load_checkpoint", "openmp_enabled", "set_num_threads",
 ]

@@ -779,10 +779,11 @@ class Sequential:
             "weights were left at their last finite values (try a smaller learning rate)")
 
     # --------------------------------------------------------------- save/load
-    def save(self, path, metadata=None):
-        """Save architecture and weights to an .npz file (loadable with fastlin.load)."""
+    def save(self, path, metadata=None, optimizer=None):
+        """Save architecture and weights to an .npz file atomically (fastlin.load reads it);
+        with ``optimizer=`` a checkpoint that fastlin.load_checkpoint resumes from."""
         from fastlin.io import save_model
-        save_model(self, path, metadata)
+        save_model(self, path, metadata, optimizer=optimizer)
 
 
 def _default_init(activation):
