@@ -494,7 +494,10 @@ def test_checkpoint_keeps_training_state(tmp_path, rng):
     assert back._fit_rng_state == dict(state, uinteger=0)
     assert type(back.loss_) is type(model.loss_)
     assert back.loss_.get_config() == model.loss_.get_config()
-    model._fit_rng_state = {"generator": np.random.default_rng(0)}
+    with pytest.raises(ValueError, match="shuffle-stream state"):
+        model._fit_rng_state = {"generator": np.random.default_rng(0)}  # refused when set
+    model._fit_rng = type("NotAGenerator", (), {"bit_generator": type("B", (), {
+        "state": {"generator": np.random.default_rng(0)}})()})()
     with pytest.raises(ValueError, match="_fit_rng_state"):
         model.save(tmp_path / "m.npz")
     assert fastlin.load(tmp_path / "m.npz")._fit_rng_state == dict(state, uinteger=0)
