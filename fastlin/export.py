@@ -81,7 +81,8 @@ def to_onnx(model, path, opset=None):
     model : Sequential or MLP
     path : str or path-like, the .onnx file to write (atomically)
     opset : int, default 17; the ONNX operator set version (9 up to what the installed onnx
-        knows)
+        knows). onnxruntime runs float64 PRelu (PReLU layers, and LeakyReLU in float64
+        models) only from opset 16.
 
     Returns
     -------
