@@ -445,15 +445,15 @@ class ReduceLROnPlateau(_MonitorCallback):
     monitor : str, default "val_loss"
     factor : float in [0, 1), default 0.1
     patience : int >= 0, default 10
-    mode : "auto" (default), "min" or "max"
     min_delta : float >= 0, default 1e-4
     cooldown : int >= 0, default 0
     min_lr : float >= 0, default 0
+    mode : "auto" (default), "min" or "max"
     verbose : int, default 0
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0, verbose=0):
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, mode="auto", verbose=0):
         super().__init__(monitor, mode)
         self.factor = _real("factor", factor, 0.0, 1.0, high_open=True)
         self.patience = _int("patience", patience)

@@ -93,7 +93,8 @@ def test_one_cycle_adam_cycles_beta1_and_keeps_beta2():
     assert opt.betas == (0.95, 0.999)
     for _ in range(5):  # the peak: step 0.3 * 20 - 1
         s.step()
-    assert opt.lr == pytest.approx(0.1) and opt.betas[0] == pytest.approx(0.85) and opt.betas[1] == 0.999
+    assert opt.lr == pytest.approx(0.1)
+    assert opt.betas[0] == pytest.approx(0.85) and opt.betas[1] == 0.999
 
 
 def test_one_cycle_refuses_steps_past_the_end_without_changing_state():
@@ -269,7 +270,7 @@ def _torch_pair(kind, lr, momentum):
 @pytest.mark.parametrize("name, kwargs, n", torch_cases,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(torch_cases)])
 def test_matches_torch(name, kwargs, n, kind):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import torch.optim.lr_scheduler as T
     ours_opt, torch_opt = _torch_pair(kind, 0.1, 0.9)
     ours, theirs = getattr(S, name)(ours_opt, **kwargs), getattr(T, name)(torch_opt, **kwargs)
@@ -307,7 +308,7 @@ plateau_cases = [
 
 @pytest.mark.parametrize("kwargs", plateau_cases)
 def test_reduce_on_plateau_matches_torch(kwargs):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     import torch.optim.lr_scheduler as T
     ours_opt, torch_opt = _torch_pair("sgd", 0.1, 0.9)
     ours, theirs = S.ReduceLROnPlateau(ours_opt, **kwargs), T.ReduceLROnPlateau(torch_opt, **kwargs)

@@ -238,12 +238,12 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Cosine annealing from base_lr to ``eta_min`` over ``T_max`` steps (then back up, the
+    """Cosine annealing from base_lr to ``eta_min`` over T = ``T_max`` steps (then back up, the
     cosine continuing), by torch's recursion
 
-        lr_{t} = eta_min + (lr_{t-1} - eta_min) * (1 + cos(pi t / T_max)) / (1 + cos(pi (t-1) / T_max))
+        lr_t = eta_min + (lr_{t-1} - eta_min) * (1 + cos(pi t / T)) / (1 + cos(pi (t-1) / T))
 
-    which equals eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2 up to rounding.
+    which equals eta_min + (base_lr - eta_min) (1 + cos(pi t / T)) / 2 up to rounding.
 
     Parameters
     ----------
