@@ -20,6 +20,7 @@ from fastlin.linear import LinearRegression, LogisticRegression, SoftmaxRegressi
 from fastlin.losses import BCEWithLogitsLoss, GaussianNLLLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin.optim import SGD, Adam, AdamW
 from fastlin.sequential import MLP, History, NonFiniteLossError, Sequential
+from fastlin import callbacks, export  # noqa: E402,F401  (submodules)
 
 __version__ = "0.1.0"
 

@@ -46,6 +46,18 @@ class History:
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
 
+    def plot(self, keys=None, ax=None):
+        """Draw the recorded curves against the epoch with matplotlib (the optional extra
+        ``fastlin[plot]``) and return the Axes.
+
+        Parameters
+        ----------
+        keys : str or list of str, optional; default every key except the learning rate
+        ax : matplotlib Axes, optional; default a new figure's
+        """
+        from fastlin._summary import plot_history
+        return plot_history(self, keys, ax)
+
 
 class _CompiledLoop:
     """fit's minibatch loop as one compiled call per epoch (fastlin/_kernels/train.pyx).
@@ -245,6 +257,15 @@ class Sequential:
             lines.append(f"  ({i}) {layer!r}" + (f"  params={n}" if n else ""))
         lines.append(f"  total params: {self.count_params()}")
         return "\n".join(lines)
+
+    def summary(self, print_fn=print):
+        """Print a Keras-style table of the layers: name (type), output shape "(None, n)"
+        and parameter count, then the totals. ``print_fn`` receives one line at a time."""
+        if not callable(print_fn):
+            raise TypeError(f"print_fn must be callable, got {type(print_fn).__name__}")
+        from fastlin._summary import summary_lines
+        for line in summary_lines(self):
+            print_fn(line)
 
     # ------------------------------------------------------- forward/backward
     def _check_input(self, X):
