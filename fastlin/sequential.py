@@ -171,8 +171,14 @@ class _CompiledLoop:
 
     def run(self, order, b0, b1, drop_seed):
         """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps])."""
-        status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
-                                    self.opt.step_count, self.opt.lr, drop_seed)
+        opt = self.opt
+        if isinstance(opt, SGD):
+            status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
+                                        opt.step_count, opt.lr, drop_seed,
+                                        opt.momentum if opt.momentum else -1.0, -1.0)
+        else:
+            status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
+                                        opt.step_count, opt.lr, drop_seed, -1.0, opt.betas[0])
         self.opt.step_count += out[3]
         return status, out
 
@@ -630,7 +636,8 @@ class Sequential:
         compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
-        plateau_schedule = scheduler is not None and getattr(scheduler, "needs_metric", False)
+        from fastlin.optim.lr_scheduler import ReduceLROnPlateau
+        plateau_schedule = isinstance(scheduler, ReduceLROnPlateau)
         dropouts = [(i, layer) for i, layer in enumerate(self.layers)
                     if isinstance(layer, Dropout) and layer.p > 0]
         # compiled batches per call: sized from the measured time per batch so that a call
@@ -733,7 +740,13 @@ class Sequential:
                 cb.on_epoch_end(epoch - 1, dict(record, lr=float(opt.lr)))
             if scheduler is not None and not per_batch_schedule:
                 if plateau_schedule:
-                    scheduler.step(record.get("val_loss", record["loss"]))
+                    key = scheduler.monitor
+                    if key not in record and key.startswith("val_"):
+                        key = key[4:]  # no validation data: the training metric, as callbacks do
+                    if key not in record:
+                        raise ValueError(f"ReduceLROnPlateau monitors {scheduler.monitor!r}, "
+                                         f"which fit does not record (it has {sorted(record)})")
+                    scheduler.step(record[key])
                 else:
                     scheduler.step()
             interrupts.check()

@@ -14,7 +14,7 @@ leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, isfinite
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -495,6 +495,7 @@ cdef class TrainPlan:
     cdef object keep
     cdef bint is_float
     cdef bint ready     # set once __init__ has checked everything; run() refuses otherwise
+    cdef bint has_velocity  # SGD built with momentum: the momentum may change per call
     cdef fl_index n, d, t_cols, batch
     cdef void *X
     cdef const int64_t *labels
@@ -546,13 +547,15 @@ cdef class TrainPlan:
                                      or (self.state[i].has_bias and (self.state[i].state1_b == NULL
                                                                     or self.state[i].state2_b == NULL))):
                 raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
+        self.has_velocity = opt_kind == SGD and momentum != 0
         self.ready = True
 
     def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0,
-            double lr, uint64_t drop_seed=0):
+            double lr, uint64_t drop_seed=0, double momentum=-1.0, double beta1=-1.0):
         """Train on batches [b0, b1) of an epoch in ``order`` (empty: the rows as they are),
         optimizer steps counted from step0, at learning rate ``lr`` (a schedule may change it
-        between calls), dropout masks drawn from the epoch's ``drop_seed``. Returns (status, [loss*weight sum, weight sum,
+        between calls, with SGD's ``momentum`` or Adam's ``beta1`` when >= 0), dropout masks
+        drawn from the epoch's ``drop_seed``. Returns (status, [loss*weight sum, weight sum,
         n correct, steps done]); status -1 is success, -4 means a parameter is no longer finite
         after the last step, and k >= 0 that batch k's loss was not finite."""
         cdef double out[4]
@@ -563,6 +566,16 @@ cdef class TrainPlan:
             raise ValueError(f"TrainPlan.run: lr must be finite and non-negative, got {lr}")
         self.s.lr = lr
         self.s.drop_seed = drop_seed
+        # a one-cycle schedule moves SGD's momentum or Adam's beta1 with the learning rate
+        if momentum >= 0.0 and self.s.opt_kind == SGD:
+            if not (self.has_velocity and momentum < INFINITY):
+                raise ValueError("TrainPlan.run: momentum can change only on an SGD built with "
+                                 "momentum (its velocity buffers)")
+            self.s.momentum = momentum
+        if beta1 >= 0.0 and self.s.opt_kind == ADAM:
+            if not beta1 < 1.0:
+                raise ValueError(f"TrainPlan.run: beta1 must be in [0, 1), got {beta1}")
+            self.s.beta1 = beta1
         if b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * self.batch >= self.n):
             raise ValueError("TrainPlan.run: batch range outside the data")
         if order.shape[0] and order.shape[0] != self.n:
