@@ -63,7 +63,7 @@ def _engine_default():
     return "pandas"
 
 
-def read_csv(path, text_columns=(), engine=None):
+def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
     """Read a CSV file with a header row into a `Table`.
 
     Parameters
@@ -71,6 +71,8 @@ def read_csv(path, text_columns=(), engine=None):
     path : str
     text_columns : iterable of column names kept as text whatever they hold (columns the caller
         will not use as numbers); unknown names are ignored
+    numeric_columns : iterable of column names, optional; when given, every other column is
+        kept as text (the caller uses only these as numbers)
     engine : "pandas", "numpy" or None (pandas when installed)
 
     Raises
@@ -81,7 +83,10 @@ def read_csv(path, text_columns=(), engine=None):
     if engine not in ("pandas", "numpy"):
         raise ValueError(f"engine must be 'pandas' or 'numpy', got {engine!r}")
     header, skip, sample = _read_head(path)
-    as_text = [n for n in header if n in set(text_columns)]
+    text = set(text_columns)
+    if numeric_columns is not None:
+        text |= set(header) - set(numeric_columns)
+    as_text = [n for n in header if n in text]
     table = None
     try:
         if engine == "pandas":

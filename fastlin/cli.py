@@ -231,8 +231,9 @@ def cmd_train(args):
         model.save(args.out, metadata=meta)
     except OSError as exc:
         raise CLIError(f"--out {args.out}: cannot be written ({exc.strerror or exc})") from None
-    print(f"{task} {args.target!r} ({what}) from {len(features)} feature(s): MLP {sizes} "
-          f"{args.activation}, {args.epochs} epochs")
+    net = f"MLP {sizes} {args.activation}" if args.hidden else f"linear model {sizes}"
+    print(f"{task} {args.target!r} ({what}) from {len(features)} feature(s): {net}, "
+          f"{args.epochs} epochs")
     held = (f"{n_val} held out (--validation-split {args.validation_split:g}, seed {args.seed})"
             if n_val else "none held out")
     print(f"{n} rows: {n - n_val} for training, {held}")
@@ -256,12 +257,12 @@ def cmd_predict(args):
     import fastlin
     if args.out is not None:
         _check_out(args.out, args.force, data=args.data)
+    if os.path.isdir(args.model):
+        raise CLIError(f"{args.model}: is a directory, not a model file")
     try:
         model = fastlin.load(args.model)
     except FileNotFoundError:
         raise CLIError(f"{args.model}: no such file") from None
-    except IsADirectoryError:
-        raise CLIError(f"{args.model}: is a directory, not a model file") from None
     except (ValueError, OSError) as exc:
         raise CLIError(str(exc)) from None
     meta = model.metadata
@@ -271,7 +272,7 @@ def cmd_predict(args):
     if args.proba and not classify:
         raise CLIError(f"--proba: {args.model} is a regression model, it has no class probabilities")
     features = meta["features"]
-    table = read_csv(args.data, text_columns=[h for h in _header_names(args.data) if h not in features])
+    table = read_csv(args.data, numeric_columns=features)
     missing = [f for f in features if f not in table.header]
     if missing:
         raise CLIError(f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}")
@@ -301,11 +302,6 @@ def cmd_predict(args):
     except OSError as exc:
         raise CLIError(f"--out {args.out}: cannot be written ({exc.strerror or exc})") from None
     return 0
-
-
-def _header_names(path):
-    from fastlin._csv import _read_head
-    return _read_head(path)[0]
 
 
 def _csv_cell(text):
