@@ -57,7 +57,7 @@ class Table:
 
 def _engine_default():
     try:
-        import pandas  # noqa: F401
+        import pandas  # noqa: F401  (is it installed?)
     except ImportError:
         return "numpy"
     return "pandas"

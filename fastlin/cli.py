@@ -85,7 +85,8 @@ def _check_out(path, force, data=None):
     try:
         fd, probe = tempfile.mkstemp(dir=directory, prefix=".fastlin-", suffix=".probe")
     except OSError as exc:
-        raise CLIError(f"--out {path}: cannot write in {directory} ({exc.strerror or exc})") from None
+        raise CLIError(f"--out {path}: cannot write in {directory} "
+                       f"({exc.strerror or exc})") from None
     os.close(fd)
     os.unlink(probe)
 
@@ -144,7 +145,8 @@ def cmd_train(args):
     table = read_csv(args.data, text_columns=args.drop)
     header = table.header
     if args.target not in header:
-        raise CLIError(f"{args.data}: no column named {args.target!r} (columns: {', '.join(header)})")
+        raise CLIError(f"{args.data}: no column named {args.target!r} "
+                       f"(columns: {', '.join(header)})")
     unknown = [c for c in args.drop if c not in header]
     if unknown:
         raise CLIError(f"--drop: {args.data} has no column(s) {', '.join(map(repr, unknown))}")
@@ -193,12 +195,9 @@ def cmd_train(args):
         target = y_idx.astype(np.float32) if n_out == 1 else y_idx.astype(np.int64)
     else:
         n_out, loss = 1, MSELoss()
-        y_tr = y[train_idx]
-        meta["y_mean"], meta["y_std"] = float(y_tr.mean()), float(y_tr.std() or 1.0)
-        if not (math.isfinite(meta["y_mean"]) and math.isfinite(meta["y_std"])):
-            raise CLIError(f"{args.data}: the target column {args.target!r} is too large to "
-                           "standardise")
-        target = ((y - meta["y_mean"]) / meta["y_std"]).astype(np.float32)
+        y_scale, y_mean, y_std = (float(v[0]) for v in _robust_standardisation(y[train_idx, None]))
+        meta.update(y_mean=y_mean, y_std=y_std, y_scale=y_scale)
+        target = ((y / y_scale - y_mean / y_scale) / (y_std / y_scale)).astype(np.float32)
     sizes = [len(features), *args.hidden, n_out]
     meta.update(sizes=sizes, activation=args.activation)
     model = MLP(sizes, activation=args.activation, seed=args.seed)
@@ -223,8 +222,12 @@ def cmd_train(args):
         columns = ("RMSE", "R^2")
         metrics = {}
         for name, idx in rows:
-            pred = model.predict(Z[idx])[:, 0].astype(np.float64) * meta["y_std"] + meta["y_mean"]
-            metrics[name] = (float(np.sqrt(np.mean((pred - y[idx]) ** 2))), _r2(y[idx], pred))
+            # in units of y_scale (no overflow for huge targets; R^2 does not depend on it)
+            y_s = y[idx] / y_scale
+            outputs = model.predict(Z[idx])[:, 0].astype(np.float64)
+            pred_s = outputs * (y_std / y_scale) + y_mean / y_scale
+            metrics[name] = (float(np.sqrt(np.mean((pred_s - y_s) ** 2))) * y_scale,
+                             _r2(y_s, pred_s))
         what = "regression"
     meta["metrics"] = {name: dict(zip(columns, values)) for name, values in metrics.items()}
     try:
@@ -270,7 +273,8 @@ def cmd_predict(args):
         raise CLIError(f"{args.model}: was not saved by `fastlin train` (no feature metadata)")
     classify = meta.get("task") == "classify"
     if args.proba and not classify:
-        raise CLIError(f"--proba: {args.model} is a regression model, it has no class probabilities")
+        raise CLIError(f"--proba: {args.model} is a regression model, it has no class "
+                       "probabilities")
     features = meta["features"]
     table = read_csv(args.data, numeric_columns=features)
     missing = [f for f in features if f not in table.header]
@@ -390,8 +394,10 @@ def build_parser():
     d = _subparser(sub, "demo", "[options]",
                    "train an MLP on the shipped digits, compiled vs NumPy")
     d.add_argument("--epochs", type=_positive_int, default=15, help="training epochs")
-    d.add_argument("--hidden", type=_sizes, default="128,64", help="hidden layer sizes, comma-separated")
-    d.add_argument("--seed", type=_non_negative_int, default=0, help="seed of weights and shuffling")
+    d.add_argument("--hidden", type=_sizes, default="128,64",
+                   help="hidden layer sizes, comma-separated")
+    d.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed of weights and shuffling")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
     b = _subparser(sub, "bench", "[options]",
@@ -431,7 +437,8 @@ def build_parser():
     r.add_argument("data", help="CSV file with (at least) the model's feature columns")
     r.add_argument("--proba", action="store_true",
                    help="write class probabilities, one column per class")
-    r.add_argument("--out", default=None, metavar="PATH", help="CSV file to write (default: standard output)")
+    r.add_argument("--out", default=None, metavar="PATH",
+                   help="CSV file to write (default: standard output)")
     r.add_argument("--force", action="store_true", help="overwrite an existing --out")
     r.set_defaults(func=cmd_predict)
     return p
