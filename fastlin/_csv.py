@@ -82,7 +82,7 @@ def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
     engine = engine or _engine_default()
     if engine not in ("pandas", "numpy"):
         raise ValueError(f"engine must be 'pandas' or 'numpy', got {engine!r}")
-    header, skip, sample = _read_head(path)
+    header, skip, sample = _read_head(path, SNIFF_ROWS if engine == "numpy" else 0)
     text = set(text_columns)
     if numeric_columns is not None:
         text |= set(header) - set(numeric_columns)
@@ -93,7 +93,7 @@ def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
             table = _read_pandas(path, header, skip, as_text)
         else:
             table = _read_numpy(path, header, skip, as_text, sample)
-    except (ValueError, IndexError, OverflowError, UnicodeDecodeError):
+    except (ValueError, IndexError, OverflowError, UnicodeDecodeError, OSError):
         table = None  # the exact reader below says what is wrong
     if table is None:
         table = _read_exact(path, header, skip, as_text)
@@ -118,14 +118,14 @@ def _is_blank(row):
     return not any(cell.strip() for cell in row)
 
 
-def _read_head(path):
-    """(header, physical lines up to and including it, the first SNIFF_ROWS data rows)."""
+def _read_head(path, n_sample=0):
+    """(header, physical lines up to and including it, the first `n_sample` data rows)."""
     with _open(path) as f:
         reader = csv.reader(f)
         try:
             header = next((row for row in reader if not _is_blank(row)), None)
             skip = reader.line_num
-            sample = [row for row in itertools.islice(reader, SNIFF_ROWS) if not _is_blank(row)]
+            sample = [row for row in itertools.islice(reader, n_sample) if not _is_blank(row)]
         except UnicodeDecodeError:
             raise CSVError(f"{path}: is not UTF-8 text") from None
         except csv.Error as exc:
