@@ -14,6 +14,7 @@ one the caller asks to keep as text; its values are stored as integer codes into
 A UTF-8 byte order mark before the header is ignored.
 """
 import csv
+import importlib.util
 import itertools
 import warnings
 
@@ -56,11 +57,7 @@ class Table:
 
 
 def _engine_default():
-    try:
-        import pandas  # noqa: F401  (is it installed?)
-    except ImportError:
-        return "numpy"
-    return "pandas"
+    return "pandas" if importlib.util.find_spec("pandas") is not None else "numpy"
 
 
 def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
