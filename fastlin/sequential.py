@@ -13,7 +13,7 @@ import numpy as np
 
 from fastlin import _checks, _interrupt
 from fastlin._kernels import train
-from fastlin.backend import _threads
+from fastlin.backend import _blas_threads, _threads
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
 from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
@@ -605,6 +605,7 @@ class Sequential:
         self.stop_training = False
         modes = [getattr(layer, "training", None) for layer in self.layers]
         self.train()
+        blas_before = _blas_threads.set_local(_blas_threads.get_num_threads())
         try:
             with _interrupt.deferred_interrupt() as interrupts:
                 self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle,
@@ -612,6 +613,8 @@ class Sequential:
                                    None if validation_data is None else (X_val, y_val),
                                    early_stopping, patience, min_delta, interrupts)
         finally:
+            if blas_before is not None:
+                _blas_threads.set_local(blas_before)
             for layer, mode in zip(self.layers, modes):
                 if mode is not None:
                     layer.training = mode
@@ -650,9 +653,24 @@ class Sequential:
                 cb.model = self
             cb.on_train_begin({})
 
+        blas_full = _blas_threads.get_num_threads()
+        chosen_by_user = getattr(_threads, "_num_threads", None)
+        products = [(batch_size, layer.in_features, layer.out_features)
+                    for layer in self.layers if isinstance(layer, Dense)]
+        epoch_seconds, probe_seconds = np.inf, 0.0
         for epoch in range(1, epochs + 1):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch - 1, {})
+            # BLAS threads for this epoch: the user's count when set, else the full pool unless
+            # another process holds a core and one thread is clearly faster (probed on scratch
+            # arrays, at most once per epoch and only when an epoch is long enough to matter)
+            if chosen_by_user is not None:
+                _blas_threads.set_local(min(blas_full, _threads.resolve(None)))
+            elif epoch_seconds > 50 * probe_seconds:
+                probe_started = time.perf_counter()
+                _blas_threads.set_local(_blas_threads.choose(products, self.dtype, blas_full))
+                probe_seconds = time.perf_counter() - probe_started
+            epoch_started = time.perf_counter()
             self._snapshot(epoch_start)
             order = None
             if shuffle:
@@ -722,6 +740,7 @@ class Sequential:
                 b = stop_b
             if bar is not None:
                 bar.close()
+            epoch_seconds = time.perf_counter() - epoch_started
             record = {"loss": total / max(weight, 1e-300)}
             if classification:
                 record["accuracy"] = correct / n
