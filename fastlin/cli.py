@@ -59,9 +59,14 @@ def cmd_demo(args):
 
 # ---------------------------------------------------------------------------- bench
 def cmd_bench(args):
-    from fastlin.benchmarks import run_benchmarks, run_scaling
+    from fastlin.benchmarks import (run_benchmarks, run_callbacks_overhead, run_contention,
+                                    run_scaling)
     if args.scaling:
         run_scaling()
+    elif args.contention:
+        run_contention()
+    elif args.callbacks:
+        run_callbacks_overhead()
     else:
         run_benchmarks(quick=args.quick, threads=args.threads)
     return 0
@@ -407,6 +412,10 @@ def build_parser():
                    help="kernel threads (default: all cores)")
     b.add_argument("--scaling", action="store_true",
                    help="fit per step with 1 vs 2 threads, each workload in a fresh process")
+    b.add_argument("--contention", action="store_true",
+                   help="fit per step quiet, beside one busy process, and quiet again")
+    b.add_argument("--callbacks", action="store_true",
+                   help="fit per step with and without callbacks and a per-batch schedule")
     b.set_defaults(func=cmd_bench)
     t = _subparser(sub, "train", "DATA.csv --target COL [options]",
                    "train an MLP on a CSV file with a header row")
