@@ -1,6 +1,8 @@
 /* See fl_random.h. */
 #include "fl_random.h"
 
+#include <math.h>
+
 /* splitmix64 (Steele, Lea, Flood 2014): a 64-bit state stepped by a Weyl constant and mixed;
  * passes BigCrush, and needs nothing but the seed. */
 static inline uint64_t fl_splitmix64(uint64_t *state)
@@ -47,4 +49,33 @@ void fl_permutation(fl_index n, uint64_t seed, int64_t *out)
         out[i] = out[j];
         out[j] = t;
     }
+}
+
+/* The splitmix64 finaliser alone: a bijective mix of a 64-bit counter. */
+static inline uint64_t fl_mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+#define FL_DROPOUT_BODY(REAL)                                                   \
+    const REAL scale = (REAL)(1.0 / (1.0 - p));                                 \
+    const uint64_t threshold = (uint64_t)ceil(p * 9007199254740992.0);         \
+    for (fl_index i = 0; i < n; ++i) {                                          \
+        const REAL keep = (fl_mix64(seed + (uint64_t)i) >> 11) >= threshold     \
+                              ? scale : (REAL)0;                                \
+        mask[i] = keep;                                                         \
+        out[i] = a[i] * keep;                                                   \
+    }
+
+void fl_dropout_f32(fl_index n, uint64_t seed, double p, const float *a, float *mask, float *out)
+{
+    FL_DROPOUT_BODY(float)
+}
+
+void fl_dropout_f64(fl_index n, uint64_t seed, double p, const double *a, double *mask,
+                    double *out)
+{
+    FL_DROPOUT_BODY(double)
 }

@@ -13,20 +13,21 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the extension is missing)
 from fastlin._kernels._config import openmp_enabled  # noqa: E402
 from fastlin.backend import get_num_threads, set_num_threads
-from fastlin.io import load
-from fastlin.layers import (Abs, Dense, Identity, Layer, LeakyReLU, PReLU, ReLU, Sigmoid,
-                            Tanh)
+from fastlin.io import load, load_checkpoint
+from fastlin.layers import (Abs, Dense, Dropout, Identity, Layer, LeakyReLU, PReLU, ReLU,
+                            Sigmoid, Tanh)
 from fastlin.linear import LinearRegression, LogisticRegression, SoftmaxRegression
 from fastlin.losses import BCEWithLogitsLoss, GaussianNLLLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin.optim import SGD, Adam, AdamW
 from fastlin.sequential import MLP, History, NonFiniteLossError, Sequential
+from fastlin import callbacks, export  # noqa: E402,F401  (submodules)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "GaussianNLLLoss", "History",
+    "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss", "History",
     "Identity", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression", "MLP",
     "MSELoss", "NonFiniteLossError", "PReLU", "ReLU", "SGD", "Sequential", "Sigmoid",
     "SoftmaxCrossEntropyLoss", "SoftmaxRegression", "Tanh", "get_num_threads", "load",
-    "openmp_enabled", "set_num_threads",
+    "load_checkpoint", "openmp_enabled", "set_num_threads",
 ]

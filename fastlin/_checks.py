@@ -30,7 +30,8 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         raise ValueError(f"{name} is empty (shape {arr.shape}); need at least one sample and one feature")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects {n_features}")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    # "A": a misaligned buffer is copied too (the kernels refuse one; models convert it)
+    arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
     if not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
@@ -64,7 +65,7 @@ def check_labels(y, n_classes, name="y"):
             raise ValueError(f"{name} must hold integer class labels, got non-integer values")
     elif arr.dtype.kind not in "iub":
         raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
-    labels = np.ascontiguousarray(arr, dtype=np.int64)
+    labels = np.require(arr, dtype=np.int64, requirements=["C", "A"])
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         bad = labels[(labels < 0) | (labels >= n_classes)][0]
         raise ValueError(f"{name} holds label {bad}, outside [0, {n_classes}) for {n_classes} outputs")
@@ -81,7 +82,7 @@ def check_sample_weight(sample_weight, n_samples, dtype):
         sw = np.full(n_samples, float(sw))
     if sw.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got {sw.shape}")
-    sw = np.ascontiguousarray(sw, dtype=dtype)
+    sw = np.require(sw, dtype=dtype, requirements=["C", "A"])
     if not np.isfinite(sw).all() or (sw < 0).any():
         raise ValueError("sample_weight must be finite and non-negative")
     return sw

@@ -397,3 +397,108 @@ def run_scaling(print_fn=print):
                                  text=True, check=True).stdout
             times.append(json.loads(out.strip().splitlines()[-1]))
         print_fn(f"{name:<38}{times[0] * 1e6:10.1f}{times[1] * 1e6:11.1f}{times[1] / times[0]:8.2f}x")
+
+
+_BUSY_LOOP = "import numpy as np\na = np.ones(1 << 16)\nwhile True:\n    a *= 1.0000001\n"
+
+
+def run_contention(print_fn=print, names=("W1", "W3", "W5"), seconds_per_phase=None):
+    """fit per step with default settings on a quiet machine, beside one busy process (a NumPy
+    loop that keeps one core at 100%), and quiet again, in one run (issue 11, goal 4: at most
+    2x slower when busy). Each phase is the median of alternating timed fit calls."""
+    import subprocess
+    import sys
+    chosen = [n for n in WORKLOADS if n.split()[0] in names]
+    runs = {}
+    for name in chosen:
+        spec = WORKLOADS[name]
+        n = spec["batch"] * (8 if name.startswith("W2") else 64)
+        X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
+        run, steps = _fit_per_step(spec, "cython", X, y, np.float32)
+        one = alternate({"fit": run}, 3, 1)["fit"]
+        epochs = max(4, int(4 * 0.1 / one))  # each timed call >= ~100 ms
+        runs[name] = _fit_per_step(spec, "cython", X, y, np.float32, epochs=epochs)
+
+    def phase():
+        return {name: alternate({"fit": run}, 7, 1)["fit"] / steps
+                for name, (run, steps) in runs.items()}
+
+    quiet = phase()
+    busy_proc = subprocess.Popen([sys.executable, "-c", _BUSY_LOOP])
+    try:
+        import time
+        time.sleep(0.5)  # the competitor is running
+        busy = phase()
+    finally:
+        busy_proc.kill()
+        busy_proc.wait()
+    quiet_again = phase()
+    print_fn(f"{'workload (fit, us per step)':<38}{'quiet':>9}{'busy':>9}{'quiet':>9}"
+             f"{'busy/quiet':>12}")
+    rows = []
+    for name in chosen:
+        base = min(quiet[name], quiet_again[name])
+        rows.append((name, quiet[name], busy[name], quiet_again[name], busy[name] / base))
+        print_fn(f"{name:<38}{quiet[name] * 1e6:9.1f}{busy[name] * 1e6:9.1f}"
+                 f"{quiet_again[name] * 1e6:9.1f}{busy[name] / base:11.2f}x")
+    print_fn("\nbusy = one other process spinning on a core (a NumPy loop), started between the "
+             "quiet phases; busy/quiet against the faster quiet phase. Target: <= 2x.")
+    return rows
+
+
+def run_callbacks_overhead(print_fn=print, repeat=9):
+    """fit per step with no callbacks against fit with EarlyStopping, LearningRateScheduler,
+    CSVLogger and a custom callback (all between epochs), and with a per-batch OneCycleLR, on
+    W1 and W3: the compiled loop stays in use, so the difference is the callbacks' own time."""
+    import math
+    import os
+    import tempfile
+
+    from fastlin.callbacks import Callback, CSVLogger, EarlyStopping, LearningRateScheduler
+    from fastlin.optim.lr_scheduler import OneCycleLR
+
+    class Nothing(Callback):
+        pass
+
+    print_fn(f"{'workload (fit, us per step)':<38}{'none':>9}{'callbacks':>11}{'ratio':>8}"
+             f"{'1cycle':>9}{'ratio':>8}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in [n for n in WORKLOADS if n.split()[0] in ("W1", "W3")]:
+            spec = WORKLOADS[name]
+            # 256 batches per epoch: callbacks cost per epoch, so the epoch's length matters
+            n = spec["batch"] * 256
+            X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
+            epochs = 4
+            steps = (n // spec["batch"]) * epochs
+
+            def make(kind):
+                model = MLP(spec["sizes"], activation=spec["act"], seed=0)
+                loss = _loss(spec, "cython")
+                opt = (SGD(model.parameters(), lr=1e-3) if spec["opt"] == "sgd"
+                       else Adam(model.parameters(), lr=1e-4))
+                callbacks, scheduler = None, None
+                if kind == "callbacks":
+                    callbacks = [EarlyStopping(monitor="loss", patience=100), Nothing(),
+                                 LearningRateScheduler(lambda epoch, lr: lr),
+                                 CSVLogger(os.path.join(tmp, f"{spec['batch']}.csv"))]
+                elif kind == "onecycle":
+                    scheduler = OneCycleLR(opt, max_lr=1e-3, total_steps=10 ** 9,
+                                           cycle_momentum=False)
+
+                def run():
+                    model.fit(X, y, loss=loss, optimizer=opt, epochs=epochs,
+                              batch_size=spec["batch"], seed=0, callbacks=callbacks,
+                              scheduler=scheduler)
+                return run
+
+            t = alternate({k: make(k) for k in ("none", "callbacks", "onecycle")}, repeat, 1)
+            t = {k: v / steps for k, v in t.items()}
+            rows.append((name, t))
+            print_fn(f"{name:<38}{t['none'] * 1e6:9.1f}{t['callbacks'] * 1e6:11.1f}"
+                     f"{t['callbacks'] / t['none']:7.3f}x{t['onecycle'] * 1e6:9.1f}"
+                     f"{t['onecycle'] / t['none']:7.3f}x")
+    print_fn("\ncallbacks = EarlyStopping, LearningRateScheduler, CSVLogger and a custom callback, "
+             "run between epochs; 1cycle = OneCycleLR stepped after every batch (the compiled "
+             "loop then runs one batch per call). Target for callbacks: within 5% of none.")
+    return rows

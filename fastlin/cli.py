@@ -1,10 +1,20 @@
-"""The command line: ``python -m fastlin {demo,bench,train,predict}`` (also ``fastlin ...``)."""
+"""The command line: ``python -m fastlin {demo,bench,train,predict}`` (also ``fastlin ...``).
+
+Every user mistake (a bad option value, a bad file, a bad column, an ``--out`` that cannot or
+must not be written) ends with one line on stderr and exit status 2, before any training; a
+closed output pipe (``... | head``) ends quietly. CSV files are read by `fastlin._csv`.
+"""
 import argparse
 import csv
+import math
+import os
 import sys
+import tempfile
 import time
 
 import numpy as np
+
+from fastlin._csv import CSVError, read_csv
 
 
 class CLIError(Exception):
@@ -29,7 +39,7 @@ def cmd_demo(args):
     from fastlin.data import load_digits, train_test_split
     X, y = load_digits()
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_fraction=0.25, seed=0)
-    hidden = [int(h) for h in args.hidden.split(",") if h]
+    hidden = list(args.hidden)
     print(f"fastlin demo: MLP {[64, *hidden, 10]} (ReLU) on the UCI handwritten digits shipped "
           f"with fastlin: {len(X_tr)} training and {len(X_te)} held-out 8x8 images")
     print(f"Adam lr 2e-3, batch 32, {args.epochs} epochs, float32, OpenMP: {openmp_enabled()}\n")
@@ -49,164 +59,423 @@ def cmd_demo(args):
 
 # ---------------------------------------------------------------------------- bench
 def cmd_bench(args):
-    from fastlin.benchmarks import run_benchmarks, run_scaling
+    from fastlin.benchmarks import (run_benchmarks, run_callbacks_overhead, run_contention,
+                                    run_scaling)
     if args.scaling:
         run_scaling()
+    elif args.contention:
+        run_contention()
+    elif args.callbacks:
+        run_callbacks_overhead()
     else:
         run_benchmarks(quick=args.quick, threads=args.threads)
     return 0
 
 
-# ------------------------------------------------------------------------ CSV files
-def read_csv(path):
-    """(header, float matrix) of a CSV file with a header row; CLIError naming any problem."""
+# ----------------------------------------------------------------- shared helpers
+def _check_out(path, force, data=None):
+    """Refuse, before any work, an --out that exists (unless `force`), is a directory, would
+    replace the input file, or lies in a directory that is missing or cannot be written."""
+    if os.path.isdir(path):
+        raise CLIError(f"--out {path}: is a directory")
+    if os.path.lexists(path):
+        if not force:
+            raise CLIError(f"--out {path}: the file exists; pass --force to overwrite it")
+        if data is not None and os.path.exists(data) and os.path.samefile(path, data):
+            raise CLIError(f"--out {path}: is the input file {data}")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CLIError(f"--out {path}: the directory {directory} does not exist")
+    # a real file, not os.access: also right for root, ACLs and read-only file systems
     try:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-    except FileNotFoundError:
-        raise CLIError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CLIError(f"{path}: cannot be read as CSV text ({exc})") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise CLIError(f"{path}: the file is empty")
-    header = [h.strip() for h in rows[0]]
-    if len(set(header)) != len(header) or any(h == "" for h in header):
-        raise CLIError(f"{path}: the header row must name every column once")
-    if len(rows) < 2:
-        raise CLIError(f"{path}: the file has a header but no data rows")
-    data = np.empty((len(rows) - 1, len(header)))
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise CLIError(f"{path}: line {i} has {len(row)} fields, the header has {len(header)}")
-        for j, cell in enumerate(row):
-            try:
-                data[i - 2, j] = float(cell)
-            except ValueError:
-                raise CLIError(f"{path}: line {i}, column {header[j]!r}: {cell!r} is not a number") from None
-    if not np.isfinite(data).all():
-        raise CLIError(f"{path}: the file contains NaN or infinite values")
-    return header, data
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".fastlin-", suffix=".probe")
+    except OSError as exc:
+        raise CLIError(f"--out {path}: cannot write in {directory} "
+                       f"({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
+def _robust_standardisation(X):
+    """(scale, mean, std) per column such that ((X / scale) - mean / scale) / (std / scale) is
+    X standardised, computed without overflow: each column is first divided by its largest
+    magnitude (scale), so a column of +-1e300 has finite statistics. `mean` and `std` are in
+    the column's units (finite: at most `scale`); a constant column gets std = scale, i.e. 1 in
+    scaled units, so it maps to 0 at training time and stays bounded at prediction time."""
+    scale = np.max(np.abs(X), axis=0) if len(X) else np.ones(X.shape[1])
+    scale[scale == 0] = 1.0
+    Xs = X / scale
+    mean_s = Xs.mean(axis=0)
+    std_s = Xs.std(axis=0)
+    std_s[std_s == 0] = 1.0
+    return scale, mean_s * scale, std_s * scale
+
+
+def _standardise(X, meta, path):
+    """X standardised with the parameters stored by `train`, as float32; CLIError when a
+    value lies so far outside the training range that it cannot be represented."""
+    mean, std = np.asarray(meta["mean"], float), np.asarray(meta["std"], float)
+    scale = np.asarray(meta.get("scale", np.ones_like(mean)), float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = ((X / scale - mean / scale) / (std / scale)).astype(np.float32)
+    bad = ~np.isfinite(Z).all(axis=0)
+    if bad.any():
+        names = [f for f, b in zip(meta["features"], bad) if b]
+        raise CLIError(f"{path}: values in column(s) {', '.join(map(repr, names))} lie too far "
+                       "outside the training range to be standardised")
+    return Z
+
+
+def _label(v):
+    return v if isinstance(v, str) else f"{v:g}"
+
+
+def _r2(y, pred):
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    if ss_tot == 0:
+        return float("nan")
+    return 1.0 - float(np.sum((y - pred) ** 2)) / ss_tot
+
+
+def _infer_task(y, n):
+    """classify for a small set of whole numbers (at most max(2, min(20, n // 5)) values)."""
+    whole = np.all(y == np.round(y))
+    return "classify" if whole and len(np.unique(y)) <= max(2, min(20, n // 5)) else "regress"
+
+
+# ----------------------------------------------------------------------------- train
 def cmd_train(args):
-    from fastlin import MLP, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
-    header, data = read_csv(args.data)
+    from fastlin import MLP, BCEWithLogitsLoss, MSELoss, NonFiniteLossError, SoftmaxCrossEntropyLoss
+    _check_out(args.out, args.force, data=args.data)
+    table = read_csv(args.data, text_columns=args.drop)
+    header = table.header
     if args.target not in header:
-        raise CLIError(f"{args.data}: no column named {args.target!r} (columns: {', '.join(header)})")
-    t = header.index(args.target)
-    features = [h for h in header if h != args.target]
+        raise CLIError(f"{args.data}: no column named {args.target!r} "
+                       f"(columns: {', '.join(header)})")
+    unknown = [c for c in args.drop if c not in header]
+    if unknown:
+        raise CLIError(f"--drop: {args.data} has no column(s) {', '.join(map(repr, unknown))}")
+    if args.target in args.drop:
+        raise CLIError(f"--drop: {args.target!r} is the target column")
+    features = [h for h in header if h != args.target and h not in args.drop]
     if not features:
         raise CLIError(f"{args.data}: no feature columns besides the target")
-    X, y = np.delete(data, t, axis=1), data[:, t]
+    text = table.text_columns(features)
+    if text:
+        raise CLIError(f"{args.data}: non-numeric feature column(s) {', '.join(map(repr, text))}; "
+                       f"drop them with --drop {','.join(text)}")
+    X = table.numeric(features)
+    y = table.column(args.target)
+    text_target = args.target in table.categories
     task = args.task
     if task == "auto":
-        whole = np.all(y == np.round(y))
-        task = "classify" if whole and len(np.unique(y)) <= max(2, min(20, len(y) // 5)) else "regress"
-    mean, std = X.mean(axis=0), X.std(axis=0)
-    std[std == 0] = 1
-    Xs = ((X - mean) / std).astype(np.float32)
-    hidden = [int(h) for h in args.hidden.split(",") if h]
+        task = "classify" if text_target else _infer_task(y, len(y))
+    if task == "regress" and text_target:
+        raise CLIError(f"{args.data}: the target column {args.target!r} holds text (e.g. "
+                       f"{y[0]!r}), which cannot be regressed; use --task classify")
+    if text_target and np.any(y == ""):
+        raise CLIError(f"{args.data}: the target column {args.target!r} has "
+                       f"{int(np.sum(y == ''))} empty value(s)")
+
+    # the held-out rows: a seeded shuffle, so sorted files still split fairly
+    n = len(y)
+    order = np.random.default_rng(args.seed).permutation(n)
+    n_val = max(1, int(round(n * args.validation_split))) if args.validation_split else 0
+    if n_val >= n:
+        raise CLIError(f"--validation-split {args.validation_split} of {n} rows leaves no "
+                       "training rows")
+    train_idx, val_idx = order[:n - n_val], order[n - n_val:]
+
+    scale, mean, std = _robust_standardisation(X[train_idx])
     meta = {"features": features, "target": args.target, "task": task,
-            "mean": mean.tolist(), "std": std.tolist()}
+            "mean": mean.tolist(), "std": std.tolist(), "scale": scale.tolist()}
+    Z = _standardise(X, meta, args.data)
     if task == "classify":
-        classes, y_idx = np.unique(y, return_inverse=True)
+        classes, y_idx = np.unique(y.astype(str) if text_target else y, return_inverse=True)
         if len(classes) < 2:
-            raise CLIError(f"{args.data}: the target column has a single class")
-        meta["classes"] = classes.tolist()
+            raise CLIError(f"{args.data}: the target column {args.target!r} has a single class")
+        meta["classes"] = [str(c) for c in classes] if text_target else [float(c) for c in classes]
         n_out = 1 if len(classes) == 2 else len(classes)
         loss = BCEWithLogitsLoss() if n_out == 1 else SoftmaxCrossEntropyLoss()
-        target = y_idx.astype(np.float32) if n_out == 1 else y_idx
+        target = y_idx.astype(np.float32) if n_out == 1 else y_idx.astype(np.int64)
     else:
         n_out, loss = 1, MSELoss()
-        meta["y_mean"], meta["y_std"] = float(y.mean()), float(y.std() or 1.0)
-        target = ((y - meta["y_mean"]) / meta["y_std"]).astype(np.float32)
-    model = MLP([X.shape[1], *hidden, n_out], activation=args.activation, seed=args.seed)
-    history = model.fit(Xs, target, loss=loss, optimizer="adam", lr=args.lr, epochs=args.epochs,
-                        batch_size=args.batch_size, seed=args.seed, verbose=args.verbose)
-    model.save(args.out, metadata=meta)
-    msg = f"trained {task} model on {len(X)} rows, final loss {history.history['loss'][-1]:.4f}"
-    if "accuracy" in history.history:
-        msg += f", training accuracy {history.history['accuracy'][-1]:.4f}"
-    print(msg + f"; saved to {args.out}")
+        y_scale, y_mean, y_std = (float(v[0]) for v in _robust_standardisation(y[train_idx, None]))
+        meta.update(y_mean=y_mean, y_std=y_std, y_scale=y_scale)
+        target = ((y / y_scale - y_mean / y_scale) / (y_std / y_scale)).astype(np.float32)
+    sizes = [len(features), *args.hidden, n_out]
+    meta.update(sizes=sizes, activation=args.activation)
+    model = MLP(sizes, activation=args.activation, seed=args.seed)
+    fit_val = (Z[val_idx], target[val_idx]) if (args.verbose and n_val) else None
+    try:
+        model.fit(Z[train_idx], target[train_idx], loss=loss, optimizer="adam", lr=args.lr,
+                  epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                  verbose=args.verbose, validation_data=fit_val)
+    except NonFiniteLossError:
+        raise CLIError(f"training diverged (the loss became NaN or infinite); try a smaller "
+                       f"--lr than {args.lr:g}") from None
+
+    rows = [("training", train_idx)] + ([("held out", val_idx)] if n_val else [])
+    if task == "classify":
+        columns = ("loss", "accuracy")
+        metrics = {name: (model.evaluate(Z[idx], target[idx], loss=loss)["loss"],
+                          float(np.mean(model.predict_classes(Z[idx]) == y_idx[idx])))
+                   for name, idx in rows}
+        what = f"{len(classes)} classes: {', '.join(_label(c) for c in meta['classes'][:10])}" + \
+               (", ..." if len(classes) > 10 else "")
+    else:
+        columns = ("RMSE", "R^2")
+        metrics = {}
+        for name, idx in rows:
+            # in units of y_scale (no overflow for huge targets; R^2 does not depend on it)
+            y_s = y[idx] / y_scale
+            outputs = model.predict(Z[idx])[:, 0].astype(np.float64)
+            pred_s = outputs * (y_std / y_scale) + y_mean / y_scale
+            metrics[name] = (float(np.sqrt(np.mean((pred_s - y_s) ** 2))) * y_scale,
+                             _r2(y_s, pred_s))
+        what = "regression"
+    meta["metrics"] = {name: dict(zip(columns, values)) for name, values in metrics.items()}
+    try:
+        model.save(args.out, metadata=meta)
+    except OSError as exc:
+        raise CLIError(f"--out {args.out}: cannot be written ({exc.strerror or exc})") from None
+    net = f"MLP {sizes} {args.activation}" if args.hidden else f"linear model {sizes}"
+    print(f"{task} {args.target!r} ({what}) from {len(features)} feature(s): {net}, "
+          f"{args.epochs} epochs")
+    held = (f"{n_val} held out (--validation-split {args.validation_split:g}, seed {args.seed})"
+            if n_val else "none held out")
+    print(f"{n} rows: {n - n_val} for training, {held}")
+    print(f"{'':<10}{columns[0]:>10}{columns[1]:>10}")
+    for name, (a, b) in metrics.items():
+        print(f"{name:<10}{a:>10.4f}{b:>10.4f}")
+    print(f"saved to {args.out}")
     return 0
+
+
+# --------------------------------------------------------------------------- predict
+def _write_rows(stream, header, lines):
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    block = 8192  # written in blocks: a closed pipe is noticed early
+    for start in range(0, len(lines), block):
+        stream.write("".join(lines[start:start + block]))
 
 
 def cmd_predict(args):
     import fastlin
+    if args.out is not None:
+        _check_out(args.out, args.force, data=args.data)
+    if os.path.isdir(args.model):
+        raise CLIError(f"{args.model}: is a directory, not a model file")
     try:
         model = fastlin.load(args.model)
     except FileNotFoundError:
         raise CLIError(f"{args.model}: no such file") from None
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise CLIError(str(exc)) from None
     meta = model.metadata
     if not meta or "features" not in meta:
         raise CLIError(f"{args.model}: was not saved by `fastlin train` (no feature metadata)")
-    header, data = read_csv(args.data)
-    missing = [f for f in meta["features"] if f not in header]
+    classify = meta.get("task") == "classify"
+    if args.proba and not classify:
+        raise CLIError(f"--proba: {args.model} is a regression model, it has no class "
+                       "probabilities")
+    features = meta["features"]
+    table = read_csv(args.data, numeric_columns=features)
+    missing = [f for f in features if f not in table.header]
     if missing:
-        raise CLIError(f"{args.data}: missing feature columns {', '.join(missing)}")
-    X = data[:, [header.index(f) for f in meta["features"]]]
-    Xs = ((X - np.array(meta["mean"])) / np.array(meta["std"])).astype(model.dtype)
-    out = model.predict(Xs)
-    if meta["task"] == "classify":
-        classes = np.array(meta["classes"])
-        idx = (out[:, 0] > 0).astype(int) if out.shape[1] == 1 else out.argmax(axis=1)
-        values = classes[idx]
+        raise CLIError(f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}")
+    text = table.text_columns(features)
+    if text:
+        raise CLIError(f"{args.data}: non-numeric feature column(s) {', '.join(map(repr, text))}")
+    Z = _standardise(table.numeric(features), meta, args.data)
+    if classify:
+        names = [_label(c) for c in meta["classes"]]
+        if args.proba:
+            p = model.predict_proba(Z).astype(np.float64)
+            if p.shape[1] == 1:
+                p = np.column_stack([1.0 - p[:, 0], p[:, 0]])
+            header, lines = names, [",".join(f"{v:.6g}" for v in row) + "\n" for row in p]
+        else:
+            quoted = [_csv_cell(name) + "\n" for name in names]
+            header, lines = [meta["target"]], [quoted[i] for i in model.predict_classes(Z)]
     else:
-        values = out[:, 0] * meta["y_std"] + meta["y_mean"]
-    stream = open(args.out, "w", newline="") if args.out else sys.stdout
+        values = model.predict(Z)[:, 0].astype(np.float64) * meta["y_std"] + meta["y_mean"]
+        header, lines = [meta["target"]], [f"{v:.7g}\n" for v in values]
+    if args.out is None:
+        _write_rows(sys.stdout, header, lines)
+        return 0
     try:
-        stream.write(meta["target"] + "\n")
-        for v in values:
-            stream.write(f"{v:g}\n")
-    finally:
-        if args.out:
-            stream.close()
+        with open(args.out, "w" if args.force else "x", newline="", encoding="utf-8") as f:
+            _write_rows(f, header, lines)
+    except OSError as exc:
+        raise CLIError(f"--out {args.out}: cannot be written ({exc.strerror or exc})") from None
     return 0
 
 
+def _csv_cell(text):
+    if any(c in text for c in ',"\n\r') or text != text.strip():
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+# ---------------------------------------------------------------------- option types
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value < 1.0:  # (NaN fails this too)
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
+    return value
+
+
+def _sizes(text):
+    """'64,32' -> (64, 32); '' -> () (no hidden layer: a linear model)."""
+    parts = [p.strip() for p in text.split(",")] if text.strip() else []
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of positive "
+                                         "integers (or '' for none)")
+    return tuple(int(p) for p in parts)
+
+
+def _names(text):
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{text!r} names no column")
+    return names
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: ...)" for every option that has one (not for required ones)."""
+
+    def _get_help_string(self, action):
+        if action.required or action.default is None or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _subparser(sub, name, usage, help):
+    return sub.add_parser(name, prog=f"fastlin {name}", usage=f"%(prog)s {usage}", help=help,
+                          description=help[:1].upper() + help[1:], formatter_class=_Formatter)
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="fastlin", description="Train linear models and MLPs fast on the CPU.")
-    sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="train an MLP on the shipped digits, compiled vs NumPy")
-    d.add_argument("--epochs", type=int, default=15)
-    d.add_argument("--hidden", default="128,64", help="hidden layer sizes, comma-separated")
-    d.add_argument("--seed", type=int, default=0)
+    from fastlin.layers import ACTIVATION_LAYERS
+    p = argparse.ArgumentParser(prog="fastlin", usage="%(prog)s {demo,bench,train,predict} ...",
+                                description="Train linear models and MLPs fast on the CPU.",
+                                formatter_class=_Formatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,bench,train,predict}")
+    d = _subparser(sub, "demo", "[options]",
+                   "train an MLP on the shipped digits, compiled vs NumPy")
+    d.add_argument("--epochs", type=_positive_int, default=15, help="training epochs")
+    d.add_argument("--hidden", type=_sizes, default="128,64",
+                   help="hidden layer sizes, comma-separated")
+    d.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed of weights and shuffling")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
-    b = sub.add_parser("bench", help="kernel and training-step benchmarks, compiled vs NumPy")
+    b = _subparser(sub, "bench", "[options]",
+                   "kernel and training-step benchmarks, compiled vs NumPy")
     b.add_argument("--quick", action="store_true", help="fewer repeats and sizes")
-    b.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    b.add_argument("--threads", type=_positive_int, default=None,
+                   help="kernel threads (default: all cores)")
     b.add_argument("--scaling", action="store_true",
                    help="fit per step with 1 vs 2 threads, each workload in a fresh process")
+    b.add_argument("--contention", action="store_true",
+                   help="fit per step quiet, beside one busy process, and quiet again")
+    b.add_argument("--callbacks", action="store_true",
+                   help="fit per step with and without callbacks and a per-batch schedule")
     b.set_defaults(func=cmd_bench)
-    t = sub.add_parser("train", help="train an MLP on a CSV file with a header row")
-    t.add_argument("data")
+    t = _subparser(sub, "train", "DATA.csv --target COL [options]",
+                   "train an MLP on a CSV file with a header row")
+    t.add_argument("data", help="CSV file with a header row")
     t.add_argument("--target", required=True, help="name of the target column")
-    t.add_argument("--task", choices=["auto", "classify", "regress"], default="auto")
-    t.add_argument("--hidden", default="64", help="hidden sizes, comma-separated ('' for linear)")
-    t.add_argument("--activation", default="relu")
-    t.add_argument("--epochs", type=int, default=50)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=1e-2)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="model.npz")
-    t.add_argument("--verbose", action="store_true")
+    t.add_argument("--task", choices=["auto", "classify", "regress"], default="auto",
+                   help="auto: classify text labels or a few whole numbers, else regress")
+    t.add_argument("--hidden", type=_sizes, default="64",
+                   help="hidden layer sizes, comma-separated ('' for a linear model)")
+    t.add_argument("--activation", choices=sorted(ACTIVATION_LAYERS), default="relu",
+                   help="activation after each hidden layer")
+    t.add_argument("--epochs", type=_positive_int, default=50, help="training epochs")
+    t.add_argument("--batch-size", type=_positive_int, default=32, help="minibatch size")
+    t.add_argument("--lr", type=_positive_float, default=1e-2, help="Adam learning rate")
+    t.add_argument("--validation-split", type=_fraction, default=0.2,
+                   help="fraction of rows held out (seeded shuffle) for the held-out metrics")
+    t.add_argument("--drop", type=_names, default=[], metavar="COL[,COL...]",
+                   help="columns to ignore, e.g. non-numeric ones (default: none)")
+    t.add_argument("--seed", type=_non_negative_int, default=0,
+                   help="seed of the split, the weights and the shuffling")
+    t.add_argument("--out", default="model.npz", metavar="PATH", help="model file to write")
+    t.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    t.add_argument("--verbose", action="store_true", help="progress bars and per-epoch metrics")
     t.set_defaults(func=cmd_train)
-    r = sub.add_parser("predict", help="predict with a model saved by `fastlin train`")
-    r.add_argument("model")
-    r.add_argument("data")
-    r.add_argument("--out", default=None, help="CSV file to write (default: standard output)")
+    r = _subparser(sub, "predict", "MODEL.npz DATA.csv [options]",
+                   "predict with a model saved by `fastlin train`")
+    r.add_argument("model", help="model file written by `fastlin train`")
+    r.add_argument("data", help="CSV file with (at least) the model's feature columns")
+    r.add_argument("--proba", action="store_true",
+                   help="write class probabilities, one column per class")
+    r.add_argument("--out", default=None, metavar="PATH",
+                   help="CSV file to write (default: standard output)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing --out")
     r.set_defaults(func=cmd_predict)
     return p
+
+
+def _quiet_stdout():
+    """After a closed pipe: point stdout at /dev/null so the interpreter's final flush does not
+    raise again (the recipe of the Python documentation, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (captured, say): nothing will flush it to a pipe
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
-    except CLIError as exc:
-        print(f"fastlin {args.command}: error: {exc}", file=sys.stderr)
+        status = args.func(args)
+        sys.stdout.flush()
+        return status
+    except (CLIError, CSVError) as exc:
+        message = " ".join(str(exc).split("\n"))
+        print(f"fastlin {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
+    except KeyboardInterrupt:
+        print(f"fastlin {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -76,6 +76,9 @@ class Layer:
     ``_impl_*`` kernels, skipping the per-call validation of the public kernel functions (a few
     microseconds each)."""
 
+    # Dropout and the like: the identity outside training
+    passes_through_in_inference = False
+
     def __init__(self):
         self.dtype = np.dtype(np.float32)
         self.backend = get_backend()
@@ -106,6 +109,12 @@ class Layer:
     def parameters(self):
         """The layer's parameter arrays."""
         return []
+
+    def infer(self, x, out):
+        """Inference: this layer applied to `x` (ready for its kernel), written into `out`.
+        Reads the parameters only, never the training buffers, so any number of threads may
+        call it at once. Returns the result (`out`, or `x` for a layer that passes it through)."""
+        raise NotImplementedError(f"{type(self).__name__} has no inference path")
 
     def gradients(self):
         """The gradient arrays, in the order of parameters()."""
@@ -233,6 +242,17 @@ class Dense(Layer):
         act._output = out
         return out
 
+    def infer(self, x, out):
+        self.backend._impl_dense_forward(x, self._W, self._b, 0, None, out, None,
+                                         for_size(out.size, cheap=True))
+        return out
+
+    def infer_fused(self, x, act, out):
+        """Inference through this layer and the activation layer `act` in one kernel call."""
+        self.backend._impl_dense_forward(x, self._W, self._b, act.code, act._alpha_arg(), out,
+                                         None, for_activation(act.code, out.size))
+        return out
+
     def backward(self, grad_output, need_input_grad=True):
         x = self._input
         if x is None:
@@ -271,6 +291,11 @@ class Activation(Layer):
         self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
                                               for_activation(self.code, out.size))
         self._output = out
+        return out
+
+    def infer(self, x, out):
+        self.backend._impl_activation_forward(x, self.code, self._alpha_arg(), out,
+                                              for_activation(self.code, out.size))
         return out
 
     def backward(self, grad_output, need_input_grad=True):
@@ -386,7 +411,99 @@ class PReLU(Activation):
         return {"num_parameters": self.num_parameters, "init": self.init}
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _mix64(z):
+    """The splitmix64 finaliser over uint64 arrays (wrapping arithmetic, as in C)."""
+    z = z ^ (z >> np.uint64(30))
+    z = z * np.uint64(0xbf58476d1ce4e5b9)
+    z = z ^ (z >> np.uint64(27))
+    z = z * np.uint64(0x94d049bb133111eb)
+    return z ^ (z >> np.uint64(31))
+
+
+def dropout_mask_reference(n, seed, p, dtype):
+    """NumPy twin of csrc's fl_dropout mask: element i is kept when
+    (mix64(seed + i) >> 11) >= ceil(p * 2**53), and then holds 1 / (1 - p)."""
+    counters = np.arange(n, dtype=np.uint64) + np.uint64(seed & _MASK64)
+    threshold = np.uint64(int(np.ceil(p * 9007199254740992.0)))
+    keep = (_mix64(counters) >> np.uint64(11)) >= threshold
+    return np.where(keep, dtype.type(1.0 / (1.0 - p)), dtype.type(0))
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, each element is zeroed with probability ``p`` and the
+    others are scaled by 1 / (1 - p); the identity in ``predict``/``evaluate`` and in eval mode.
+
+    ``fit`` draws the masks from its shuffle stream (a seeded fit is bitwise reproducible, on
+    the compiled loop too); a manual loop in train mode draws them from the layer's own stream,
+    seeded by ``Sequential(seed=...)``. ``model.train()`` / ``model.eval()`` switch the mode.
+    """
+
+    passes_through_in_inference = True
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"p must be a number, got {type(p).__name__}")
+        p = float(p)
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+        self.p = p
+        self.training = True
+        self._mask = None
+        self._fit_seed = None    # set by fit for each batch
+        self._stream = None      # (base seed, calls) for manual loops
+        self.reset_parameters(np.random.default_rng())
+
+    def reset_parameters(self, rng):
+        self._stream = [int(rng.bit_generator.random_raw()), 0]
+
+    def _next_seed(self):
+        if self._fit_seed is not None:
+            return self._fit_seed
+        base, calls = self._stream
+        self._stream[1] += 1
+        from fastlin._kernels.train import dropout_seed
+        return dropout_seed(base, calls, 0)
+
+    def forward(self, x):
+        x = _as_ready(x, self.dtype, (None, None), "x")
+        self._input = x
+        if not self.training or self.p == 0.0:
+            self._mask = None
+            return x
+        out = self._buffers.get("out", x.shape, self.dtype)
+        mask = self._buffers.get("mask", x.shape, self.dtype)
+        seed = self._next_seed()
+        if self.backend.name == "cython":
+            from fastlin._kernels.train import dropout
+            dropout(x.reshape(-1), mask.reshape(-1), out.reshape(-1), seed, self.p)
+        else:
+            np.copyto(mask, dropout_mask_reference(x.size, seed, self.p, self.dtype).reshape(x.shape))
+            np.multiply(x, mask, out=out)
+        self._mask = mask
+        return out
+
+    def backward(self, grad_output, need_input_grad=True):
+        if self._input is None:
+            raise RuntimeError("backward called before forward")
+        grad_output = _as_ready(grad_output, self.dtype, self._input.shape, "grad_output")
+        if self._mask is None:
+            return grad_output
+        gx = self._buffers.get("dx", grad_output.shape, self.dtype)
+        np.multiply(grad_output, self._mask, out=gx)
+        return gx
+
+    def infer(self, x, out):
+        return x
+
+    def get_config(self):
+        return {"p": self.p}
+
+
 LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Identity, ReLU, Sigmoid, Tanh, Abs,
-                                             LeakyReLU, PReLU)}
+                                             LeakyReLU, PReLU, Dropout)}
 ACTIVATION_LAYERS = {"identity": Identity, "relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh,
                      "abs": Abs, "leaky_relu": LeakyReLU, "prelu": PReLU}

@@ -5,6 +5,8 @@ d output, a buffer the loss owns and reuses, valid until the next forward).
 MSE and BCE average over all elements, softmax cross-entropy over samples. Targets are cast
 to the output's dtype when needed; a 1-D regression target is read as a column.
 """
+import copy
+
 import numpy as np
 
 from fastlin.backend import get as get_backend
@@ -36,6 +38,13 @@ class Loss:
         state = self.__dict__.copy()
         state["_grad_buffers"], state["_grad"] = {}, None
         return state
+
+    def _private_copy(self):
+        """A copy sharing the settings but not the gradient buffers, for evaluating while
+        another thread may be training with this loss."""
+        twin = copy.copy(self)
+        twin._grad_buffers, twin._grad = {}, None
+        return twin
 
     def _grad_buffer(self, output):
         buf = self._grad_buffers.get(output.shape)

@@ -6,19 +6,24 @@ compiled Fisher-Yates shuffle and gathers each minibatch into a reused buffer wi
 ``np.take(..., out=)``; together with the layers', the loss's and the optimizer's preallocated
 buffers, a warmed-up training step allocates no arrays.
 """
+import threading
+import time
+
 import numpy as np
 
-from fastlin import _checks
+from fastlin import _checks, _interrupt
 from fastlin._kernels import train
-from fastlin.backend import _threads
+from fastlin.backend import _blas_threads, _threads
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
-from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Identity, Layer, LeakyReLU,
-                            ReLU, Sigmoid, Tanh, _as_dtype)
+from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
+                            LeakyReLU, ReLU, Sigmoid, Tanh, _as_dtype)
 from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss, get_loss
 from fastlin.optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
 
 PREDICT_BATCH = 4096
+# longest stretch of compiled training between two checks for Ctrl-C (SPEC: stop within 1 s)
+CHECK_SECONDS = 0.05
 
 
 class NonFiniteLossError(FloatingPointError, RuntimeError, ValueError):
@@ -40,6 +45,18 @@ class History:
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+    def plot(self, keys=None, ax=None):
+        """Draw the recorded curves against the epoch with matplotlib (the optional extra
+        ``fastlin[plot]``) and return the Axes.
+
+        Parameters
+        ----------
+        keys : str or list of str, optional; default every key except the learning rate
+        ax : matplotlib Axes, optional; default a new figure's
+        """
+        from fastlin._summary import plot_history
+        return plot_history(self, keys, ax)
 
 
 class _CompiledLoop:
@@ -83,7 +100,7 @@ class _CompiledLoop:
             return empty if a is None else a.reshape(-1)
 
         k = 0
-        for dense, act in self._pairs(model.layers):
+        for dense, act, drop in self._pairs(model.layers):
             n_out = dense.out_features
             has_b = dense.use_bias
             s1W, s1b = state1[k], state1[k + 1] if has_b else None
@@ -91,10 +108,14 @@ class _CompiledLoop:
             k += 2 if has_b else 1
             alpha = act._alpha_arg() if isinstance(act, LeakyReLU) else None
             code = ACTIVATIONS[act.activation] if act is not None else 0
+            dropping = drop is not None and drop.p > 0
+            D, M = (np.empty(batch * n_out, dt), np.empty(batch * n_out, dt)) if dropping \
+                else (empty, empty)
             self.layers.append((flat(dense.W), flat(dense.b), flat(dense.dW), flat(dense.db),
                                 np.empty(batch * n_out, dt), np.empty(batch * n_out, dt),
                                 flat(alpha), flat(s1W), flat(s1b), flat(s2W), flat(s2b), code,
-                                n_out))
+                                n_out, D, M, drop.p if dropping else 0.0,
+                                model.layers.index(drop) if dropping else 0))
         self.xb = np.empty((batch, model.n_features_in), dt)
         self.lb = np.empty(batch, np.int64)
         self.tb = np.empty((batch, self.T.shape[1]), dt) if self.T.size else np.empty((0, 0), dt)
@@ -112,20 +133,25 @@ class _CompiledLoop:
 
     @classmethod
     def _pairs(cls, layers):
-        """[(Dense, activation or None)], or None when the stack has another shape."""
+        """[(Dense, activation or None, Dropout or None)], or None when the stack has another
+        shape (a Dropout after the last Dense, say: the Python loop trains those)."""
         pairs, i = [], 0
         while i < len(layers):
             if type(layers[i]) is not Dense:
                 return None
-            act = layers[i + 1] if i + 1 < len(layers) else None
-            if act is not None and type(act) in cls._ACTS:
+            dense, act, drop = layers[i], None, None
+            i += 1
+            if i < len(layers) and type(layers[i]) in cls._ACTS:
+                act = layers[i]
                 if isinstance(act, LeakyReLU) and act.alpha <= 0:
                     return None
-                pairs.append((layers[i], act))
-                i += 2
-            else:
-                pairs.append((layers[i], None))
                 i += 1
+            if i < len(layers) and type(layers[i]) is Dropout:
+                drop = layers[i]
+                i += 1
+            pairs.append((dense, act, drop))
+        if pairs[-1][2] is not None:
+            return None
         return pairs
 
     @classmethod
@@ -143,10 +169,16 @@ class _CompiledLoop:
             return None
         return cls(model, loss, opt, batch, X, target, sw)
 
-    def run(self, order, b0, b1):
+    def run(self, order, b0, b1, drop_seed):
         """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps])."""
-        status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
-                                    self.opt.step_count)
+        opt = self.opt
+        if isinstance(opt, SGD):
+            status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
+                                        opt.step_count, opt.lr, drop_seed,
+                                        opt.momentum if opt.momentum else -1.0, -1.0)
+        else:
+            status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
+                                        opt.step_count, opt.lr, drop_seed, -1.0, opt.betas[0])
         self.opt.step_count += out[3]
         return status, out
 
@@ -183,8 +215,16 @@ class Sequential:
             for layer in self.layers:
                 layer.reset_parameters(rng)
         self.loss_ = None
+        self.optimizer = None       # the optimizer of the last fit, continued by the next
+        self.stop_training = False  # a callback sets it to end fit after the current epoch
+        self._fit_rng = None        # the shuffle stream, continued across fits
         self.history_ = None
         self.metadata = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_local", None)  # per-thread inference buffers
+        return state
 
     # ------------------------------------------------------------ structure
     @property
@@ -224,10 +264,19 @@ class Sequential:
         lines.append(f"  total params: {self.count_params()}")
         return "\n".join(lines)
 
+    def summary(self, print_fn=print):
+        """Print a Keras-style table of the layers: name (type), output shape "(None, n)"
+        and parameter count, then the totals. ``print_fn`` receives one line at a time."""
+        if not callable(print_fn):
+            raise TypeError(f"print_fn must be callable, got {type(print_fn).__name__}")
+        from fastlin._summary import summary_lines
+        for line in summary_lines(self):
+            print_fn(line)
+
     # ------------------------------------------------------- forward/backward
     def _check_input(self, X):
         if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \
-                and X.flags.c_contiguous and X.shape[1] == self.n_features_in:
+                and X.flags.c_contiguous and X.flags.aligned and X.shape[1] == self.n_features_in:
             if X.shape[0] == 0:
                 raise ValueError("X is empty (shape (0, ...)); need at least one sample")
             if not _checks.all_finite(X):
@@ -249,6 +298,23 @@ class Sequential:
                 i += 1
         return h
 
+    def train(self, mode=True):
+        """Training mode (Dropout active in ``forward``), as torch's Module.train; returns the
+        model. ``fit`` trains in this mode whatever the model's mode, and restores it after."""
+        for layer in self.layers:
+            if hasattr(layer, "training"):
+                layer.training = bool(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout is the identity in ``forward`` too. (``predict`` and
+        ``evaluate`` never drop, in either mode.)"""
+        return self.train(False)
+
+    @property
+    def training(self):
+        return any(getattr(layer, "training", False) for layer in self.layers)
+
     def forward(self, X):
         """Network output for X of shape (n_samples, n_features). The result is an internal
         buffer, overwritten by the next forward; ``predict`` returns a copy."""
@@ -266,15 +332,61 @@ class Sequential:
             g = self.layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
         return g
 
+    def _scratch(self):
+        """This thread's inference buffers: {(layer index, rows): array}. Threads never share
+        them, so concurrent predicts cannot see each other's intermediate results."""
+        local = self.__dict__.get("_local")
+        if local is None:
+            local = self.__dict__.setdefault("_local", threading.local())
+        pool = getattr(local, "pool", None)
+        if pool is None or pool[0] is not self.dtype:
+            pool = local.pool = (self.dtype, {})
+        return pool[1]
+
+    def _infer(self, X, out):
+        """The network applied to the checked X, its output written into `out` (C-contiguous,
+        (len(X), n_outputs)). Reads the parameters and nothing else of the layers' state."""
+        pool = self._scratch()
+        n = X.shape[0]
+        if len(pool) > 4 * len(self.layers):  # rows change; keep the pool small
+            pool.clear()
+        h = X
+        layers, last, i = self.layers, len(self.layers) - 1, 0
+        while i <= last:
+            layer = layers[i]
+            fused = i < last and isinstance(layer, Dense) and isinstance(layers[i + 1], Activation)
+            end = i + 1 if fused else i
+            if isinstance(layer, Dense):
+                width = layer.out_features
+            else:
+                width = h.shape[1]
+            if layer.passes_through_in_inference:
+                i = end + 1
+                if i > last:
+                    np.copyto(out, h)
+                continue
+            if end == last:
+                dest = out
+            else:
+                key = (end, n)
+                dest = pool.get(key)
+                if dest is None or dest.shape[1] != width:
+                    dest = pool[key] = np.empty((n, width), self.dtype)
+            h = layer.infer_fused(h, layers[i + 1], dest) if fused else layer.infer(h, dest)
+            i = end + 1
+        return out
+
     def predict(self, X):
-        """Network output for X, as a new array the caller owns."""
+        """Network output for X, as a new array the caller owns.
+
+        Thread-safe: each call works in its own buffers and reads only the parameters, so
+        many threads may predict with one model at once, and beside ``fit``. Rows are taken
+        PREDICT_BATCH at a time, so Ctrl-C is honoured between blocks of a huge input."""
         X = self._check_input(X)
-        if X.shape[0] <= PREDICT_BATCH:
-            return self._forward(X).copy()
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
             stop = min(start + PREDICT_BATCH, X.shape[0])
-            out[start:stop] = self._forward(X[start:stop])
+            self._infer(X[start:stop], out[start:stop])
         return out
 
     def predict_proba(self, X):
@@ -293,14 +405,20 @@ class Sequential:
 
     # ----------------------------------------------------------------- losses
     def _resolve_loss(self, loss, y):
-        if loss is None:
-            if self.loss_ is not None:
-                return self.loss_
-            y = np.asarray(y)
-            if self.n_outputs > 1 and y.ndim == 1 and y.dtype.kind in "iub":
+        if loss is not None:
+            return get_loss(loss, backend=self.backend_name)
+        if self.loss_ is not None:
+            return self.loss_
+        y = np.asarray(y)
+        if y.ndim == 1 and y.size and y.dtype.kind in "iubf":
+            whole = y.dtype.kind in "iub" or bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
+            if self.n_outputs > 1 and whole:
+                # labels, also when they come as whole floats (0.0 ... 9.0)
                 return SoftmaxCrossEntropyLoss(backend=self.backend_name)
-            return MSELoss(backend=self.backend_name)
-        return get_loss(loss, backend=self.backend_name)
+            if self.n_outputs == 1 and y.dtype.kind in "iub" and np.all((y == 0) | (y == 1)):
+                # integer 0/1 labels on one output: logistic regression, with accuracy
+                return BCEWithLogitsLoss(backend=self.backend_name)
+        return MSELoss(backend=self.backend_name)
 
     def _prepare_target(self, loss, y, n):
         """The whole target converted once to what the loss kernel reads."""
@@ -313,7 +431,7 @@ class Sequential:
             raise ValueError(f"y has {y.shape[1]} columns but the model has {self.n_outputs} outputs")
         if isinstance(loss, BCEWithLogitsLoss) and ((y < 0) | (y > 1)).any():
             raise ValueError("binary cross-entropy targets must lie in [0, 1]")
-        return np.ascontiguousarray(y, dtype=self.dtype)
+        return np.require(y, dtype=self.dtype, requirements=["C", "A"])
 
     @staticmethod
     def _is_classification(loss):
@@ -339,10 +457,12 @@ class Sequential:
         loss = self._resolve_loss(loss, y)
         target = self._prepare_target(loss, y, X.shape[0])
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], self.dtype)
+        loss = loss._private_copy()  # its gradient buffer may be in use by a fit
         total, weight, correct = 0.0, 0.0, 0.0
+        out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
             stop = min(start + PREDICT_BATCH, X.shape[0])
-            out = self._forward(X[start:stop])
+            out = self._infer(X[start:stop], out_buffer[:stop - start])
             swb = None if sw is None else sw[start:stop]
             value = loss.forward(out, target[start:stop], sample_weight=swb)
             w = (stop - start) if swb is None else float(swb.sum())
@@ -358,11 +478,21 @@ class Sequential:
     # ---------------------------------------------------------------- training
     def _make_optimizer(self, optimizer, lr):
         if isinstance(optimizer, Optimizer):
+            if lr is not None:
+                optimizer.lr = lr
             return optimizer
         if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
             cls = OPTIMIZERS[optimizer.lower()]
+            kept = getattr(self, "optimizer", None)
+            params = self.parameters()
+            if type(kept) is cls and kept.backend.name == self.backend_name \
+                    and len(kept.param_groups) == len(params) \
+                    and all(p is q for p, (q, _) in zip(params, kept.param_groups)):
+                if lr is not None:
+                    kept.lr = lr
+                return kept
             kwargs = {} if lr is None else {"lr": lr}
-            return cls(self.parameters(), backend=self.backend_name, **kwargs)
+            return cls(params, backend=self.backend_name, **kwargs)
         raise ValueError(f"unknown optimizer {optimizer!r}; pass an Optimizer or one of "
                          f"{', '.join(OPTIMIZERS)}")
 
@@ -381,19 +511,25 @@ class Sequential:
     def fit(self, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
             seed=None, validation_data=None, validation_split=0.0, verbose=False,
             early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
-            class_weight=None, lr=None):
-        """Train with minibatches; returns a History.
+            class_weight=None, lr=None, callbacks=None, scheduler=None):
+        """Train with minibatches; returns a History (also kept as ``model.history_``).
 
         Parameters
         ----------
         X : array of shape (n_samples, n_features)
         y : labels of shape (n_samples,) for softmax cross-entropy, else targets of shape
             (n_samples,) or (n_samples, n_outputs)
-        loss : Loss or name ("mse", "bce", "cross_entropy", "gaussian_nll"); None infers
-            cross-entropy for integer labels with several outputs, else MSE
-        optimizer : Optimizer or name ("sgd", "adam", "adamw"), built with ``lr`` if given
+        loss : Loss or name ("mse", "bce", "cross_entropy", "gaussian_nll"). None keeps the
+            loss of the previous fit, else infers one: cross-entropy for whole-number labels
+            with several outputs, binary cross-entropy for integer 0/1 labels with one output,
+            MSE otherwise.
+        optimizer : Optimizer or name ("sgd", "adam", "adamw"). A name builds the optimizer
+            once and keeps it as ``model.optimizer``: a later fit with the same name continues
+            it (its moments and step count), setting ``lr`` when given.
         epochs, batch_size : int
-        shuffle : bool; the order is drawn from ``seed`` (or the model's seed)
+        shuffle : bool; each epoch's order comes from the model's shuffle stream, seeded from
+            ``seed`` or the model's seed and continued by the next fit, so k fits of one epoch
+            equal one fit of k epochs. A ``seed`` given here restarts the stream.
         validation_data : (X_val, y_val), optional
         validation_split : float in [0, 1); the last fraction of X is held out (before shuffling)
         verbose : bool; a tqdm progress bar per epoch with loss and accuracy
@@ -401,6 +537,15 @@ class Sequential:
             ``patience`` epochs and restore the best weights
         sample_weight : array of shape (n_samples,), optional
         class_weight : dict {class: weight} or array of shape (n_classes,), optional
+        callbacks : list of fastlin.callbacks.Callback, run between epochs (the compiled
+            epoch loop stays in use); a callback may set ``model.stop_training = True``
+        scheduler : a fastlin.optim.lr_scheduler scheduler of this fit's optimizer, stepped
+            after every epoch (after every batch for OneCycleLR; ReduceLROnPlateau gets
+            val_loss, or loss without validation data)
+
+        Ctrl-C stops training at the next batch boundary (within ~50 ms of compiled work) with
+        KeyboardInterrupt; the weights are those after the last whole batch and
+        ``model.history_`` holds the epochs that finished.
 
         Raises
         ------
@@ -444,18 +589,46 @@ class Sequential:
                 raise ValueError("validation_data must be a pair (X_val, y_val)") from None
             X_val = self._check_input(X_val)
             y_val = self._prepare_target(loss, y_val, X_val.shape[0])
+        callbacks = self._check_callbacks(callbacks)
         opt = self._make_optimizer(optimizer, lr)
+        if scheduler is not None and getattr(scheduler, "optimizer", None) is not opt:
+            raise ValueError("scheduler must be built over the optimizer this fit uses "
+                             "(pass that optimizer as optimizer=)")
+        # every argument is checked: from here on the model changes
+        self.optimizer = opt
         self.loss_ = loss
-
+        rng = self._shuffle_stream(seed)
         batch_size = min(int(batch_size), n)
-        seed = self.seed if seed is None else seed
-        rng = np.random.default_rng(seed)
         classification = self._is_classification(loss)
+        history = History()
+        self.history_ = history
+        self.stop_training = False
+        modes = [getattr(layer, "training", None) for layer in self.layers]
+        self.train()
+        blas_before = _blas_threads.set_local(_blas_threads.get_num_threads())
+        try:
+            with _interrupt.deferred_interrupt() as interrupts:
+                self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle,
+                                   rng, classification, history, callbacks, scheduler, verbose,
+                                   None if validation_data is None else (X_val, y_val),
+                                   early_stopping, patience, min_delta, interrupts)
+        finally:
+            if blas_before is not None:
+                _blas_threads.set_local(blas_before)
+            for layer, mode in zip(self.layers, modes):
+                if mode is not None:
+                    layer.training = mode
+                if isinstance(layer, Dropout):
+                    layer._fit_seed = None
+        return history
+
+    def _train_epochs(self, X, target, sw, loss, opt, epochs, batch_size, shuffle, rng,
+                      classification, history, callbacks, scheduler, verbose, validation,
+                      early_stopping, patience, min_delta, interrupts):
+        n = X.shape[0]
         xb = np.empty((batch_size,) + X.shape[1:], self.dtype)
         yb = np.empty((batch_size,) + target.shape[1:], target.dtype)
         swb = None if sw is None else np.empty(batch_size, self.dtype)
-        history = History()
-        self.history_ = history
         epoch_start = self._snapshot()
         best, best_weights, waited = np.inf, None, 0
         progress = None
@@ -465,72 +638,114 @@ class Sequential:
         n_batches = (n + batch_size - 1) // batch_size
         compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
         order_buffer = np.empty(n, np.int64) if shuffle else None
+        per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
+        from fastlin.optim.lr_scheduler import ReduceLROnPlateau
+        plateau_schedule = isinstance(scheduler, ReduceLROnPlateau)
+        dropouts = [(i, layer) for i, layer in enumerate(self.layers)
+                    if isinstance(layer, Dropout) and layer.p > 0]
+        # compiled batches per call: sized from the measured time per batch so that a call
+        # lasts at most ~CHECK_SECONDS and Ctrl-C is seen that often
+        chunk = 1
+        for cb in callbacks:
+            if callable(getattr(cb, "set_model", None)):
+                cb.set_model(self)
+            else:
+                cb.model = self
+            cb.on_train_begin({})
 
-        for epoch in range(1, int(epochs) + 1):
+        blas_full = _blas_threads.get_num_threads()
+        chosen_by_user = getattr(_threads, "_num_threads", None)
+        products = [(batch_size, layer.in_features, layer.out_features)
+                    for layer in self.layers if isinstance(layer, Dense)]
+        epoch_seconds, probe_seconds = np.inf, 0.0
+        for epoch in range(1, epochs + 1):
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch - 1, {})
+            # BLAS threads for this epoch: the user's count when set, else the full pool unless
+            # another process holds a core and one thread is clearly faster (probed on scratch
+            # arrays, at most once per epoch and only when an epoch is long enough to matter)
+            if chosen_by_user is not None:
+                _blas_threads.set_local(min(blas_full, _threads.resolve(None)))
+            elif epoch_seconds > 50 * probe_seconds:
+                probe_started = time.perf_counter()
+                _blas_threads.set_local(_blas_threads.choose(products, self.dtype, blas_full))
+                probe_seconds = time.perf_counter() - probe_started
+            epoch_started = time.perf_counter()
             self._snapshot(epoch_start)
             order = None
             if shuffle:
                 order = order_buffer
                 train.permutation(order, int(rng.bit_generator.random_raw()))
+            drop_seed = int(rng.bit_generator.random_raw()) if dropouts else 0
             total = weight = correct = 0.0
-            batches = range(n_batches)
             bar = None
             if progress is not None:
-                bar = progress(batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch")
-                batches = bar
-            if compiled is not None:
-                # a few calls per epoch when a progress bar wants updates, one otherwise
-                chunk = n_batches if bar is None else max(1, n_batches // 20)
-                batches = range(0, n_batches, chunk)
-            for b in batches:
+                bar = progress(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False,
+                               unit="batch")
+            b = 0
+            while b < n_batches:
                 if compiled is not None:
+                    if per_batch_schedule:
+                        chunk = 1
+                    elif bar is not None:
+                        chunk = min(chunk, max(1, n_batches // 20))
                     stop_b = min(b + chunk, n_batches)
-                    status, out = compiled.run(order, b, stop_b)
+                    started = time.perf_counter()
+                    status, out = compiled.run(order, b, stop_b, drop_seed)
+                    elapsed = time.perf_counter() - started
+                    chunk = max(1, min(n_batches, int(CHECK_SECONDS * (stop_b - b)
+                                                      / max(elapsed, 1e-9))))
                     total, weight, correct = total + out[0], weight + out[1], correct + out[2]
                     if status >= 0:
                         self._stop_non_finite(epoch, status, float("nan"), epoch_start)
                     if status == -4:  # finite losses, but the last update left a non-finite weight
                         self._stop_non_finite(epoch, stop_b - 1, float("nan"), epoch_start)
-                    if bar is not None:
-                        bar.update(stop_b - b)
+                    seen = min(stop_b * batch_size, n)
+                else:
+                    stop_b = b + 1
+                    start, stop = b * batch_size, min((b + 1) * batch_size, n)
+                    m = stop - start
+                    if order is None:
+                        xs, ys = X[start:stop], target[start:stop]
+                        ws = None if sw is None else sw[start:stop]
+                    else:
+                        idx = order[start:stop]
+                        xs = np.take(X, idx, axis=0, out=xb[:m])
+                        ys = np.take(target, idx, axis=0, out=yb[:m])
+                        ws = None if sw is None else np.take(sw, idx, out=swb[:m])
+                    for index, layer in dropouts:
+                        layer._fit_seed = train.dropout_seed(drop_seed, b, index)
+                    out = self._forward(xs)
+                    value = loss.forward(out, ys, sample_weight=ws)
+                    if not np.isfinite(value):
+                        self._stop_non_finite(epoch, b, value, epoch_start)
+                    if classification:
+                        correct += self._correct(out, ys, loss)
+                    self.backward(loss.backward(), need_input_grad=False)
+                    opt.step()
+                    w = m if ws is None else float(ws.sum())
+                    total += value * w
+                    weight += w
+                    seen = stop
+                if per_batch_schedule:
+                    scheduler.step()
+                interrupts.check()
+                if bar is not None:
+                    bar.update(stop_b - b)
+                    if compiled is not None or b % 10 == 0 or stop_b == n_batches:
                         post = {"loss": f"{total / max(weight, 1e-300):.4f}"}
                         if classification:
-                            post["acc"] = f"{correct / min(stop_b * batch_size, n):.3f}"
+                            post["acc"] = f"{correct / seen:.3f}"
                         bar.set_postfix(post)
-                    continue
-                start, stop = b * batch_size, min((b + 1) * batch_size, n)
-                m = stop - start
-                if order is None:
-                    xs, ys = X[start:stop], target[start:stop]
-                    ws = None if sw is None else sw[start:stop]
-                else:
-                    idx = order[start:stop]
-                    xs = np.take(X, idx, axis=0, out=xb[:m])
-                    ys = np.take(target, idx, axis=0, out=yb[:m])
-                    ws = None if sw is None else np.take(sw, idx, out=swb[:m])
-                out = self._forward(xs)
-                value = loss.forward(out, ys, sample_weight=ws)
-                if not np.isfinite(value):
-                    self._stop_non_finite(epoch, b, value, epoch_start)
-                if classification:
-                    correct += self._correct(out, ys, loss)
-                self.backward(loss.backward(), need_input_grad=False)
-                opt.step()
-                w = m if ws is None else float(ws.sum())
-                total += value * w
-                weight += w
-                if bar is not None and (b % 10 == 0 or b == n_batches - 1):
-                    post = {"loss": f"{total / max(weight, 1e-300):.4f}"}
-                    if classification:
-                        post["acc"] = f"{correct / stop:.3f}"
-                    bar.set_postfix(post)
+                b = stop_b
             if bar is not None:
                 bar.close()
+            epoch_seconds = time.perf_counter() - epoch_started
             record = {"loss": total / max(weight, 1e-300)}
             if classification:
                 record["accuracy"] = correct / n
-            if validation_data is not None:
-                val = self.evaluate(X_val, y_val, loss=loss)
+            if validation is not None:
+                val = self.evaluate(validation[0], validation[1], loss=loss)
                 record["val_loss"] = val["loss"]
                 if classification:
                     record["val_accuracy"] = val["accuracy"]
@@ -539,7 +754,21 @@ class Sequential:
                 # (the compiled loop checks its weights itself, status -4 above)
                 self._stop_non_finite(epoch, n_batches - 1, float("nan"), epoch_start)
             if verbose:
-                print(f"epoch {epoch}/{epochs} " + " ".join(f"{k}={v:.4f}" for k, v in record.items()))
+                print(f"epoch {epoch}/{epochs} " + " ".join(f"{k}={v:.4g}" for k, v in record.items()))
+            for cb in callbacks:
+                cb.on_epoch_end(epoch - 1, dict(record, lr=float(opt.lr)))
+            if scheduler is not None and not per_batch_schedule:
+                if plateau_schedule:
+                    key = scheduler.monitor
+                    if key not in record and key.startswith("val_"):
+                        key = key[4:]  # no validation data: the training metric, as callbacks do
+                    if key not in record:
+                        raise ValueError(f"ReduceLROnPlateau monitors {scheduler.monitor!r}, "
+                                         f"which fit does not record (it has {sorted(record)})")
+                    scheduler.step(record[key])
+                else:
+                    scheduler.step()
+            interrupts.check()
             if early_stopping:
                 monitored = record.get("val_loss", record["loss"])
                 if monitored < best - min_delta:
@@ -549,9 +778,51 @@ class Sequential:
                     waited += 1
                     if waited >= patience:
                         break
+            if self.stop_training:
+                break
         if early_stopping and best_weights is not None:
             self._restore(best_weights)
-        return history
+        for cb in callbacks:
+            cb.on_train_end({k: v[-1] for k, v in history.history.items()})
+
+    def _shuffle_stream(self, seed):
+        """The Generator fit draws epoch orders (and dropout masks) from: continued across fits,
+        restarted by an explicit seed."""
+        if seed is not None or getattr(self, "_fit_rng", None) is None:
+            self._fit_rng = np.random.default_rng(self.seed if seed is None else seed)
+        return self._fit_rng
+
+    @property
+    def _fit_rng_state(self):
+        """The shuffle stream's state as a JSON-serialisable dict (None before any fit); saved
+        in checkpoints so a loaded model continues the same stream."""
+        rng = getattr(self, "_fit_rng", None)
+        return None if rng is None else rng.bit_generator.state
+
+    @_fit_rng_state.setter
+    def _fit_rng_state(self, state):
+        if state is None:
+            self._fit_rng = None
+            return
+        rng = np.random.default_rng(0)
+        try:
+            rng.bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"invalid shuffle-stream state: {exc}") from None
+        self._fit_rng = rng
+
+    @staticmethod
+    def _check_callbacks(callbacks):
+        if callbacks is None:
+            return []
+        if not isinstance(callbacks, (list, tuple)):
+            callbacks = [callbacks]
+        hooks = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end")
+        for i, cb in enumerate(callbacks):
+            if not all(callable(getattr(cb, h, None)) for h in hooks):
+                raise TypeError(f"callback {i} ({type(cb).__name__}) lacks the Callback hooks; "
+                                "subclass fastlin.callbacks.Callback")
+        return list(callbacks)
 
     def _stop_non_finite(self, epoch, batch, value, epoch_start):
         if not all(np.isfinite(p).all() for p in self.parameters()):
@@ -561,10 +832,11 @@ class Sequential:
             "weights were left at their last finite values (try a smaller learning rate)")
 
     # --------------------------------------------------------------- save/load
-    def save(self, path, metadata=None):
-        """Save architecture and weights to an .npz file (loadable with fastlin.load)."""
+    def save(self, path, metadata=None, optimizer=None):
+        """Save architecture and weights to an .npz file atomically (fastlin.load reads it);
+        with ``optimizer=`` a checkpoint that fastlin.load_checkpoint resumes from."""
         from fastlin.io import save_model
-        save_model(self, path, metadata)
+        save_model(self, path, metadata, optimizer=optimizer)
 
 
 def _default_init(activation):

@@ -1,16 +1,28 @@
 """The command line end to end, as a user runs it."""
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+import fastlin
 from fastlin.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    # train's default --out is model.npz in the current directory, never overwritten: run
+    # each test where no earlier model.npz can be in the way
+    monkeypatch.chdir(tmp_path)
+
+
 def run(*args):
+    # the fastlin under test, whatever the current directory
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastlin.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-m", "fastlin", *args], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=env)
 
 
 def test_demo_runs_and_reports_accuracy_and_speedup():
@@ -55,7 +67,7 @@ def test_train_regression(tmp_path, capsys):
 @pytest.mark.parametrize("content,msg", [
     ("", "empty"),
     ("a,b\n", "no data rows"),
-    ("a,b\n1,x\n", "'x' is not a number"),
+    ("label,b\n1,x\n", "non-numeric feature column(s) 'b'"),
     ("a,b\n1,2,3\n", "line 2 has 3 fields"),
     ("a,b\n1,2\n", "no column named 'label'"),
 ])

@@ -345,11 +345,25 @@ def test_misaligned_buffers_are_refused(backend, dtype):
         K.sgd_update(_misaligned((5,), dtype), np.ones(5, dtype))
 
 
-def test_layers_copy_a_misaligned_input(backend):
-    """A layer converts its input when needed (dtype, layout, alignment) rather than refuse."""
-    model = MLP([3, 5, 2], seed=0, backend=backend)
-    xm = _misaligned((4, 3), np.float32)
-    assert_allclose(model.predict(xm), model.predict(np.array(xm)), rtol=1e-6)
+def test_models_and_layers_copy_a_misaligned_input(backend):
+    """Models and layers convert their input when needed (dtype, layout, alignment) rather
+    than refuse; fit on misaligned X, y and sample weights trains as on aligned copies."""
+    xm = _misaligned((40, 3), np.float32)
+    ym = _misaligned((40,), np.int64)
+    ym[...] = np.arange(40) % 2
+    sw = _misaligned((40,), np.float32)
+    sw[...] = 1.0
+    fits = []
+    for X, y, w in ((xm, ym, sw), (np.array(xm), np.array(ym), np.array(sw))):
+        model = MLP([3, 5, 2], seed=0, backend=backend)
+        model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=2, batch_size=8,
+                  shuffle=False, sample_weight=w, verbose=False)
+        fits.append(model)
+        assert_allclose(model.predict(xm), model.predict(np.array(xm)), rtol=1e-6)
+        assert_allclose(model.layers[0].forward(xm), model.layers[0].forward(np.array(xm)),
+                        rtol=1e-6)
+    for p, q in zip(fits[0].parameters(), fits[1].parameters()):
+        assert_array_equal(p, q)
 
 
 def test_raw_kernels_refuse_misaligned_buffers():

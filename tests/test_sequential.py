@@ -417,7 +417,7 @@ def test_train_plan_refuses_inconsistent_descriptions():
     X, T = np.zeros((10, 3), f), np.zeros((10, 2), f)
     e1, e2 = np.empty(0, f), np.empty((0, 0), f)
     ok_layer = (np.zeros(6, f), np.zeros(2, f), np.zeros(6, f), np.zeros(2, f), np.zeros(8, f),
-                np.zeros(8, f), e1, e1, e1, e1, e1, 0, 2)
+                np.zeros(8, f), e1, e1, e1, e1, e1, 0, 2, e1, e1, 0.0, 0)
     bufs = (np.zeros((4, 3), f), np.zeros(4, np.int64), np.zeros((4, 2), f), np.zeros(4, f))
 
     def plan(layer=ok_layer, batch=4, loss_kind=3, Xa=X):
@@ -428,30 +428,30 @@ def test_train_plan_refuses_inconsistent_descriptions():
     p = plan()
     for order in (np.array([0] * 9, np.int64), np.arange(10) - 1, np.arange(10) + 1):
         with pytest.raises(ValueError, match="order"):
-            p.run(order.astype(np.int64), 0, 2, 0)
+            p.run(order.astype(np.int64), 0, 2, 0, 0.01)
     with pytest.raises(ValueError, match="batch range"):
-        p.run(np.arange(10, dtype=np.int64), 0, 4, 0)
+        p.run(np.arange(10, dtype=np.int64), 0, 4, 0, 0.01)
     bad_W = (np.zeros(5, f),) + ok_layer[1:]
     with pytest.raises(ValueError, match="inconsistent"):
         plan(bad_W)
     with pytest.raises(ValueError, match="batch buffers"):
         plan(batch=5)
     with pytest.raises(ValueError, match="activation"):
-        plan(ok_layer[:11] + (5, 2))
+        plan(ok_layer[:11] + (5, 2) + ok_layer[13:])
     with pytest.raises(ValueError, match="loss kind"):
         plan(loss_kind=7)
     with pytest.raises(ValueError):  # float64 data against float32 buffers
         plan(Xa=X.astype(np.float64))
-    status, out = p.run(np.arange(10, dtype=np.int64), 0, 2, 0)
+    status, out = p.run(np.arange(10, dtype=np.int64), 0, 2, 0, 0.01)
     assert status == -1 and out[3] == 2
     half_built = TrainPlan.__new__(TrainPlan)
     with pytest.raises(ValueError, match="not built"):
-        half_built.run(np.arange(10, dtype=np.int64), 0, 1, 0)
+        half_built.run(np.arange(10, dtype=np.int64), 0, 1, 0, 0.01)
     with pytest.raises(ValueError, match="inconsistent"):
         p.__init__(X, np.empty(0, np.int64), T, e1, 4, [ok_layer, bad_W], 3, e1, 0.0, 0, 0.1, 0.0,
                    0.0, False, 0.0, 0.0, 0.0, False, 1, 1 << 18, 1 << 22, 1 << 20, *bufs)
     with pytest.raises(ValueError, match="not built"):
-        p.run(np.arange(10, dtype=np.int64), 0, 1, 0)
+        p.run(np.arange(10, dtype=np.int64), 0, 1, 0, 0.01)
 
 
 @pytest.mark.parametrize("case", ["mse_sgd", "mse_weighted_nobias", "bce_posweight_adam", "bce_weighted_momentum"])

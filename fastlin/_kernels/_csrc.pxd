@@ -68,6 +68,10 @@ cdef extern from "fl_optim.h" nogil:
 
 cdef extern from "fl_random.h" nogil:
     void fl_permutation(fl_index n, uint64_t seed, int64_t *out) noexcept
+    void fl_dropout_f32(fl_index n, uint64_t seed, double p, const float *a, float *mask,
+                        float *out) noexcept
+    void fl_dropout_f64(fl_index n, uint64_t seed, double p, const double *a, double *mask,
+                        double *out) noexcept
 
 cdef extern from "fl_linear.h" nogil:
     double fl_linear1_step_f32(fl_index m, fl_index d, const float *X, const int64_t *rows,

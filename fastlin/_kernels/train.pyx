@@ -14,7 +14,7 @@ leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, isfinite
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -26,7 +26,8 @@ from fastlin._kernels._csrc cimport (
     fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32, fl_label_weight_total_f64,
     fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
     fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
-    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation, fl_linear1_step_f32,
+    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation, fl_dropout_f32,
+    fl_dropout_f64, fl_linear1_step_f32,
     fl_linear1_step_f64, fl_all_finite_f32, fl_all_finite_f64,
 )
 
@@ -78,6 +79,10 @@ cdef struct LayerState:
     void *state1_b
     void *state2_W   # Adam exp_avg_sq
     void *state2_b
+    void *D          # the output after dropout (what the next layer reads), or NULL
+    void *M          # the dropout mask: 0 or 1 / (1 - p) per element of D
+    double drop_p
+    uint64_t drop_id # the Dropout layer's index in model.layers: part of its mask's seed
     fl_index n_in
     fl_index n_out
     int act
@@ -100,6 +105,7 @@ cdef struct Settings:
     fl_index parallel_min          # elements from which an exp-heavy kernel uses n_threads
     fl_index parallel_min_cheap    # the same for memory-bound kernels (relu, SGD)
     fl_index parallel_min_adam     # the same for the Adam update
+    uint64_t drop_seed             # this epoch's dropout seed (see dropout_seed)
 
 
 cdef inline void _act_forward(fl_index n, fl_index m, floating *y, const floating *bias, int act,
@@ -214,6 +220,39 @@ cdef inline void _prefetch_row(const char *row, size_t nbytes) noexcept nogil:
         off += 64
 
 
+cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
+    z = (z ^ (z >> 30)) * <uint64_t>0xbf58476d1ce4e5b9ULL
+    z = (z ^ (z >> 27)) * <uint64_t>0x94d049bb133111ebULL
+    return z ^ (z >> 31)
+
+
+def dropout_seed(uint64_t epoch_seed, uint64_t batch, uint64_t layer):
+    """The seed of one Dropout layer's mask in one batch of an epoch: the compiled loop and the
+    Python loop (fastlin.layers.Dropout) derive it the same way, so they drop the same units."""
+    return _mix64(epoch_seed + (batch << 8) + layer)
+
+
+def dropout(const floating[::1] a not None, floating[::1] mask not None,
+            floating[::1] out not None, uint64_t seed, double p):
+    """Inverted dropout of a into out, the mask into mask (csrc/fl_random.h); 0 <= p < 1."""
+    if not (0.0 <= p < 1.0):
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if mask.shape[0] != a.shape[0] or out.shape[0] != a.shape[0]:
+        raise ValueError("dropout: a, mask and out must have the same length")
+    with nogil:
+        if floating is float:
+            fl_dropout_f32(a.shape[0], seed, p, &a[0] if a.shape[0] else NULL,
+                           &mask[0] if a.shape[0] else NULL, &out[0] if a.shape[0] else NULL)
+        else:
+            fl_dropout_f64(a.shape[0], seed, p, &a[0] if a.shape[0] else NULL,
+                           &mask[0] if a.shape[0] else NULL, &out[0] if a.shape[0] else NULL)
+
+
+cdef inline floating *_layer_output(floating *tag, LayerState *L) noexcept nogil:
+    """What the next layer reads: the output after dropout when the layer has one."""
+    return <floating *>(L.D if L.D != NULL else L.A)
+
+
 cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settings *s,
                    const floating *X, fl_index d, const int64_t *labels, const floating *T,
                    fl_index t_cols, const floating *SW, const int64_t *order, fl_index n,
@@ -274,12 +313,19 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         for l in range(n_layers):
             L = &layers[l]
             gemm_rm(False, False, <int>m, <int>L.n_out, <int>L.n_in, 1.0,
-                    xin if l == 0 else <floating *>layers[l - 1].A, <int>L.n_in,
+                    xin if l == 0 else _layer_output(tag, &layers[l - 1]), <int>L.n_in,
                     <floating *>L.W, <int>L.n_out, 0.0, <floating *>L.A, <int>L.n_out)
             if L.act != 0 or L.has_bias:
                 nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
                 _act_forward(m, L.n_out, <floating *>L.A, <floating *>L.b if L.has_bias else NULL,
                              L.act, <floating *>L.alpha, nt)
+            if L.D != NULL:
+                if floating is float:
+                    fl_dropout_f32(m * L.n_out, _mix64(s.drop_seed + (<uint64_t>bi << 8) + L.drop_id),
+                                   L.drop_p, <float *>L.A, <float *>L.M, <float *>L.D)
+                else:
+                    fl_dropout_f64(m * L.n_out, _mix64(s.drop_seed + (<uint64_t>bi << 8) + L.drop_id),
+                                   L.drop_p, <double *>L.A, <double *>L.M, <double *>L.D)
         # fused loss and its gradient into the last layer's G
         L = &layers[n_layers - 1]
         k = L.n_out
@@ -340,12 +386,16 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         # backward, last layer first
         for l in range(n_layers - 1, -1, -1):
             L = &layers[l]
+            if L.D != NULL:  # G holds d loss / d D: through the mask to d loss / d A
+                z = <floating *>L.G
+                for i in range(m * L.n_out):
+                    z[i] *= (<floating *>L.M)[i]
             if L.act != 0:
                 nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
                 _act_backward(m, L.n_out, <floating *>L.G, <floating *>L.A, L.act,
                               <floating *>L.alpha, nt)
             gemm_rm(True, False, <int>L.n_in, <int>L.n_out, <int>m, 1.0,
-                    xin if l == 0 else <floating *>layers[l - 1].A, <int>L.n_in,
+                    xin if l == 0 else _layer_output(tag, &layers[l - 1]), <int>L.n_in,
                     <floating *>L.G, <int>L.n_out, 0.0, <floating *>L.dW, <int>L.n_out)
             if L.has_bias:
                 if floating is float:
@@ -440,7 +490,8 @@ cdef class TrainPlan:
     model paid every epoch when it was rebuilt per call. The plan keeps references to every
     array it points into, so the pointers stay valid while it lives.
 
-    ``layers`` is a list of tuples (W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out):
+    ``layers`` is a list of tuples (W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out,
+    D, M, drop_p, drop_id) (D and M, the dropout output and mask, empty without dropout):
     flat float arrays of the model's dtype (length-0 arrays stand for "absent"), A and G at
     least batch * n_out long, act the activation code. Empty ``labels``/``T``/``SW`` mean: no
     labels / no float target / no weights.
@@ -451,6 +502,7 @@ cdef class TrainPlan:
     cdef object keep
     cdef bint is_float
     cdef bint ready     # set once __init__ has checked everything; run() refuses otherwise
+    cdef bint has_velocity  # SGD built with momentum: the momentum may change per call
     cdef fl_index n, d, t_cols, batch
     cdef void *X
     cdef const int64_t *labels
@@ -503,17 +555,35 @@ cdef class TrainPlan:
                                      or (self.state[i].has_bias and (self.state[i].state1_b == NULL
                                                                     or self.state[i].state2_b == NULL))):
                 raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
+        self.has_velocity = opt_kind == SGD and momentum != 0
         self.ready = True
 
-    def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0):
+    def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0,
+            double lr, uint64_t drop_seed=0, double momentum=-1.0, double beta1=-1.0):
         """Train on batches [b0, b1) of an epoch in ``order`` (empty: the rows as they are),
-        optimizer steps counted from step0. Returns (status, [loss*weight sum, weight sum,
+        optimizer steps counted from step0, at learning rate ``lr`` (a schedule may change it
+        between calls, with SGD's ``momentum`` or Adam's ``beta1`` when >= 0), dropout masks
+        drawn from the epoch's ``drop_seed``. Returns (status, [loss*weight sum, weight sum,
         n correct, steps done]); status -1 is success, -4 means a parameter is no longer finite
         after the last step, and k >= 0 that batch k's loss was not finite."""
         cdef double out[4]
         cdef fl_index status, i, lo = 0, hi = 0
         if not self.ready:
             raise ValueError("TrainPlan.run: the plan was not built (its __init__ failed)")
+        if not (lr >= 0.0 and isfinite(lr)):
+            raise ValueError(f"TrainPlan.run: lr must be finite and non-negative, got {lr}")
+        self.s.lr = lr
+        self.s.drop_seed = drop_seed
+        # a one-cycle schedule moves SGD's momentum or Adam's beta1 with the learning rate
+        if momentum >= 0.0 and self.s.opt_kind == SGD:
+            if not (self.has_velocity and momentum < INFINITY):
+                raise ValueError("TrainPlan.run: momentum can change only on an SGD built with "
+                                 "momentum (its velocity buffers)")
+            self.s.momentum = momentum
+        if beta1 >= 0.0 and self.s.opt_kind == ADAM:
+            if not beta1 < 1.0:
+                raise ValueError(f"TrainPlan.run: beta1 must be in [0, 1), got {beta1}")
+            self.s.beta1 = beta1
         if b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * self.batch >= self.n):
             raise ValueError("TrainPlan.run: batch range outside the data")
         if order.shape[0] and order.shape[0] != self.n:
@@ -546,8 +616,8 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     cdef fl_index n = X.shape[0], d = X.shape[1], t_cols = T.shape[1] if T.shape[0] else 0
     cdef fl_index prev_out = d
     cdef int i
-    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b
-    cdef void *ptrs[11]
+    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, D, M
+    cdef void *ptrs[13]
     cdef int j
     if batch < 1:
         raise ValueError("TrainPlan: batch must be positive")
@@ -569,7 +639,7 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     if self.state == NULL:
         raise MemoryError()
     for i in range(self.n_layers):
-        W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out = layers[i]
+        W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out, D, M, drop_p, drop_id = layers[i]
         keep.append(layers[i])
         self.state[i].n_out = n_out
         self.state[i].n_in = prev_out
@@ -590,8 +660,17 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
         ptrs[0], ptrs[1], ptrs[2], ptrs[3] = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
         ptrs[4], ptrs[5], ptrs[6], ptrs[7] = _ptr(A), _ptr(G), _ptr(alpha), _ptr(s1W)
         ptrs[8], ptrs[9], ptrs[10] = _ptr(s1b), _ptr(s2W), _ptr(s2b)
-        for j in range(11):
+        ptrs[11], ptrs[12] = _ptr(D), _ptr(M)
+        for j in range(13):
             aligned(ptrs[j], sizeof(floating), f"layer {i} buffers")
+        if D.shape[0] and (D.shape[0] != A.shape[0] or M.shape[0] != A.shape[0]
+                           or not (0.0 <= drop_p < 1.0) or i == self.n_layers - 1
+                           or drop_id < 0):
+            raise ValueError(f"TrainPlan: layer {i} has an invalid dropout description")
+        self.state[i].D = _ptr(D) if D.shape[0] else NULL
+        self.state[i].M = _ptr(M) if D.shape[0] else NULL
+        self.state[i].drop_p = drop_p
+        self.state[i].drop_id = <uint64_t>drop_id
         self.state[i].W, self.state[i].b = _ptr(W), _ptr(b)
         self.state[i].dW, self.state[i].db = _ptr(dW), _ptr(db)
         self.state[i].A, self.state[i].G, self.state[i].alpha = _ptr(A), _ptr(G), _ptr(alpha)

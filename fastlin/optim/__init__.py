@@ -181,3 +181,5 @@ class AdamW(Adam):
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+from fastlin.optim import lr_scheduler  # noqa: E402,F401  (torch.optim's layout)

@@ -1,0 +1,319 @@
+"""Sharing a model between threads, Ctrl-C during fit, and fit calls that continue each other
+(SPEC §9 and §10)."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastlin
+from fastlin import MLP, PReLU, Dense, Sequential, Adam, SoftmaxCrossEntropyLoss
+
+
+def _run_threads(n_threads, work):
+    errors = []
+
+    def wrapped(k):
+        try:
+            work(k)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrapped, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+
+
+def test_threads_sharing_one_model_get_their_own_answers():
+    # Before: every forward wrote the layers' scratch buffers while kernels ran without the GIL,
+    # so one thread's predict returned another's rows about a third of the time.
+    model = MLP([64, 256, 256, 10], seed=0)
+    rng = np.random.default_rng(1)
+    inputs = [rng.standard_normal((int(n), 64)).astype(np.float32) for n in (96, 200, 33, 128)]
+    expected = [model.predict(x) for x in inputs]
+    wrong = []
+
+    def work(k):
+        x, want = inputs[k], expected[k]
+        for _ in range(60):
+            if not np.array_equal(model.predict(x), want):
+                wrong.append(k)
+            if not np.array_equal(model.predict_classes(x), want.argmax(axis=1)):
+                wrong.append(k)
+
+    _run_threads(len(inputs), work)
+    assert wrong == []
+
+
+def test_evaluate_and_predict_proba_are_thread_safe():
+    model = MLP([8, 32, 3], seed=0)
+    rng = np.random.default_rng(2)
+    data = [(rng.standard_normal((n, 8)).astype(np.float32), rng.integers(0, 3, n))
+            for n in (50, 70, 90)]
+    loss = SoftmaxCrossEntropyLoss()
+    expected = [(model.evaluate(x, y, loss=loss), model.predict_proba(x)) for x, y in data]
+    bad = []
+
+    def work(k):
+        x, y = data[k]
+        for _ in range(100):
+            if model.evaluate(x, y, loss=loss) != expected[k][0]:
+                bad.append(("evaluate", k))
+            if not np.array_equal(model.predict_proba(x), expected[k][1]):
+                bad.append(("proba", k))
+
+    _run_threads(len(data), work)
+    assert bad == []
+
+
+def test_sklearn_predict_proba_shared_between_threads():
+    pytest.importorskip("sklearn")
+    from fastlin.sklearn import MLPClassifier
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 12))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    clf = MLPClassifier(hidden_layer_sizes=(64,), max_iter=5, random_state=0).fit(X, y)
+    inputs = [X[:40], X[40:140], X[140:]]
+    expected = [clf.predict_proba(x) for x in inputs]
+    bad = []
+
+    def work(k):
+        for _ in range(100):
+            if not np.array_equal(clf.predict_proba(inputs[k]), expected[k]):
+                bad.append(k)
+
+    _run_threads(3, work)
+    assert bad == []
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_predict_beside_python_loop_fit_changes_nothing(backend):
+    # A PReLU stack trains on the Python loop. Before: a predict in another thread overwrote
+    # layer._input, so fit computed its gradients from the wrong rows or raised a shape error.
+    def build():
+        return Sequential(Dense(10, 64), PReLU(64), Dense(64, 64), PReLU(), Dense(64, 3),
+                          seed=0, backend=backend)
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((512, 10)).astype(np.float32)
+    y = rng.integers(0, 3, 512)
+    X_other = rng.standard_normal((77, 10)).astype(np.float32)
+
+    quiet = build()
+    quiet.fit(X, y, epochs=3, batch_size=16, seed=0)
+
+    busy = build()
+    done = threading.Event()
+    failures = []
+
+    def predictor():
+        while not done.is_set():
+            try:
+                out = busy.predict(X_other)
+                assert out.shape == (77, 3)
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+                return
+
+    t = threading.Thread(target=predictor)
+    t.start()
+    try:
+        busy.fit(X, y, epochs=3, batch_size=16, seed=0)
+    finally:
+        done.set()
+        t.join()
+    assert failures == []
+    for a, b in zip(quiet.parameters(), busy.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_predict_beside_compiled_fit_never_raises():
+    model = MLP([20, 64, 64, 4], seed=0)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((4000, 20)).astype(np.float32)
+    y = rng.integers(0, 4, 4000)
+    done = threading.Event()
+    failures, calls = [], [0]
+
+    def predictor():
+        while not done.is_set():
+            try:
+                out = model.predict(X[:300])
+                assert out.shape == (300, 4) and np.isfinite(out).all()
+                calls[0] += 1
+            except BaseException as exc:  # noqa: BLE001
+                failures.append(exc)
+                return
+
+    t = threading.Thread(target=predictor)
+    t.start()
+    try:
+        model.fit(X, y, epochs=4, batch_size=32, seed=0)
+    finally:
+        done.set()
+        t.join()
+    assert failures == [] and calls[0] > 0
+    reference = MLP([20, 64, 64, 4], seed=0)
+    reference.fit(X, y, epochs=4, batch_size=32, seed=0)
+    for a, b in zip(reference.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_predict_returns_arrays_the_caller_owns():
+    model = MLP([4, 8, 2], seed=0)
+    X = np.ones((5, 4), np.float32)
+    a = model.predict(X)
+    b = model.predict(X)
+    assert a is not b and not np.shares_memory(a, b)
+    a[:] = 123
+    np.testing.assert_array_equal(model.predict(X), b)
+
+
+_SIGINT_CHILD = textwrap.dedent("""
+    import sys, time
+    import numpy as np
+    import fastlin
+    kind = sys.argv[1]
+    rng = np.random.default_rng(0)
+    if kind == "compiled":
+        # ~0.3 s per epoch of 50k rows here: an epoch is far longer than one check interval
+        model = fastlin.MLP([256, 512, 512, 10], seed=0)
+        X = rng.standard_normal((50_000, 256)).astype(np.float32)
+    else:
+        model = fastlin.Sequential(fastlin.Dense(256, 256), fastlin.PReLU(256),
+                                   fastlin.Dense(256, 10), seed=0)
+        X = rng.standard_normal((50_000, 256)).astype(np.float32)
+    y = rng.integers(0, 10, len(X))
+    print("ready", flush=True)
+    started = None
+    try:
+        model.fit(X, y, epochs=1000, batch_size=128, seed=0)
+    except KeyboardInterrupt:
+        finite = all(np.isfinite(p).all() for p in model.parameters())
+        print("interrupted", finite, len(model.history_.epoch), flush=True)
+        sys.exit(0)
+    print("finished", flush=True)
+""")
+
+
+@pytest.mark.parametrize("kind", ["compiled", "python"])
+def test_ctrl_c_stops_fit_within_a_second(kind, tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(_SIGINT_CHILD)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, str(script), kind], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(1.5)  # well inside the first epochs
+        sent = time.perf_counter()
+        proc.send_signal(signal.SIGINT)
+        line = proc.stdout.readline()
+        waited = time.perf_counter() - sent
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert line.startswith("interrupted"), (line, proc.stderr.read())
+    _, finite, _epochs = line.split()
+    assert finite == "True"
+    # SPEC: within 1 s; the check interval is 50 ms of compiled work. 2 s leaves room for a
+    # machine busy with other tests.
+    assert waited < 2.0, waited
+
+
+def test_interrupt_handler_is_restored_after_fit():
+    model = MLP([3, 4, 2], seed=0)
+    X = np.random.default_rng(0).standard_normal((20, 3)).astype(np.float32)
+    model.fit(X, np.arange(20) % 2, epochs=2)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.parametrize("arch", ["compiled", "python"])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd_object"])
+def test_k_fits_of_one_epoch_equal_one_fit_of_k_epochs(arch, optimizer):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((200, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 200)
+
+    def build():
+        if arch == "compiled":
+            return MLP([6, 16, 3], seed=11)
+        return Sequential(Dense(6, 16), PReLU(16), Dense(16, 3), seed=11)
+
+    def opt_for(model):
+        if optimizer == "adam":
+            return "adam"
+        return fastlin.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    once = build()
+    once.fit(X, y, optimizer=opt_for(once), epochs=3, batch_size=16)
+    stepwise = build()
+    opt = opt_for(stepwise)
+    for _ in range(3):
+        stepwise.fit(X, y, optimizer=opt, epochs=1, batch_size=16)
+    for a, b in zip(once.parameters(), stepwise.parameters()):
+        np.testing.assert_array_equal(a, b)
+    if optimizer == "adam":
+        assert stepwise.optimizer.step_count == once.optimizer.step_count == 3 * 13
+
+
+def test_explicit_seed_restarts_the_shuffle_stream():
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((64, 4)).astype(np.float32)
+    y = rng.integers(0, 2, 64)
+    a = MLP([4, 8, 2], seed=0)
+    opt = fastlin.SGD(a.parameters(), lr=0.1)
+    a.fit(X, y, optimizer=opt, epochs=1, seed=5)
+    first = [p.copy() for p in a.parameters()]
+    b = MLP([4, 8, 2], seed=0)
+    b.fit(X, y, optimizer=fastlin.SGD(b.parameters(), lr=0.1), epochs=1, seed=5)
+    for p, q in zip(first, b.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_string_optimizer_is_kept_and_continued():
+    X = np.random.default_rng(8).standard_normal((40, 3)).astype(np.float32)
+    y = np.arange(40) % 2
+    model = MLP([3, 5, 2], seed=0)
+    model.fit(X, y, optimizer="adam", epochs=2, batch_size=10)
+    opt = model.optimizer
+    assert isinstance(opt, Adam) and opt.step_count == 8
+    model.fit(X, y, optimizer="adam", epochs=1, batch_size=10, lr=0.5)
+    assert model.optimizer is opt and opt.step_count == 12 and opt.lr == 0.5
+    model.fit(X, y, optimizer="sgd", epochs=1)
+    assert isinstance(model.optimizer, fastlin.SGD)
+
+
+def test_loss_inference_integer_labels_on_one_output_is_bce():
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((300, 5)).astype(np.float32)
+    y = (X[:, 0] - X[:, 1] > 0).astype(np.int64)
+    model = MLP([5, 16, 1], seed=0)
+    h = model.fit(X, y, epochs=30)
+    assert isinstance(model.loss_, fastlin.BCEWithLogitsLoss)
+    assert h.history["accuracy"][-1] > 0.9
+    # float 0.0/1.0 targets on one output stay regression (MSE): they may be measurements
+    reg = MLP([5, 4, 1], seed=0)
+    reg.fit(X, y.astype(np.float64), epochs=1)
+    assert isinstance(reg.loss_, fastlin.MSELoss)
+
+
+def test_loss_inference_whole_float_labels_on_many_outputs_is_cross_entropy():
+    rng = np.random.default_rng(10)
+    X = rng.standard_normal((200, 4)).astype(np.float32)
+    y = (np.argmax(X[:, :3], axis=1)).astype(np.float64)   # 0.0, 1.0, 2.0
+    model = MLP([4, 16, 3], seed=0)
+    h = model.fit(X, y, epochs=20)
+    assert isinstance(model.loss_, SoftmaxCrossEntropyLoss)
+    assert "accuracy" in h.history
+    with pytest.raises(ValueError, match="class labels|non-integer|outside"):
+        MLP([4, 16, 3], seed=0).fit(X, y + 0.5, loss="cross_entropy", epochs=1)

@@ -1,0 +1,316 @@
+"""fit with callbacks, schedules and dropout, end to end (SPEC §10): the compiled loop stays in
+use, schedules reach it, dropout is seeded and reproducible, and a run killed after a
+checkpoint resumes to the same weights as one that never stopped."""
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastlin
+from fastlin import MLP, SGD, Adam, Dense, Dropout, ReLU, Sequential, SoftmaxCrossEntropyLoss
+from fastlin.callbacks import Callback, CSVLogger, EarlyStopping, LearningRateScheduler
+from fastlin.optim import lr_scheduler
+from fastlin.sequential import _CompiledLoop
+
+
+class PythonLoopCE(SoftmaxCrossEntropyLoss):
+    """The same loss, but a type the compiled loop does not take: fit runs its Python loop,
+    which calls the same kernels one by one, so the two loops can be compared bitwise."""
+
+
+def data(n=240, d=6, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    y = (np.argmax(X[:, :k], axis=1) + (X[:, k] > 1)) % k
+    return X, y
+
+
+def dropout_net(seed=3):
+    return Sequential(Dense(6, 32), ReLU(), Dropout(0.3), Dense(32, 16), ReLU(), Dropout(0.5),
+                      Dense(16, 3), seed=seed)
+
+
+class CountRuns:
+    """Counts the compiled loop's calls (monkeypatched onto _CompiledLoop.run)."""
+
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        original = _CompiledLoop.run
+
+        def run(loop, *args):
+            self.calls += 1
+            return original(loop, *args)
+
+        monkeypatch.setattr(_CompiledLoop, "run", run)
+
+
+def assert_same_weights(a, b):
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
+
+
+# ------------------------------------------------------------------------------- dropout
+def test_dropout_trains_on_the_compiled_loop_and_matches_the_python_loop(monkeypatch):
+    X, y = data()
+    counter = CountRuns(monkeypatch)
+    compiled = dropout_net()
+    compiled.fit(X, y, loss=SoftmaxCrossEntropyLoss(), optimizer="adam", epochs=3, batch_size=16,
+                 seed=1)
+    assert counter.calls > 0
+    counter.calls = 0
+    python = dropout_net()
+    python.fit(X, y, loss=PythonLoopCE(), optimizer="adam", epochs=3, batch_size=16, seed=1)
+    assert counter.calls == 0
+    assert_same_weights(compiled, python)
+
+
+def test_dropout_is_active_in_fit_and_absent_in_predict():
+    X, y = data()
+    with_drop = dropout_net()
+    without = Sequential(Dense(6, 32), ReLU(), Dropout(0.0), Dense(32, 16), ReLU(), Dropout(0.0),
+                         Dense(16, 3), seed=3)
+    assert_same_weights(with_drop, without)
+    with_drop.fit(X, y, epochs=1, seed=1)
+    without.fit(X, y, epochs=1, seed=1)
+    assert not np.array_equal(with_drop.parameters()[0], without.parameters()[0])
+    # predict never drops, in either mode: the same as the network without Dropout layers
+    plain = Sequential(*[layer for layer in with_drop.layers if not isinstance(layer, Dropout)])
+    for mode in (True, False):
+        with_drop.train(mode)
+        np.testing.assert_array_equal(with_drop.predict(X), plain.predict(X))
+        assert with_drop.evaluate(X, y) == plain.evaluate(X, y, loss=with_drop.loss_)
+
+
+def test_dropout_is_reproducible_and_seeded():
+    X, y = data()
+    a, b, c = dropout_net(), dropout_net(), dropout_net()
+    a.fit(X, y, epochs=2, seed=5)
+    b.fit(X, y, epochs=2, seed=5)
+    c.fit(X, y, epochs=2, seed=6)
+    assert_same_weights(a, b)
+    assert not np.array_equal(a.parameters()[0], c.parameters()[0])
+
+
+def test_dropout_manual_loop_train_and_eval_modes():
+    X, _ = data(n=64)
+    net = dropout_net()
+    net.eval()
+    assert not net.training
+    out_eval = net.forward(X).copy()
+    np.testing.assert_array_equal(out_eval, net.predict(X))
+    net.train()
+    out_train = net.forward(X).copy()
+    assert not np.array_equal(out_train, out_eval)
+    drop = net.layers[2]
+    kept = drop._mask != 0
+    assert 0.55 < kept.mean() < 0.85  # p = 0.3
+    np.testing.assert_array_equal(drop._mask[kept], np.float32(1 / 0.7))
+    # the backward pass goes through the same mask
+    grad = net.backward(np.ones_like(out_train))
+    assert grad.shape == X.shape
+
+
+def test_dropout_mask_twins_agree_and_have_the_right_rate():
+    from fastlin._kernels import train
+    from fastlin.layers import dropout_mask_reference
+    for dtype in (np.float32, np.float64):
+        a = np.random.default_rng(0).standard_normal(100_003).astype(dtype)
+        for p in (0.0, 0.1, 0.5, 0.9):
+            mask, out = np.empty_like(a), np.empty_like(a)
+            train.dropout(a, mask, out, 12345, p)
+            np.testing.assert_array_equal(mask, dropout_mask_reference(a.size, 12345, p,
+                                                                       np.dtype(dtype)))
+            np.testing.assert_array_equal(out, a * mask)
+            # 100k Bernoulli draws: the kept share within 5 standard deviations of 1 - p
+            sd = math.sqrt(p * (1 - p) / a.size)
+            assert abs((mask != 0).mean() - (1 - p)) <= 5 * sd + 1e-12
+
+
+def test_dropout_rejects_bad_probabilities():
+    for p in (-0.1, 1.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="dropout probability"):
+            Dropout(p)
+    with pytest.raises(TypeError):
+        Dropout("half")
+
+
+# ----------------------------------------------------------------------- resuming exactly
+def test_k_single_epoch_fits_equal_one_fit_with_dropout_and_schedule():
+    X, y = data()
+    once = dropout_net()
+    opt1 = SGD(once.parameters(), lr=0.1, momentum=0.9)
+    sched1 = lr_scheduler.StepLR(opt1, step_size=1, gamma=0.5)
+    once.fit(X, y, optimizer=opt1, scheduler=sched1, epochs=4, batch_size=16)
+    steps = dropout_net()
+    opt2 = SGD(steps.parameters(), lr=0.1, momentum=0.9)
+    sched2 = lr_scheduler.StepLR(opt2, step_size=1, gamma=0.5)
+    for _ in range(4):
+        steps.fit(X, y, optimizer=opt2, scheduler=sched2, epochs=1, batch_size=16)
+    assert_same_weights(once, steps)
+    assert opt1.lr == opt2.lr == 0.1 * 0.5 ** 4
+
+
+_KILLED_RUN = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import fastlin
+    from fastlin.callbacks import Callback, ModelCheckpoint
+    sys.path.insert(0, sys.argv[2])
+    from test_training_loop import data, dropout_net
+
+    class DieAfter(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:          # the checkpoint of epoch 3 (1-based) is on disk
+                os._exit(9)         # no cleanup, as a killed process
+
+    X, y = data()
+    model = dropout_net()
+    opt = fastlin.Adam(model.parameters(), lr=0.01)
+    model.fit(X, y, optimizer=opt, epochs=6, batch_size=16, seed=4,
+              callbacks=[ModelCheckpoint(sys.argv[1], monitor="loss"), DieAfter()])
+""")
+
+
+def test_run_killed_after_a_checkpoint_resumes_bitwise(tmp_path):
+    X, y = data()
+    whole = dropout_net()
+    whole.fit(X, y, optimizer=Adam(whole.parameters(), lr=0.01), epochs=6, batch_size=16, seed=4)
+
+    script = tmp_path / "killed.py"
+    script.write_text(_KILLED_RUN)
+    ckpt = tmp_path / "ckpt.npz"
+    proc = subprocess.run([sys.executable, str(script), str(ckpt), os.path.dirname(__file__)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 9, proc.stderr
+    model, opt = fastlin.load_checkpoint(ckpt)
+    assert opt.step_count == 3 * 15
+    model.fit(X, y, optimizer=opt, epochs=3, batch_size=16)
+    assert_same_weights(whole, model)
+
+
+# ------------------------------------------------------------------ callbacks and schedules
+def test_callbacks_keep_the_compiled_loop_and_see_every_epoch(monkeypatch, tmp_path):
+    X, y = data()
+    counter = CountRuns(monkeypatch)
+    seen = []
+
+    class Record(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, sorted(logs)))
+
+    model = MLP([6, 16, 3], seed=0)
+    model.fit(X, y, epochs=3, validation_split=0.25, seed=0,
+              callbacks=[Record(), CSVLogger(tmp_path / "log.csv")])
+    assert counter.calls >= 3
+    assert [e for e, _ in seen] == [0, 1, 2]
+    assert seen[0][1] == ["accuracy", "loss", "lr", "val_accuracy", "val_loss"]
+    assert len((tmp_path / "log.csv").read_text().splitlines()) == 4
+
+
+def test_custom_callback_stops_training():
+    X, y = data()
+
+    class StopAt(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    model = MLP([6, 8, 3], seed=0)
+    h = model.fit(X, y, epochs=10, callbacks=[StopAt()])
+    assert len(h.epoch) == 2
+
+
+def test_early_stopping_callback_restores_the_best_weights():
+    X, y = data()
+    model = MLP([6, 32, 3], seed=0)
+    snapshots = []
+
+    class Keep(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(([p.copy() for p in self.model.parameters()], logs["val_loss"]))
+
+    stop = EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    # a learning rate high enough that the validation loss rises again
+    model.fit(X[:120], y[:120], optimizer="sgd", lr=2.0, epochs=30, validation_data=(X[120:], y[120:]),
+              callbacks=[Keep(), stop])
+    best = min(range(len(snapshots)), key=lambda i: snapshots[i][1])
+    for p, q in zip(model.parameters(), snapshots[best][0]):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_learning_rate_scheduler_callback_reaches_the_compiled_loop():
+    X, y = data()
+    # lr 0 from the second epoch on: the weights after 3 epochs equal those after 1
+    a = MLP([6, 8, 3], seed=0)
+    a.fit(X, y, optimizer=SGD(a.parameters(), lr=0.1), epochs=3, seed=0,
+          callbacks=[LearningRateScheduler(lambda epoch, lr: 0.1 if epoch == 0 else 0.0)])
+    b = MLP([6, 8, 3], seed=0)
+    b.fit(X, y, optimizer=SGD(b.parameters(), lr=0.1), epochs=1, seed=0)
+    assert_same_weights(a, b)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd", "adam"])
+def test_one_cycle_per_batch_compiled_equals_python_loop(opt_name):
+    X, y = data()
+    steps_per_epoch = math.ceil(len(X) / 16)
+    results = []
+    for loss in (SoftmaxCrossEntropyLoss(), PythonLoopCE()):
+        model = MLP([6, 16, 3], seed=0)
+        opt = SGD(model.parameters(), lr=0.01, momentum=0.9) if opt_name == "sgd" \
+            else Adam(model.parameters(), lr=0.01)
+        sched = lr_scheduler.OneCycleLR(opt, max_lr=0.2, epochs=3, steps_per_epoch=steps_per_epoch)
+        model.fit(X, y, loss=loss, optimizer=opt, scheduler=sched, epochs=3, batch_size=16, seed=0)
+        results.append((model, opt.lr, sched.last_epoch))
+    assert_same_weights(results[0][0], results[1][0])
+    assert results[0][1:] == results[1][1:] and results[0][2] == 3 * steps_per_epoch
+
+
+def test_one_cycle_lr_values_inside_fit_equal_stepping_by_hand():
+    X, y = data()
+    model = MLP([6, 8, 3], seed=0)
+    opt = SGD(model.parameters(), lr=0.01, momentum=0.9)
+    sched = lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=100)
+    seen = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(logs["lr"])
+
+    model.fit(X, y, optimizer=opt, scheduler=sched, epochs=2, batch_size=16, callbacks=[Watch()])
+    twin_opt = SGD(MLP([6, 8, 3], seed=0).parameters(), lr=0.01, momentum=0.9)
+    twin = lr_scheduler.OneCycleLR(twin_opt, max_lr=0.1, total_steps=100)
+    expected = []
+    for _ in range(2):
+        for _ in range(15):
+            twin.step()
+        expected.append(twin_opt.lr)
+    assert seen == expected
+
+
+def test_plateau_scheduler_in_fit():
+    X, y = data()
+    model = MLP([6, 8, 3], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    sched = lr_scheduler.ReduceLROnPlateau(opt, patience=0, factor=0.5, threshold=10.0,
+                                           monitor="loss")
+    # threshold 10 (relative): an improvement would need loss < best * (1 - 10), which no
+    # epoch is, not even the first (torch compares it with best * (1 - 10) = -inf)
+    model.fit(X, y, optimizer=opt, scheduler=sched, epochs=4)
+    assert opt.lr == pytest.approx(0.1 * 0.5 ** 4)
+
+
+def test_scheduler_of_another_optimizer_is_refused_before_training():
+    X, y = data()
+    model = MLP([6, 8, 3], seed=0)
+    before = [p.copy() for p in model.parameters()]
+    other = SGD(MLP([6, 8, 3], seed=1).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="scheduler"):
+        model.fit(X, y, optimizer="sgd", scheduler=lr_scheduler.StepLR(other, 1))
+    for p, q in zip(before, model.parameters()):
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(TypeError, match="callback"):
+        model.fit(X, y, callbacks=[object()])
