@@ -145,10 +145,36 @@ def test_incremental_regressor_equals_partial_fit_over_the_chunks(client):
     assert r2_score(y, predicted) > 0.3
 
 
-@pytest.mark.xfail(strict=True, reason=(
+DROPS_OPTIMIZER = pytest.mark.xfail(strict=True, reason=(
     "fastlin.sklearn._BaseMLP.__getstate__ drops the optimizer (_opt): an estimator that "
     "crosses a process boundary between partial_fit calls, as Incremental's model does when "
     "consecutive chunks run on different workers, restarts Adam's moments and step count"))
+
+
+@DROPS_OPTIMIZER
+def test_incremental_adam_equals_partial_fit_when_chunks_hop_workers(client):
+    X, y = digits()
+    chunk = 300
+    Xd, yd = da.from_array(X, chunks=(chunk, X.shape[1])), da.from_array(y, chunks=chunk)
+    workers = sorted(client.scheduler_info()["workers"])
+
+    def alternate(key):  # chunk i is fitted on worker i % 2: the model moves at every chunk
+        if isinstance(key, tuple) and str(key[0]).startswith("fit-") and key[1] >= 0:
+            return [workers[key[1] % 2]]
+        return workers
+
+    params = dict(hidden_layer_sizes=(16,), random_state=0)  # solver="adam"
+    inc = dask_ml_wrappers.Incremental(MLPClassifier(**params), shuffle_blocks=False)
+    with distributed.get_task_stream(client) as stream:
+        with dask.annotate(workers=alternate, allow_other_workers=False):
+            inc.fit(Xd, yd, classes=np.arange(10))
+    ran = {t["key"][1]: t["worker"] for t in stream.data if str(t["key"]).startswith("('fit-")}
+    assert [ran[i] for i in range(Xd.numblocks[0])] == [workers[i % 2] for i in range(6)]
+    ref = chunked_partial_fit(MLPClassifier(**params), X, y, chunk, classes=np.arange(10))
+    assert_same_weights(inc.estimator_, ref)
+
+
+@DROPS_OPTIMIZER
 def test_partial_fit_with_adam_continues_bitwise_after_pickling():
     import pickle
     X, y = digits()
