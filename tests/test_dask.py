@@ -60,11 +60,14 @@ def one_thread():
         fastlin.set_num_threads(before)
 
 
-def ran_on_workers(client, tasks, name):
-    """The workers that ran tasks whose key starts with ``name`` (from a task stream)."""
-    workers = {t["worker"] for t in tasks if str(t["key"]).strip("('\"").startswith(name)}
-    assert workers and workers <= set(client.scheduler_info()["workers"])
-    return workers
+def partial_fit_tasks(client, stream):
+    """{chunk number: worker} of Incremental's partial_fit tasks (keys ("fit-<token>", i)),
+    from a task stream; every one ran on a worker of this cluster."""
+    ran = {t["key"][1]: t["worker"] for t in stream.data
+           if isinstance(t["key"], tuple) and str(t["key"][0]).startswith("fit-")
+           and t["key"][1] >= 0}  # ("fit-<token>", -1) is the unfitted model
+    assert set(ran.values()) <= set(client.scheduler_info()["workers"])
+    return ran
 
 
 def digits():
@@ -99,12 +102,11 @@ def test_incremental_classifier_equals_partial_fit_over_the_chunks(client):
     # plain SGD keeps no optimizer state between partial_fit calls, so the result cannot depend
     # on whether consecutive chunks ran on the same worker (see the xfail test below for Adam)
     params = dict(hidden_layer_sizes=(32,), solver="sgd", momentum=0.0, learning_rate_init=0.2,
-                  batch_size=50,
-                  random_state=0)
+                  batch_size=50, random_state=0)
     inc = dask_ml_wrappers.Incremental(MLPClassifier(**params), shuffle_blocks=False)
     with distributed.get_task_stream(client) as stream:
         inc.fit(Xd, yd, classes=np.arange(10))
-    ran_on_workers(client, stream.data, "fit-")
+    assert sorted(partial_fit_tasks(client, stream)) == list(range(6))
     ref = chunked_partial_fit(MLPClassifier(**params), X, y, chunk, classes=np.arange(10))
 
     est = inc.estimator_
@@ -168,8 +170,8 @@ def test_incremental_adam_equals_partial_fit_when_chunks_hop_workers(client):
     with distributed.get_task_stream(client) as stream:
         with dask.annotate(workers=alternate, allow_other_workers=False):
             inc.fit(Xd, yd, classes=np.arange(10))
-    ran = {t["key"][1]: t["worker"] for t in stream.data if str(t["key"]).startswith("('fit-")}
-    assert [ran[i] for i in range(Xd.numblocks[0])] == [workers[i % 2] for i in range(6)]
+    ran = partial_fit_tasks(client, stream)
+    assert [ran[i] for i in range(6)] == [workers[i % 2] for i in range(6)]
     ref = chunked_partial_fit(MLPClassifier(**params), X, y, chunk, classes=np.arange(10))
     assert_same_weights(inc.estimator_, ref)
 
