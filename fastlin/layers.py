@@ -97,11 +97,12 @@ class Layer:
         return state
 
     def __setstate__(self, state):
-        # Arrays may come back read-only (joblib memmaps): take writeable copies. They are new
-        # objects, so register each parameter's gradient again for the optimizers.
+        # Arrays may come back read-only (joblib memmaps): take writeable copies, the same ones
+        # an optimizer unpickled alongside takes (_params.writeable). They are new objects, so
+        # register each parameter's gradient again for the optimizers.
         for key, value in state.items():
-            if isinstance(value, np.ndarray) and not value.flags.writeable:
-                state[key] = np.array(value)
+            if isinstance(value, np.ndarray):
+                state[key] = _params.writeable(value)
         self.__dict__.update(state)
         for p, g in zip(self.parameters(), self.gradients()):
             _params.register(p, g)

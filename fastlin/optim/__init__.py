@@ -46,9 +46,36 @@ class Optimizer:
         self.lr = lr
         self.backend = get_backend(backend)
         self.param_groups = _param_grad_pairs(params)
+        self.step_count = 0
+        Optimizer._make_views(self)  # subclasses rebuild all views once their state exists
+
+    def _make_views(self):
+        # flat views of parameters, gradients and state handed to the update kernels, with the
+        # thread count each update uses
         self._flat = [(p.reshape(-1), g.reshape(-1), for_size(p.size, cheap=True))
                       for p, g in self.param_groups]
-        self.step_count = 0
+
+    def __getstate__(self):
+        # Pickle would turn the flat views into copies detached from the arrays they view; they
+        # are rebuilt on load. Parameters are pickled as the arrays they are, so an optimizer
+        # pickled together with its model (one pickle.dumps, a Dask task, a joblib job) comes
+        # back updating that model's parameters and training continues bitwise.
+        state = self.__dict__.copy()
+        for key in ("_flat", "_moments_flat", "_velocity_flat"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state):
+        # read-only arrays (joblib memmaps) become the writeable copies the layers take too
+        def writeable(a):
+            return None if a is None else _params.writeable(a)
+
+        state["param_groups"] = [(writeable(p), writeable(g)) for p, g in state["param_groups"]]
+        for key in ("velocity", "exp_avg", "exp_avg_sq"):
+            if key in state:
+                state[key] = [writeable(a) for a in state[key]]
+        self.__dict__.update(state)
+        self._make_views()
 
     @property
     def lr(self):
@@ -115,6 +142,10 @@ class SGD(Optimizer):
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov momentum requires momentum > 0")
         self.velocity = [np.zeros_like(p) if self.momentum else None for p, _ in self.param_groups]
+        self._make_views()
+
+    def _make_views(self):
+        super()._make_views()
         self._velocity_flat = [None if v is None else v.reshape(-1) for v in self.velocity]
 
     def state_arrays(self):
@@ -149,6 +180,10 @@ class Adam(Optimizer):
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self.exp_avg = [np.zeros_like(p) for p, _ in self.param_groups]
         self.exp_avg_sq = [np.zeros_like(p) for p, _ in self.param_groups]
+        self._make_views()
+
+    def _make_views(self):
+        super()._make_views()
         self._moments_flat = [(m.reshape(-1), v.reshape(-1))
                               for m, v in zip(self.exp_avg, self.exp_avg_sq)]
         self._flat = [(p, g, for_size(p.size, min_elements=PARALLEL_MIN_ELEMENTS_ADAM))
