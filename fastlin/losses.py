@@ -19,8 +19,9 @@ def _ready_pair(output, target):
     loop); anything else takes the validating public kernel, which names the problem."""
     return (type(output) is np.ndarray and output.ndim == 2 and output.dtype.kind == "f"
             and output.dtype.itemsize in (4, 8) and output.flags.c_contiguous and output.size
-            and type(target) is np.ndarray and target.dtype == output.dtype
-            and target.shape == output.shape and target.flags.c_contiguous)
+            and output.flags.aligned and type(target) is np.ndarray
+            and target.dtype == output.dtype and target.shape == output.shape
+            and target.flags.c_contiguous and target.flags.aligned)
 
 
 class Loss:
@@ -154,7 +155,7 @@ class SoftmaxCrossEntropyLoss(Loss):
         if target.ndim == 2 and target.dtype != output.dtype:
             target = np.ascontiguousarray(target, dtype=output.dtype)
         if (sample_weight is None and target.dtype == np.int64 and target.ndim == 1
-                and target.flags.c_contiguous and output.ndim == 2
+                and target.flags.c_contiguous and target.flags.aligned and output.ndim == 2
                 and target.shape[0] == output.shape[0] and _ready_pair(output, output)
                 and 0.0 <= self.label_smoothing <= 1.0):
             # labels are range-checked inside the kernel, before the gradient is written
