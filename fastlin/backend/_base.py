@@ -55,6 +55,9 @@ class KernelSet:
         preact : array of shape (n_samples, out_features), optional; receives X @ W + b
         n_threads : int, optional
 
+        out and preact must not share memory with X, W, b, alpha or each other (ValueError),
+        and no dimension may exceed 2**31 - 1 (the BLAS's int).
+
         Returns
         -------
         out : array of shape (n_samples, out_features)
@@ -91,6 +94,9 @@ class KernelSet:
         grad_output : array of shape (n_samples, out_features), dZ = d loss / d (X @ W + b)
         dW, db, dX : optional output buffers of the shapes of W, b and X
         compute_db, compute_dX : bool; when False the gradient is skipped and None returned
+
+        Every gradient buffer must be apart from X, W, grad_output and the other gradients
+        (ValueError otherwise), and no dimension may exceed 2**31 - 1 (the BLAS's int).
 
         Returns
         -------
@@ -241,14 +247,22 @@ class KernelSet:
 
     # ------------------------------------------------------------- softmaxes
     def softmax(self, x, out=None, n_threads=None):
-        """Row-wise softmax with max subtraction. out (shape of x) may be x itself."""
+        """Row-wise softmax with max subtraction. out (shape of x) may be x itself.
+
+        A row whose max is +inf is its limit (the +inf entries share the mass equally, the
+        rest get 0), a row of only -inf is uniform, a row holding NaN is NaN: the rule of the
+        fused cross-entropy too."""
         x = v.float_array("x", x, 2)
         out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x=x)
         self._impl_softmax(x, out, False, _threads.for_size(x.size, n_threads))
         return out
 
     def log_softmax(self, x, out=None, n_threads=None):
-        """Row-wise log-softmax, x - logsumexp(x). out (shape of x) may be x itself."""
+        """Row-wise log-softmax, x - logsumexp(x). out (shape of x) may be x itself.
+
+        Rows with infinities are their limit, as in softmax: where the max is +inf, the +inf
+        entries share the mass (log 1/count) and the rest get -inf; a row of only -inf is
+        uniform; a row holding NaN is NaN."""
         x = v.float_array("x", x, 2)
         out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x=x)
         self._impl_softmax(x, out, True, _threads.for_size(x.size, n_threads))
@@ -382,7 +396,8 @@ class KernelSet:
                    weight_decay=0.0, n_threads=None):
         """One torch.optim.SGD step in place on param (any shape) and velocity (its shape).
 
-        velocity (zeros before the first step) is required when momentum != 0."""
+        velocity (zeros before the first step) is required when momentum != 0. param, grad
+        and velocity must not share memory (ValueError): the update reads each once."""
         p = self._flat("param", param, writeable=True)
         g = self._flat("grad", grad, p.dtype)
         if g.shape != p.shape:
@@ -412,7 +427,8 @@ class KernelSet:
         """One torch.optim.Adam step (or AdamW when decoupled) in place.
 
         exp_avg and exp_avg_sq (the shape of param, zeros before the first step) are updated;
-        step is the 1-based number of this step, for the bias corrections."""
+        step is the 1-based number of this step, for the bias corrections. param, grad,
+        exp_avg and exp_avg_sq must not share memory (ValueError)."""
         p = self._flat("param", param, writeable=True)
         g = self._flat("grad", grad, p.dtype)
         m = self._flat("exp_avg", exp_avg, p.dtype, writeable=True)
