@@ -6,6 +6,7 @@ Every fit here is compared bitwise with the same computation done in this proces
 run one thread each, so the in-process references run with one thread too.
 """
 import contextlib
+import os
 import logging
 
 import numpy as np
@@ -32,6 +33,17 @@ TIMEOUT = 60  # seconds, for starting, reaching and closing the cluster
 
 @pytest.fixture(scope="module")
 def client():
+    # distributed sets OMP_NUM_THREADS=1 (and the like) in this process's environment for its
+    # workers and leaves it there: restore it, or every later test's subprocess inherits it
+    saved_environ = dict(os.environ)
+    try:
+        yield from _cluster_client()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_environ)
+
+
+def _cluster_client():
     with dask.config.set({"distributed.comm.timeouts.connect": f"{TIMEOUT}s",
                           "distributed.comm.timeouts.tcp": f"{TIMEOUT}s"}):
         cluster = distributed.LocalCluster(

@@ -431,7 +431,8 @@ before = tasks()
 
 
 def _run_child(body, **env):
-    full = dict(os.environ, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", **env)
+    inherited = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    full = dict(inherited, OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", **env)
     code = _THREADS_CHILD + textwrap.dedent(body)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        timeout=300, env=full)
