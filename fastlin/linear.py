@@ -213,7 +213,7 @@ class _KernelLinearClassifier:
             if sparse:
                 np.copyto(logits, X @ W, casting="same_kind")
                 if fit_intercept:
-                    logits += b
+                    np.add(logits, b, out=logits)
             else:
                 K.dense_forward(X, W, b, out=logits)
             loss = self._loss(K, logits, target, grad_logits, sw)
