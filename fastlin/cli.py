@@ -50,7 +50,10 @@ def cmd_demo(args):
 # ---------------------------------------------------------------------------- bench
 def cmd_bench(args):
     from fastlin.benchmarks import run_benchmarks, run_scaling
-    if args.scaling:
+    if args.sklearn:
+        from fastlin.benchmarks import run_sklearn_comparison
+        run_sklearn_comparison()
+    elif args.scaling:
         run_scaling()
     else:
         run_benchmarks(quick=args.quick, threads=args.threads)
@@ -181,6 +184,8 @@ def build_parser():
     b.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
     b.add_argument("--scaling", action="store_true",
                    help="fit per step with 1 vs 2 threads, each workload in a fresh process")
+    b.add_argument("--sklearn", action="store_true",
+                   help="fastlin.sklearn vs scikit-learn: fit time and held-out score per data set")
     b.set_defaults(func=cmd_bench)
     t = sub.add_parser("train", help="train an MLP on a CSV file with a header row")
     t.add_argument("data")
