@@ -25,6 +25,7 @@ import inspect
 import warnings
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import xlogy
@@ -35,7 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, gen_batches, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
@@ -135,6 +136,7 @@ class _BaseMLP(_Parity, BaseEstimator):
         # The optimizer holds references into the model; the next fit or partial_fit rebuilds it.
         state = self.__dict__.copy()
         state.pop("_optimizer", None)
+        state.pop("_l2_pairs", None)
         return state
 
     def __sklearn_tags__(self):
@@ -251,13 +253,17 @@ class _BaseMLP(_Parity, BaseEstimator):
         """alpha/2 ||W||² / sw_sum (weights only), and alpha · W / sw_sum added to each dW."""
         if not self.alpha:
             return 0.0
+        pairs = self.__dict__.get("_l2_pairs")
+        if pairs is None or pairs[0][0].base is not self._dense_layers()[0].W:
+            pairs = self._l2_pairs = [
+                (layer.W.reshape(-1), layer.dW.reshape(-1),
+                 scipy.linalg.blas.get_blas_funcs("axpy", dtype=layer.dtype))
+                for layer in self._dense_layers()]
         c = float(self.alpha) / sw_sum
         total = 0.0
-        for layer in self._dense_layers():
-            W = layer.W
-            flat = W.reshape(-1)
-            total += float(np.dot(flat, flat))
-            layer.dW += layer.dtype.type(c) * W
+        for w, dw, axpy in pairs:
+            total += float(np.dot(w, w))
+            axpy(w, dw, a=c)  # dw += c * w, in place
         return 0.5 * c * total
 
     # --------------------------------------------------------------- training
@@ -397,15 +403,21 @@ class _BaseMLP(_Parity, BaseEstimator):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # sklearn.utils.shuffle(sample_idx, random_state=...), without its
+                    # per-call parameter validation
+                    perm = np.arange(n_samples)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
                 accumulated_loss = 0.0
-                for batch_slice in gen_batches(n_samples, batch_size):
-                    idx = sample_idx[batch_slice]
+                for start in range(0, n_samples, batch_size):  # sklearn's gen_batches
+                    idx = sample_idx[start:start + batch_size]
                     m = len(idx)
                     if dense:
                         xb = np.take(X_train, idx, axis=0, out=xbuf[:m])
+                        z = self.model_._forward(xb)
                     else:
                         xb = X_train[idx]
+                        z = _sparse.forward(self.model_, xb)
                     tb = np.take(target, idx, axis=0, out=tbuf[:m])
                     swb = None if sw_train is None else np.take(sw_train, idx, out=swbuf[:m])
                     sw_sum = m if swb is None else float(swb.sum(dtype=np.float64))
@@ -414,9 +426,11 @@ class _BaseMLP(_Parity, BaseEstimator):
                     grad = grad_bufs.get(m)
                     if grad is None:
                         grad = grad_bufs[m] = np.empty((m, self.n_outputs_), dt)
-                    z = self._forward(xb)
                     batch_loss = self._output_loss(z, tb, swb, grad)
-                    self._backward(xb, grad)
+                    if dense:
+                        self.model_.backward(grad, need_input_grad=False)
+                    else:
+                        _sparse.backward(self.model_, xb, grad)
                     batch_loss += self._l2(sw_sum)
                     accumulated_loss += batch_loss * m
                     if adam:
