@@ -43,7 +43,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets,
                                       type_of_target, unique_labels)
 from sklearn.utils.optimize import _check_optimize_result
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn 1.5: the method, not yet the function
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
 
 import fastlin.linear as _linear
 from fastlin import _sparse
@@ -785,7 +791,9 @@ class LogisticRegression(_Parity, ClassifierMixin, BaseEstimator):
                              f"but the data contains only one class: {classes[0]!r}")
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=classes, y=y)
+            extra = ({"sample_weight": sw} if "sample_weight" in
+                     inspect.signature(compute_class_weight).parameters else {})
+            cw = compute_class_weight(self.class_weight, classes=classes, y=y, **extra)
             sw = sw * cw[np.searchsorted(classes, y)]
         cls = _linear.LogisticRegression if len(classes) == 2 else _linear.SoftmaxRegression
         core = cls(C=C, fit_intercept=self.fit_intercept, max_iter=self.max_iter, tol=self.tol,
