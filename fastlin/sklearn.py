@@ -37,7 +37,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets,
@@ -52,7 +52,7 @@ except ImportError:  # scikit-learn 1.5: the method, not yet the function
         return estimator._validate_data(*args, **kwargs)
 
 import fastlin.linear as _linear
-from fastlin import _sparse
+from fastlin import _checks, _sparse
 from fastlin.optim import SGD, Adam
 from fastlin.sequential import MLP
 
@@ -96,7 +96,10 @@ class _Parity:
     _known = frozenset()
 
     def _check_parameters(self):
-        self._validate_params()
+        # scikit-learn's _validate_params, without its signature inspection on every call
+        params = {name: getattr(self, name) for name, _, _ in self._spec}
+        validate_parameter_constraints(self._parameter_constraints, params,
+                                       caller_name=type(self).__name__)
         for name, default, _ in self._spec:
             if name in self._known:
                 continue
@@ -112,6 +115,39 @@ class _Parity:
                 raise ValueError(f"dtype must be float32, float64 or None, got {self.dtype!r}")
             return dt
         return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+
+_NO_Y = "no_validation"  # scikit-learn's marker for "validate X only"
+
+
+def _validate(estimator, X, y=_NO_Y, *, reset=True, dtype=_FLOATS, multi_output=False,
+              **kwargs):
+    """scikit-learn's validate_data, with a fast path for what fastlin is mostly given: a
+    finite, C-contiguous float ndarray (and a plain numeric y). It records n_features_in_ and
+    forgets feature names exactly as validate_data does for such arrays; anything else (lists,
+    DataFrames, sparse, NaN, a wrong width, other dtypes) goes to validate_data itself, so the
+    errors and warnings are scikit-learn's."""
+    dtypes = [np.dtype(d) for d in (dtype if isinstance(dtype, (list, tuple)) else [dtype])]
+    fast = (type(X) is np.ndarray and X.ndim == 2 and X.dtype in dtypes
+            and X.flags.c_contiguous and X.shape[0] >= 1 and X.shape[1] >= 1)
+    if fast and not reset:
+        fast = (getattr(estimator, "feature_names_in_", None) is None
+                and X.shape[1] == getattr(estimator, "n_features_in_", None))
+    if fast and y is not _NO_Y:
+        fast = (type(y) is np.ndarray and y.dtype.kind in "biuf" and len(y) == len(X)
+                and (y.ndim == 1 or (multi_output and y.ndim == 2 and y.shape[1] >= 1))
+                and (y.dtype.kind != "f" or _checks.all_finite(y)))
+    if fast and _checks.all_finite(X):
+        if reset:
+            estimator.n_features_in_ = X.shape[1]
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        return X if y is _NO_Y else (X, y)
+    if multi_output:
+        kwargs["multi_output"] = True
+    if y is _NO_Y:
+        return validate_data(estimator, X, reset=reset, dtype=dtype, **kwargs)
+    return validate_data(estimator, X, y, reset=reset, dtype=dtype, **kwargs)
 
 
 def _as_model_input(X, dtype):
@@ -524,7 +560,7 @@ class _BaseMLP(_Parity, BaseEstimator):
 
     def _forward_pass_fast(self, X):
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
+        X = _validate(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
         return self._output(X)
 
     def fit(self, X, y, sample_weight=None):
@@ -556,7 +592,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return tags
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+        X, y = _validate(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              dtype=_FLOATS, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -598,7 +634,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def predict(self, X):
         """Predicted classes (an indicator matrix for multilabel targets)."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
+        X = _validate(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
         return self._predict_validated(X)
 
     @available_if(lambda est: est._check_solver())
@@ -644,7 +680,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return tags
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+        X, y = _validate(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=_FLOATS, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -668,7 +704,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def predict(self, X):
         """Predicted values, shape (n_samples,) for one output."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
+        X = _validate(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
         return self._predict_validated(X)
 
     @available_if(lambda est: est._check_solver())
@@ -702,7 +738,7 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
         if self.positive:
             raise ValueError("positive=True is not supported by fastlin's LinearRegression "
                              "(use scikit-learn's, which solves it by NNLS)")
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
+        X, y = _validate(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
                              y_numeric=True, dtype=[np.float64])
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         core = _linear.LinearRegression(fit_intercept=self.fit_intercept, alpha=self.alpha,
@@ -719,7 +755,7 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
+        X = _validate(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                           dtype=[np.float64])
         return np.asarray(X @ np.asarray(self.coef_).T) + self.intercept_
 
@@ -783,7 +819,7 @@ class LogisticRegression(_Parity, ClassifierMixin, BaseEstimator):
         if getattr(self, "multi_class", "deprecated") == "ovr":
             raise ValueError("multi_class='ovr' is not supported; fastlin fits the multinomial model")
         dtype = np.dtype(self.dtype)
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_FLOATS, order="C")
+        X, y = _validate(self, X, y, accept_sparse="csr", dtype=_FLOATS, order="C")
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
@@ -813,7 +849,7 @@ class LogisticRegression(_Parity, ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=_FLOATS)
+        X = _validate(self, X, accept_sparse="csr", reset=False, dtype=_FLOATS)
         scores = np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
