@@ -20,6 +20,7 @@ import scipy.sparse.linalg
 
 from fastlin import _checks, _sparse
 from fastlin.backend import get as get_backend
+from fastlin.backend._threads import for_size
 
 
 class LinearRegression:
@@ -206,6 +207,10 @@ class _KernelLinearClassifier:
         dW = np.empty((d, n_out), dt)
         db = np.empty(n_out, dt)
         fit_intercept = self.fit_intercept
+        # every buffer here is ours and X, target and sw were checked once: call the kernels'
+        # unchecked entry points (labels are still range-checked inside the kernel)
+        nt_cheap = for_size(logits.size, cheap=True)
+        nt = for_size(logits.size)
 
         def f(theta):
             W = np.ascontiguousarray(theta[: d * n_out].reshape(d, n_out), dtype=dt)
@@ -215,15 +220,14 @@ class _KernelLinearClassifier:
                 if fit_intercept:
                     np.add(logits, b, out=logits)
             else:
-                K.dense_forward(X, W, b, out=logits)
-            loss = self._loss(K, logits, target, grad_logits, sw)
+                K._impl_dense_forward(X, W, b, 0, None, logits, None, nt_cheap)
+            loss = self._loss(K, logits, target, grad_logits, sw, nt)
             if sparse:
                 np.copyto(dW, X.T @ grad_logits, casting="same_kind")
                 if fit_intercept:
                     np.sum(grad_logits, axis=0, out=db)
             else:
-                K.dense_backward(X, W, grad_logits, dW=dW, db=db, compute_db=fit_intercept,
-                                 compute_dX=False)
+                K._impl_dense_backward(X, W, grad_logits, dW, db if fit_intercept else None, None)
             w64 = theta[: d * n_out]
             value = loss + 0.5 * reg * float(w64 @ w64)
             grad = np.empty_like(theta)
@@ -311,8 +315,8 @@ class LogisticRegression(_KernelLinearClassifier):
     binary cross-entropy + ||w||² / (2 C n) (scikit-learn's objective) with L-BFGS."""
 
     @staticmethod
-    def _loss(K, logits, target, grad, sw):
-        return K.sigmoid_binary_cross_entropy(logits, target, grad=grad, sample_weight=sw)[0]
+    def _loss(K, logits, target, grad, sw, n_threads):
+        return K._impl_sigmoid_bce(logits, target, grad, sw, None, n_threads)
 
     def _check_classes(self, n_classes):
         if n_classes != 2:
@@ -337,8 +341,8 @@ class SoftmaxRegression(_KernelLinearClassifier):
     with respect to the logits is softmax − onehot. Fitted like LogisticRegression."""
 
     @staticmethod
-    def _loss(K, logits, target, grad, sw):
-        return K.softmax_cross_entropy(logits, target, grad=grad, sample_weight=sw)[0]
+    def _loss(K, logits, target, grad, sw, n_threads):
+        return K._impl_softmax_cross_entropy(logits, target, grad, sw, None, 0.0, n_threads)
 
     def _check_classes(self, n_classes):
         if n_classes < 2:
@@ -346,7 +350,7 @@ class SoftmaxRegression(_KernelLinearClassifier):
 
     @staticmethod
     def _target(index, dtype):
-        return index.astype(np.int64), None
+        return np.ascontiguousarray(index, dtype=np.int64), None
 
     def predict_proba(self, X):
         z = self.decision_function(X)
