@@ -23,6 +23,7 @@ as an alias of "logistic").
 """
 import inspect
 import warnings
+from numbers import Real
 
 import numpy as np
 import scipy.linalg.blas
@@ -37,7 +38,7 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils._param_validation import StrOptions, validate_parameter_constraints
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets,
@@ -679,6 +680,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         tags.target_tags.multi_output = True
         return tags
 
+    def _more_tags(self):  # the same, for scikit-learn 1.5
+        return {"multioutput": True}
+
     def _validate_input(self, X, y, incremental, reset):
         X, y = _validate(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
                              y_numeric=True, dtype=_FLOATS, reset=reset)
@@ -721,9 +725,11 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
     (L2 on the coefficients, not the intercept), ``solver``, and ``noise_variance_`` (the
     Gaussian MLE σ̂²)."""
 
-    _spec = _spec(_sk_linear.LinearRegression, [("alpha", 0.0), ("solver", "lstsq")])
+    _spec = _spec(_sk_linear.LinearRegression, [("tol", 1e-6), ("alpha", 0.0),
+                                                 ("solver", "lstsq")])
     _known = frozenset("fit_intercept copy_X tol n_jobs positive alpha solver".split())
     _parameter_constraints = {**_sk_linear.LinearRegression._parameter_constraints,
+                              "tol": [Interval(Real, 0, None, closed="left")],
                               "alpha": "no_validation", "solver": [StrOptions({"lstsq", "normal"})]}
     __init__ = _make_init("LinearRegression.__init__", _spec)
 
@@ -732,6 +738,9 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         tags.input_tags.sparse = True
         return tags
+
+    def _more_tags(self):  # the same, for scikit-learn 1.5
+        return {"multioutput": True}
 
     def fit(self, X, y, sample_weight=None):
         self._check_parameters()

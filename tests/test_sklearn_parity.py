@@ -23,6 +23,11 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 import fastlin.linear as fl_linear  # noqa: E402
 import fastlin.sklearn as fls  # noqa: E402
 
+# scikit-learn 1.8 deprecated `penalty` for `l1_ratio`; before, l1_ratio is read only with
+# penalty="elasticnet"
+ELASTIC_NET = (dict(l1_ratio=0.5) if inspect.signature(skl.LogisticRegression)
+               .parameters["penalty"].default == "deprecated"
+               else dict(penalty="elasticnet", l1_ratio=0.5))
 PAIRS = [(fls.MLPClassifier, skn.MLPClassifier), (fls.MLPRegressor, skn.MLPRegressor),
          (fls.LogisticRegression, skl.LogisticRegression),
          (fls.LinearRegression, skl.LinearRegression)]
@@ -67,7 +72,7 @@ def test_regressor_takes_loss_first_as_sklearn_does():
 
 
 @pytest.mark.parametrize("est, match", [
-    (fls.LogisticRegression(l1_ratio=0.5), "L1"),
+    (fls.LogisticRegression(**ELASTIC_NET), "L1|L2"),
     (fls.LogisticRegression(solver="saga"), "lbfgs only"),
     (fls.LogisticRegression(dual=True, solver="lbfgs"), "dual"),
     (fls.LinearRegression(positive=True), "positive"),
@@ -216,6 +221,8 @@ def test_sample_weight_equals_repeated_rows_sgd_full_batch(diabetes):
     np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-9)
 
 
+@pytest.mark.skipif("sample_weight" not in inspect.signature(skn.MLPClassifier.fit).parameters,
+                    reason="scikit-learn's MLP takes sample_weight from 1.7")
 def test_sample_weight_matches_sklearn(iris):
     X, y = iris
     w = np.random.default_rng(3).uniform(0, 2, len(X))
