@@ -97,10 +97,24 @@ def backward(model, X, grad_output):
     for i in range(len(layers) - 1, 0, -1):
         g = layers[i].backward(g, need_input_grad=True)
     dense = layers[0]
-    dW = np.asarray(X.T @ g)
-    np.copyto(dense.dW, dW, casting="same_kind")
+    _first_weight_gradient(X, g, dense.dW)
     if dense.use_bias:
         np.sum(g, axis=0, out=dense.db)
+
+
+def _first_weight_gradient(X, G, dW):
+    """dW = Xᵀ·G for the sparse batch X. A minibatch touches few of the columns of a wide X, so
+    the product runs over those columns alone (X re-indexed to them) and scatters into the
+    zeroed dW: no dense temporary of dW's size."""
+    X = X.tocsr()
+    cols, compact = np.unique(X.indices, return_inverse=True)
+    if 2 * len(cols) > X.shape[1]:
+        np.copyto(dW, np.asarray(X.T @ G), casting="same_kind")
+        return
+    narrow = sp.csr_matrix((X.data, compact.astype(X.indices.dtype, copy=False), X.indptr),
+                           shape=(X.shape[0], len(cols)))
+    dW.fill(0)
+    dW[cols] = np.asarray(narrow.T @ G)
 
 
 def _functional_forward(layers, X):

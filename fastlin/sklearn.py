@@ -172,6 +172,44 @@ _MLP_EXTRA_CONSTRAINTS = {"activation": [StrOptions(set(_ACTIVATIONS))],
                           "backend": [StrOptions({"cython", "numpy"})]}
 
 
+class _WeightsAndBiases:
+    """scikit-learn's update as two fastlin optimizers of one kind: the weights' with L2 weight
+    decay alpha / (the batch's total sample weight), fused into the update kernel (PyTorch's
+    g + wd·p is scikit-learn's (Xᵀδ + alpha·W) / n), and the intercepts' without."""
+
+    def __init__(self, weights, biases):
+        self.weights, self.biases = weights, biases
+
+    @property
+    def lr(self):
+        return self.weights.lr
+
+    @lr.setter
+    def lr(self, value):
+        self.weights.lr = self.biases.lr = value
+
+    @property
+    def eps(self):
+        return self.weights.eps
+
+    @eps.setter
+    def eps(self, value):
+        self.weights.eps = self.biases.eps = value
+
+    @property
+    def step_count(self):
+        return self.weights.step_count
+
+    @property
+    def velocity(self):
+        return list(self.weights.velocity) + list(self.biases.velocity)
+
+    def step(self, weight_decay):
+        self.weights.weight_decay = weight_decay
+        self.weights.step()
+        self.biases.step()
+
+
 class _BaseMLP(_Parity, BaseEstimator):
     _stochastic = ("sgd", "adam")
 
@@ -228,7 +266,8 @@ class _BaseMLP(_Parity, BaseEstimator):
         sizes = [n_features, *hidden, n_outputs]
         self.n_layers_ = len(sizes)
         act = _ACTIVATIONS[self.activation]
-        self.model_ = MLP(sizes, activation=act, dtype=dtype, backend=self.backend)
+        # zeros: the weights are drawn below, as scikit-learn draws them
+        self.model_ = MLP(sizes, activation=act, dtype=dtype, backend=self.backend, init="zeros")
         factor = 2.0 if act == "sigmoid" else 6.0
         for layer in self._dense_layers():
             bound = np.sqrt(factor / (layer.in_features + layer.out_features))
@@ -292,8 +331,9 @@ class _BaseMLP(_Parity, BaseEstimator):
         np.copyto(grad, (mu - t) * (w / total)[:, None], casting="same_kind")
         return loss
 
-    def _l2(self, sw_sum):
-        """alpha/2 ||W||² / sw_sum (weights only), and alpha · W / sw_sum added to each dW."""
+    def _l2(self, sw_sum, gradient=True):
+        """alpha/2 ||W||² / sw_sum (weights only), and alpha · W / sw_sum added to each dW
+        (unless gradient=False: the stochastic solvers fold that term into the update)."""
         if not self.alpha:
             return 0.0
         pairs = self.__dict__.get("_l2_pairs")
@@ -306,7 +346,8 @@ class _BaseMLP(_Parity, BaseEstimator):
         total = 0.0
         for w, dw, axpy in pairs:
             total += float(np.dot(w, w))
-            axpy(w, dw, a=c)  # dw += c * w, in place
+            if gradient:
+                axpy(w, dw, a=c)  # dw += c * w, in place
         return 0.5 * c * total
 
     # --------------------------------------------------------------- training
@@ -384,13 +425,18 @@ class _BaseMLP(_Parity, BaseEstimator):
             start += size
 
     def _make_optimizer(self):
-        params = self.model_.parameters()
+        weights = [layer.W for layer in self._dense_layers()]
+        biases = [layer.b for layer in self._dense_layers()]
         if self.solver == "sgd":
-            return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
-                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
-                       backend=self.backend)
-        return Adam(params, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                    eps=self.epsilon, backend=self.backend)
+            def make(params):
+                return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
+                           nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
+                           backend=self.backend)
+        else:
+            def make(params):
+                return Adam(params, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
+                            eps=self.epsilon, backend=self.backend)
+        return _WeightsAndBiases(make(weights), make(biases))
 
     def _set_sgd_rate(self, lr):
         """Change the sgd learning rate as scikit-learn does: its velocity holds lr-scaled
@@ -474,13 +520,13 @@ class _BaseMLP(_Parity, BaseEstimator):
                         self.model_.backward(grad, need_input_grad=False)
                     else:
                         _sparse.backward(self.model_, xb, grad)
-                    batch_loss += self._l2(sw_sum)
+                    batch_loss += self._l2(sw_sum, gradient=False)
                     accumulated_loss += batch_loss * m
                     if adam:
                         # scikit-learn's Adam adds epsilon to sqrt(v) before the bias
                         # correction, PyTorch's after: this epsilon makes them equal
                         opt.eps = self.epsilon / np.sqrt(1.0 - self.beta_2 ** (opt.step_count + 1))
-                    opt.step()
+                    opt.step(float(self.alpha) / sw_sum)
                 self.n_iter_ += 1
                 self.loss_ = accumulated_loss / n_samples
                 self.t_ += n_samples
