@@ -134,7 +134,7 @@ def _functional_forward(layers, X):
 def predict(model, X):
     """The network's output for the sparse X, as a new array the caller owns."""
     _first_dense(model)
-    X = X.tocsr() if not sp.isspmatrix_csr(X) and not isinstance(X, sp.csr_array) else X
+    X = X.tocsr()  # no copy when it already is
     if X.shape[0] <= PREDICT_BATCH:
         return _functional_forward(model.layers, X)
     out = np.empty((X.shape[0], model.n_outputs), model.dtype)
