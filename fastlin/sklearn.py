@@ -27,7 +27,6 @@ from numbers import Real
 
 import numpy as np
 import scipy.linalg.blas
-import scipy.optimize
 import scipy.sparse as sp
 from scipy.special import xlogy
 from sklearn import linear_model as _sk_linear
@@ -414,9 +413,8 @@ class _BaseMLP(_Parity, BaseEstimator):
             return loss, packed_grad.copy()
 
         theta0 = np.concatenate([p.reshape(-1) for p in params]).astype(np.float64)
-        result = scipy.optimize.minimize(
-            loss_grad, theta0, method="L-BFGS-B", jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+        result = _linear.minimize_lbfgsb(loss_grad, theta0, maxiter=self.max_iter,
+                                         gtol=self.tol, maxfun=self.max_fun)
         self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
         self.loss_ = float(result.fun)
         start = 0

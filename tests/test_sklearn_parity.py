@@ -457,3 +457,17 @@ def test_logistic_gradient_is_exact(n_classes, sparse):
     for theta in (np.zeros(size), rng.normal(size=size)):
         err = scipy.optimize.check_grad(lambda t: f(t)[0], lambda t: f(t)[1], theta)
         assert err < 1e-6 * max(1.0, np.linalg.norm(f(theta)[1]))
+
+
+@pytest.mark.parametrize("load", [load_iris, load_digits])
+@pytest.mark.parametrize("maxiter, maxfun", [(100, 15000), (7, 15000), (100, 5)])
+def test_direct_lbfgsb_driver_equals_scipy_minimize(load, maxiter, maxfun):
+    X, y = _scaled(load)
+    f, size = fl_linear.SoftmaxRegression(C=1.0)._objective(X, y)
+    opts = dict(maxiter=maxiter, gtol=1e-4, maxls=50, ftol=64 * np.finfo(float).eps,
+                maxfun=maxfun)
+    ref = scipy.optimize.minimize(f, np.zeros(size), jac=True, method="L-BFGS-B", options=opts)
+    got = fl_linear.minimize_lbfgsb(f, np.zeros(size), **opts)
+    assert (got.nit, got.nfev, got.status) == (ref.nit, ref.nfev, ref.status)
+    np.testing.assert_array_equal(got.x, ref.x)
+    assert got.fun == ref.fun and got.message == ref.message
