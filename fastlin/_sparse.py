@@ -32,7 +32,8 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D, got shape {X.shape}")
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); need at least one sample and one feature")
+        raise ValueError(f"{name} is empty (shape {X.shape}); need at least one sample and one "
+                         "feature")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features}")
     if X.dtype.kind not in "fiub":

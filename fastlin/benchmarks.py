@@ -418,7 +418,8 @@ def _sklearn_pairs(task):
     import fastlin.sklearn as fls
     mlp = dict(hidden_layer_sizes=(64,), max_iter=300, random_state=0)
     if task == "classify":
-        return [("MLPClassifier", lambda: fls.MLPClassifier(**mlp), lambda: skn.MLPClassifier(**mlp)),
+        return [("MLPClassifier", lambda: fls.MLPClassifier(**mlp),
+                 lambda: skn.MLPClassifier(**mlp)),
                 ("LogisticRegression", lambda: fls.LogisticRegression(C=1.0),
                  lambda: skl.LogisticRegression(C=1.0))]
     return [("MLPRegressor", lambda: fls.MLPRegressor(**mlp), lambda: skn.MLPRegressor(**mlp)),
@@ -468,7 +469,8 @@ def run_sklearn_comparison(repeat=5, print_fn=print):
                                        "sklearn": timed("sklearn", theirs)}, repeat, 1)
                     scores = {k: float(est.score(X_test, y_test)) for k, est in fitted.items()}
                     ratio = times["sklearn"] / times["fastlin"]
-                    rows.append({"data": data_name, "estimator": name, "fastlin_s": times["fastlin"],
+                    rows.append({"data": data_name, "estimator": name,
+                                 "fastlin_s": times["fastlin"],
                                  "sklearn_s": times["sklearn"], "speedup": ratio,
                                  "fastlin_score": scores["fastlin"],
                                  "sklearn_score": scores["sklearn"]})

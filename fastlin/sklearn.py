@@ -270,7 +270,8 @@ class _BaseMLP(_Parity, BaseEstimator):
         factor = 2.0 if act == "sigmoid" else 6.0
         for layer in self._dense_layers():
             bound = np.sqrt(factor / (layer.in_features + layer.out_features))
-            layer.W = self._random_state.uniform(-bound, bound, (layer.in_features, layer.out_features))
+            shape = (layer.in_features, layer.out_features)
+            layer.W = self._random_state.uniform(-bound, bound, shape)
             layer.b = self._random_state.uniform(-bound, bound, layer.out_features)
         self._best_params = [p.copy() for p in self.model_.parameters()]
         if self.solver in self._stochastic:
@@ -870,7 +871,8 @@ class LogisticRegression(_Parity, ClassifierMixin, BaseEstimator):
         if self.dual:
             raise ValueError("dual=True is only for liblinear; fastlin solves the primal problem")
         if getattr(self, "multi_class", "deprecated") == "ovr":
-            raise ValueError("multi_class='ovr' is not supported; fastlin fits the multinomial model")
+            raise ValueError("multi_class='ovr' is not supported; fastlin fits the multinomial "
+                             "model")
         dtype = np.dtype(self.dtype)
         X, y = _validate(self, X, y, accept_sparse="csr", dtype=_FLOATS, order="C")
         check_classification_targets(y)
