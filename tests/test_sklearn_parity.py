@@ -471,3 +471,36 @@ def test_direct_lbfgsb_driver_equals_scipy_minimize(load, maxiter, maxfun):
     assert (got.nit, got.nfev, got.status) == (ref.nit, ref.nfev, ref.status)
     np.testing.assert_array_equal(got.x, ref.x)
     assert got.fun == ref.fun and got.message == ref.message
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 1e-5)])
+def test_sparse_module_matches_dense_forward_backward(backend, dtype, tol):
+    """fastlin._sparse, the entry point for the native fit/predict: the same output and the
+    same gradients of every layer as the dense path, and predict equal to model.predict."""
+    from fastlin import MLP, _sparse
+    X = _sparse_data(seed=5, n=64)
+    Xs = _sparse.check_X(sp.csc_matrix(X), WIDTH, np.dtype(dtype))
+    model = MLP([WIDTH, 16, 8, 3], activation="tanh", dtype=dtype, seed=0, backend=backend)
+    G = np.random.default_rng(0).normal(size=(64, 3)).astype(dtype)
+    dense_out = model.forward(X.astype(dtype)).copy()
+    model.backward(G, need_input_grad=False)
+    dense_grads = [g.copy() for g in model.gradients()]
+    sparse_out = _sparse.forward(model, Xs)
+    _sparse.backward(model, Xs, G)
+    np.testing.assert_allclose(sparse_out, dense_out, rtol=tol, atol=tol)
+    for got, want in zip(model.gradients(), dense_grads):
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    np.testing.assert_allclose(_sparse.predict(model, Xs), model.predict(X.astype(dtype)),
+                               rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("width", [40, 5000])  # most columns touched, and few
+def test_sparse_first_layer_weight_gradient(width):
+    from fastlin import _sparse
+    X = sp.random(32, width, density=0.3 if width == 40 else 0.002, format="csr",
+                  random_state=0)
+    G = np.random.default_rng(1).normal(size=(32, 7))
+    dW = np.full((width, 7), np.nan)
+    _sparse._first_weight_gradient(X, G, dW)
+    np.testing.assert_allclose(dW, X.toarray().T @ G, rtol=1e-12, atol=1e-12)
