@@ -61,7 +61,10 @@ def cmd_demo(args):
 def cmd_bench(args):
     from fastlin.benchmarks import (run_benchmarks, run_callbacks_overhead, run_contention,
                                     run_scaling)
-    if args.scaling:
+    if args.sklearn:
+        from fastlin.benchmarks import run_sklearn_comparison
+        run_sklearn_comparison()
+    elif args.scaling:
         run_scaling()
     elif args.contention:
         run_contention()
@@ -416,6 +419,8 @@ def build_parser():
                    help="fit per step quiet, beside one busy process, and quiet again")
     b.add_argument("--callbacks", action="store_true",
                    help="fit per step with and without callbacks and a per-batch schedule")
+    b.add_argument("--sklearn", action="store_true",
+                   help="fastlin.sklearn vs scikit-learn: fit time and held-out score per data set")
     b.set_defaults(func=cmd_bench)
     t = _subparser(sub, "train", "DATA.csv --target COL [options]",
                    "train an MLP on a CSV file with a header row")

@@ -15,9 +15,95 @@ loss is convex) and an L2 penalty on the weights.
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+import scipy.sparse as sp
+import scipy.sparse.linalg
 
-from fastlin import _checks
+from fastlin import _checks, _sparse
 from fastlin.backend import get as get_backend
+from fastlin.backend._threads import for_size
+
+
+def _setulb():
+    """SciPy's compiled L-BFGS-B step (scipy.optimize._lbfgsb.setulb), with the argument list
+    of its C version (SciPy 1.15 and later); None where that is not what SciPy has."""
+    try:
+        major, minor = (int(v) for v in scipy.__version__.split(".")[:2])
+        from scipy.optimize import _lbfgsb
+    except (ImportError, ValueError):
+        return None
+    return _lbfgsb.setulb if (major, minor) >= (1, 15) else None
+
+
+_SETULB = _setulb()
+
+
+def minimize_lbfgsb(fun, x0, maxiter, gtol, ftol=2.2204460492503131e-09, maxls=20,
+                    maxfun=15000, maxcor=10):
+    """``scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", options=...)`` for an
+    unbounded problem: SciPy's own compiled L-BFGS-B iterations, driven here the way
+    ``_minimize_lbfgsb`` drives them but without its ScalarFunction wrapper (several hundred
+    microseconds per iteration, more than the whole objective of a small logistic
+    regression). Same iterates, same stopping rules, same OptimizeResult fields (x, fun, jac,
+    nit, nfev, status, message, success). Falls back to scipy.optimize.minimize when SciPy's
+    step routine has another interface."""
+    options = {"maxiter": maxiter, "gtol": gtol, "ftol": ftol, "maxls": maxls,
+               "maxfun": maxfun, "maxcor": maxcor}
+    if _SETULB is None:
+        return scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", options=options)
+    n = x0.size
+    m = int(maxcor)
+    x = np.array(x0, dtype=np.float64).ravel()
+    f = np.array(0.0)
+    g = np.zeros(n)
+    unbounded = np.zeros(n, np.int32)
+    low = np.zeros(n)
+    high = np.zeros(n)
+    wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m)
+    iwa = np.zeros(3 * n, np.int32)
+    task = np.zeros(2, np.int32)
+    ln_task = np.zeros(2, np.int32)
+    lsave = np.zeros(4, np.int32)
+    isave = np.zeros(44, np.int32)
+    dsave = np.zeros(29)
+    factr = ftol / np.finfo(float).eps
+    nit = nfev = 0
+    first = True
+    while True:
+        try:
+            _SETULB(m, x, low, high, unbounded, f, g, factr, gtol, wa, iwa, task, lsave, isave,
+                    dsave, int(maxls), ln_task)
+        except (TypeError, ValueError):
+            if not first:
+                raise
+            return scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
+                                           options=options)
+        first = False
+        if task[0] == 3:  # FG: evaluate at x (a copy: the caller must not alias x)
+            value, grad = fun(x.copy())
+            f = float(value)
+            g = np.asarray(grad, dtype=np.float64)
+            nfev += 1
+        elif task[0] == 1:  # NEW_X: an iteration completed
+            nit += 1
+            if nit >= maxiter:
+                task[0], task[1] = 5, 504
+            elif nfev > maxfun:
+                task[0], task[1] = 5, 502
+        else:
+            break
+    if task[0] == 4:
+        status = 0
+    elif nfev > maxfun or nit >= maxiter:
+        status = 1
+    else:
+        status = 2
+    try:
+        from scipy.optimize._lbfgsb_py import status_messages, task_messages
+        message = f"{status_messages[int(task[0])]}: {task_messages[int(task[1])]}"
+    except (ImportError, KeyError):
+        message = f"L-BFGS-B task {int(task[0])}.{int(task[1])}"
+    return scipy.optimize.OptimizeResult(x=x, fun=f, jac=g, nit=nit, nfev=nfev, njev=nfev,
+                                         status=status, success=status == 0, message=message)
 
 
 class LinearRegression:
@@ -28,6 +114,11 @@ class LinearRegression:
     fit_intercept : bool, default True (appends a column of ones to X)
     alpha : float >= 0, L2 strength on the coefficients (not the intercept), default 0
     solver : "lstsq" (LAPACK gelsd, the pseudo-inverse) or "normal" (normal equations)
+    tol : float, the stopping tolerance of LSQR, which solves sparse X under "lstsq"
+
+    X may be a scipy.sparse matrix: "lstsq" then runs LSQR on the centred operator (X is
+    never densified; the intercept is the weighted mean residual, alpha the damping) and
+    "normal" solves the normal equations built from the sparse XᵀX.
 
     Attributes
     ----------
@@ -36,10 +127,11 @@ class LinearRegression:
     noise_variance_ : float or array, the Gaussian MLE σ̂² = mean squared training residual
     """
 
-    def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq"):
+    def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq", tol=1e-6):
         self.fit_intercept = fit_intercept
         self.alpha = alpha
         self.solver = solver
+        self.tol = tol
 
     def _design(self, X):
         if self.fit_intercept:
@@ -52,10 +144,32 @@ class LinearRegression:
         alpha = float(self.alpha)
         if not np.isfinite(alpha) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha}")
-        X = _checks.check_X(X)
+        tol = float(self.tol)
+        if not tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol}")
+        X = _sparse.check_X(X) if sp.issparse(X) else _checks.check_X(X)
         y = _checks.check_y(y, X.shape[0]).astype(np.float64)
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], np.float64)
+        if sw is not None and not sw.sum() > 0:
+            raise ValueError("sample_weight sums to zero; at least one sample needs weight")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if sp.issparse(X):
+            W, b = self._solve_sparse(X, Y, sw, alpha, tol)
+        else:
+            W, b = self._solve_dense(X, Y, sw, alpha)
+        residual = Y - (np.asarray(X @ W) + b)
+        if sw is None:
+            var = np.mean(residual ** 2, axis=0)
+        else:
+            var = (sw[:, None] * residual ** 2).sum(axis=0) / sw.sum()
+        single = y.ndim == 1
+        self.coef_ = W[:, 0] if single else W.T
+        self.intercept_ = float(b[0]) if single else b
+        self.noise_variance_ = float(var[0]) if single else var
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _solve_dense(self, X, Y, sw, alpha):
         A = self._design(X)
         if sw is not None:
             root = np.sqrt(sw)[:, None]
@@ -72,30 +186,55 @@ class LinearRegression:
                 Yw = np.vstack([Yw, np.zeros((d, Y.shape[1]))])
             w, _, self.rank_, self.singular_ = scipy.linalg.lstsq(A, Yw, lapack_driver="gelsd")
         else:
-            gram = A.T @ A + np.diag(penalty)
-            try:
-                w = scipy.linalg.solve(gram, A.T @ Yw, assume_a="pos")
-            except (scipy.linalg.LinAlgError, np.linalg.LinAlgError):
-                raise ValueError("XᵀX is singular: the normal equations have no unique solution; "
-                                 "use solver='lstsq' or alpha > 0") from None
+            w = self._solve_normal(A.T @ A + np.diag(penalty), A.T @ Yw)
         W = w[:-1] if self.fit_intercept else w
         b = w[-1] if self.fit_intercept else np.zeros(Y.shape[1])
-        residual = Y - (X @ W + b)
-        if sw is None:
-            var = np.mean(residual ** 2, axis=0)
+        return W, b
+
+    def _solve_sparse(self, X, Y, sw, alpha, tol):
+        """Centre implicitly (weighted column means x̄, ȳ), solve for the coefficients, then
+        b = ȳ - x̄·W: the unpenalised intercept without densifying X."""
+        n, d = X.shape
+        w = np.ones(n) if sw is None else sw
+        total = float(w.sum())
+        if self.fit_intercept:
+            x_off = np.asarray(X.T @ w).ravel() / total
+            y_off = (w @ Y) / total
         else:
-            var = (sw[:, None] * residual ** 2).sum(axis=0) / sw.sum()
-        single = y.ndim == 1
-        self.coef_ = W[:, 0] if single else W.T
-        self.intercept_ = float(b[0]) if single else b
-        self.noise_variance_ = float(var[0]) if single else var
-        self.n_features_in_ = X.shape[1]
-        return self
+            x_off, y_off = np.zeros(d), np.zeros(Y.shape[1])
+        root = np.sqrt(w)
+        if self.solver == "lstsq":
+            op = scipy.sparse.linalg.LinearOperator(
+                (n, d), dtype=np.float64,
+                matvec=lambda v: root * (X @ np.ravel(v) - x_off @ np.ravel(v)),
+                rmatvec=lambda u: X.T @ (root * np.ravel(u)) - x_off * (root @ np.ravel(u)))
+            W = np.empty((d, Y.shape[1]))
+            for j in range(Y.shape[1]):
+                W[:, j] = scipy.sparse.linalg.lsqr(op, root * (Y[:, j] - y_off[j]),
+                                                   damp=np.sqrt(alpha), atol=tol, btol=tol)[0]
+        else:
+            Xw = X.multiply(root[:, None]).tocsr()
+            gram = np.asarray((Xw.T @ Xw).todense()) - total * np.outer(x_off, x_off)
+            rhs = np.asarray(X.T @ (w[:, None] * Y)) - total * np.outer(x_off, y_off)
+            W = self._solve_normal(gram + alpha * np.eye(d), rhs)
+        self.rank_ = self.singular_ = None
+        return W, y_off - x_off @ W
+
+    @staticmethod
+    def _solve_normal(gram, rhs):
+        try:
+            return scipy.linalg.solve(gram, rhs, assume_a="pos")
+        except (scipy.linalg.LinAlgError, np.linalg.LinAlgError):
+            raise ValueError("XᵀX is singular: the normal equations have no unique solution; "
+                             "use solver='lstsq' or alpha > 0") from None
 
     def predict(self, X):
         self._check_fitted()
-        X = _checks.check_X(X, self.n_features_in_)
-        return X @ self.coef_.T + self.intercept_
+        if sp.issparse(X):
+            X = _sparse.check_X(X, self.n_features_in_)
+        else:
+            X = _checks.check_X(X, self.n_features_in_)
+        return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R²."""
@@ -138,55 +277,96 @@ class _KernelLinearClassifier:
         self.backend = backend
 
     def _loss_and_grad(self, K, X, target, sw, n_out):
-        """The objective of scikit-learn: mean loss + ||W||² / (2 C n_effective)."""
+        """scikit-learn's objective as a function of theta = [W.ravel(), b] (float64):
+        Σ sw·loss / Σ sw + ||W||² / (2 C Σ sw), and its exact gradient. Dense X runs on the
+        fused kernels, sparse (CSR) X on SciPy's sparse products."""
         d = X.shape[1]
         dt = X.dtype
         n_eff = X.shape[0] if sw is None else float(sw.sum())
-        reg = 1.0 / (float(self.C) * n_eff)
+        reg = 0.0 if np.isinf(float(self.C)) else 1.0 / (float(self.C) * n_eff)
+        sparse = sp.issparse(X)
         logits = np.empty((X.shape[0], n_out), dt)
         grad_logits = np.empty_like(logits)
         dW = np.empty((d, n_out), dt)
         db = np.empty(n_out, dt)
+        fit_intercept = self.fit_intercept
+        # every buffer here is ours and X, target and sw were checked once: call the kernels'
+        # unchecked entry points (labels are still range-checked inside the kernel)
+        nt_cheap = for_size(logits.size, cheap=True)
+        nt = for_size(logits.size)
 
         def f(theta):
             W = np.ascontiguousarray(theta[: d * n_out].reshape(d, n_out), dtype=dt)
-            b = np.ascontiguousarray(theta[d * n_out:], dtype=dt) if self.fit_intercept else None
-            K.dense_forward(X, W, b, out=logits)
-            loss = self._loss(K, logits, target, grad_logits, sw)
-            K.dense_backward(X, W, grad_logits, dW=dW, db=db, compute_db=self.fit_intercept,
-                             compute_dX=False)
-            W64 = W.astype(np.float64)
-            value = loss + 0.5 * reg * float((W64 * W64).sum())
-            grad = dW.astype(np.float64).ravel() + reg * W64.ravel()
-            if self.fit_intercept:
-                grad = np.concatenate([grad, db.astype(np.float64)])
+            b = np.ascontiguousarray(theta[d * n_out:], dtype=dt) if fit_intercept else None
+            if sparse:
+                np.copyto(logits, X @ W, casting="same_kind")
+                if fit_intercept:
+                    np.add(logits, b, out=logits)
+            else:
+                K._impl_dense_forward(X, W, b, 0, None, logits, None, nt_cheap)
+            loss = self._loss(K, logits, target, grad_logits, sw, nt)
+            if sparse:
+                np.copyto(dW, X.T @ grad_logits, casting="same_kind")
+                if fit_intercept:
+                    np.sum(grad_logits, axis=0, out=db)
+            else:
+                K._impl_dense_backward(X, W, grad_logits, dW, db if fit_intercept else None, None)
+            w64 = theta[: d * n_out]
+            value = loss + 0.5 * reg * float(w64 @ w64)
+            grad = np.empty_like(theta)
+            grad[: d * n_out] = dW.ravel()
+            if reg:
+                grad[: d * n_out] += reg * w64
+            if fit_intercept:
+                grad[d * n_out:] = db
             return value, grad
 
         return f
 
-    def _fit_weights(self, X, target, sw, n_out):
-        if not (isinstance(self.C, (int, float, np.number)) and self.C > 0):
-            raise ValueError(f"C must be a positive number, got {self.C!r}")
+    def _fit_weights(self, X, target, sw, n_out, init=None):
+        C = self.C
+        if isinstance(C, bool) or not isinstance(C, (int, float, np.number)) or not C > 0:
+            raise ValueError(f"C must be a positive number (inf for no penalty), got {C!r}")
         K = get_backend(self.backend)
         f = self._loss_and_grad(K, X, target, sw, n_out)
-        theta0 = np.zeros(X.shape[1] * n_out + (n_out if self.fit_intercept else 0))
-        res = scipy.optimize.minimize(f, theta0, jac=True, method="L-BFGS-B",
-                                      options={"maxiter": int(self.max_iter), "gtol": self.tol})
         d = X.shape[1]
-        self.n_iter_ = int(res.nit)
+        theta0 = np.zeros(d * n_out + (n_out if self.fit_intercept else 0))
+        if init is not None:
+            W0, b0 = init
+            theta0[: d * n_out] = np.asarray(W0, np.float64).T.ravel()
+            if self.fit_intercept:
+                theta0[d * n_out:] = b0
+        # scikit-learn's settings: gtol = tol, up to 50 line-search steps, ftol = 64 eps
+        res = minimize_lbfgsb(f, theta0, maxiter=int(self.max_iter), gtol=self.tol, maxls=50,
+                              ftol=64 * np.finfo(float).eps)
+        self.result_ = res
+        self.n_iter_ = int(min(res.nit, self.max_iter))
         W = res.x[: d * n_out].reshape(d, n_out)
         b = res.x[d * n_out:] if self.fit_intercept else np.zeros(n_out)
         return W, b
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit on X of shape (n_samples, n_features) and class labels y of shape (n_samples,)."""
-        X = _checks.check_X(X, dtype=np.dtype(self.dtype))
+    def _objective(self, X, y, sample_weight=None):
+        """(f, n_parameters): the objective fit minimises, theta -> (value, gradient), for
+        the labels y; for checking the gradient (scipy.optimize.check_grad)."""
+        X, target, sw, n_out = self._prepare(X, y, sample_weight)
+        f = self._loss_and_grad(get_backend(self.backend), X, target, sw, n_out)
+        return f, X.shape[1] * n_out + (n_out if self.fit_intercept else 0)
+
+    def _prepare(self, X, y, sample_weight):
+        dtype = np.dtype(self.dtype)
+        X = _sparse.check_X(X, dtype=dtype) if sp.issparse(X) else _checks.check_X(X, dtype=dtype)
         y = _checks.check_y(y, X.shape[0])
         self.classes_, index = np.unique(y, return_inverse=True)
         self._check_classes(len(self.classes_))
         target, n_out = self._target(index, X.dtype)
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        W, b = self._fit_weights(X, target, sw, n_out or len(self.classes_))
+        return X, target, sw, n_out or len(self.classes_)
+
+    def fit(self, X, y, sample_weight=None, init=None):
+        """Fit on X of shape (n_samples, n_features) (dense or scipy.sparse) and class labels y
+        of shape (n_samples,); init = (coef, intercept) starts from those weights."""
+        X, target, sw, n_out = self._prepare(X, y, sample_weight)
+        W, b = self._fit_weights(X, target, sw, n_out, init)
         self.coef_ = W.T
         self.intercept_ = b
         self.n_features_in_ = X.shape[1]
@@ -198,8 +378,11 @@ class _KernelLinearClassifier:
 
     def decision_function(self, X):
         self._check_fitted()
-        X = _checks.check_X(X, self.n_features_in_)
-        scores = X @ self.coef_.T + self.intercept_
+        if sp.issparse(X):
+            X = _sparse.check_X(X, self.n_features_in_)
+        else:
+            X = _checks.check_X(X, self.n_features_in_)
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
@@ -214,8 +397,8 @@ class LogisticRegression(_KernelLinearClassifier):
     binary cross-entropy + ||w||² / (2 C n) (scikit-learn's objective) with L-BFGS."""
 
     @staticmethod
-    def _loss(K, logits, target, grad, sw):
-        return K.sigmoid_binary_cross_entropy(logits, target, grad=grad, sample_weight=sw)[0]
+    def _loss(K, logits, target, grad, sw, n_threads):
+        return K._impl_sigmoid_bce(logits, target, grad, sw, None, n_threads)
 
     def _check_classes(self, n_classes):
         if n_classes != 2:
@@ -240,8 +423,8 @@ class SoftmaxRegression(_KernelLinearClassifier):
     with respect to the logits is softmax − onehot. Fitted like LogisticRegression."""
 
     @staticmethod
-    def _loss(K, logits, target, grad, sw):
-        return K.softmax_cross_entropy(logits, target, grad=grad, sample_weight=sw)[0]
+    def _loss(K, logits, target, grad, sw, n_threads):
+        return K._impl_softmax_cross_entropy(logits, target, grad, sw, None, 0.0, n_threads)
 
     def _check_classes(self, n_classes):
         if n_classes < 2:
@@ -249,7 +432,7 @@ class SoftmaxRegression(_KernelLinearClassifier):
 
     @staticmethod
     def _target(index, dtype):
-        return index.astype(np.int64), None
+        return np.ascontiguousarray(index, dtype=np.int64), None
 
     def predict_proba(self, X):
         z = self.decision_function(X)

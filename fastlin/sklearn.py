@@ -1,349 +1,815 @@
 """A drop-in for scikit-learn: MLPClassifier, MLPRegressor, LinearRegression and
-LogisticRegression with scikit-learn's parameter names, defaults, fitted attributes and
-methods, trained by fastlin's kernels. Swapping ``from sklearn.neural_network import
-MLPClassifier`` for ``from fastlin.sklearn import MLPClassifier`` must just work.
+LogisticRegression with scikit-learn's parameters, fitted attributes and methods, trained by
+fastlin's kernels. Swapping ``from sklearn.neural_network import MLPClassifier`` for
+``from fastlin.sklearn import MLPClassifier`` must just work.
 
-Input checking is scikit-learn's own (``validate_data``), so errors read exactly as users
-expect. Extras beyond scikit-learn: ``dtype`` (None follows the input: float32 stays float32,
-anything else becomes float64), ``backend`` ("cython" or "numpy"), more activations
-("leaky_relu", "abs", "sigmoid" as an alias of "logistic"). Not supported: the MLP solver
-"lbfgs" and learning-rate schedules other than "constant" (ValueError); ``alpha`` acts as L2
-weight decay alpha / batch_size on every parameter, intercepts included.
+Parameters: each ``__init__`` is built from the installed scikit-learn's (1.5 through 1.9):
+the same names, order and defaults (``MLPRegressor(loss="squared_error", ...)`` first on 1.7+,
+``LogisticRegression(penalty="deprecated", *, C, l1_ratio, ...)`` on 1.8+), then fastlin's
+extras as keyword-only parameters. Values are checked in ``fit`` against scikit-learn's own
+constraints; the few values fastlin does not compute (L1 penalties, other logistic solvers,
+``LinearRegression(positive=True)``) raise a ValueError that says so.
+
+The MLPs follow scikit-learn's training exactly: the same initial weights for the same
+``random_state`` (Glorot uniform), the same shuffles, batches and early-stopping split, the
+same objective (mean loss + alpha/2 ||W||² / Σ sample_weight, the intercepts unpenalised), the
+same update rules (sgd with constant/invscaling/adaptive rates, adam, lbfgs on the whole data
+set with ``max_fun``), ``n_iter_`` per call and ``t_`` in samples seen. Each step runs on
+fastlin's kernels; sparse X (CSR/CSC) goes through :mod:`fastlin._sparse`.
+
+Extras: ``dtype`` (None follows the input: float32 stays float32, anything else becomes
+float64), ``backend`` ("cython" or "numpy"), more activations ("leaky_relu", "abs", "sigmoid"
+as an alias of "logistic").
 """
+import inspect
+import warnings
+from numbers import Real
+
 import numpy as np
+import scipy.linalg.blas
+import scipy.sparse as sp
+from scipy.special import xlogy
+from sklearn import linear_model as _sk_linear
+from sklearn import neural_network as _sk_nn
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (_check_partial_fit_first_call, check_classification_targets,
+                                      type_of_target, unique_labels)
+from sklearn.utils.optimize import _check_optimize_result
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:  # scikit-learn 1.5: the method, not yet the function
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
 
 import fastlin.linear as _linear
-from fastlin.layers import ACTIVATION_LAYERS
-from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
+from fastlin import _checks, _sparse
 from fastlin.optim import SGD, Adam
 from fastlin.sequential import MLP
 
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "sigmoid": "sigmoid",
                 "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu", "abs": "abs"}
+_FLOATS = (np.float64, np.float32)
 
 
-def _model_dtype(dtype, X):
-    if dtype is not None:
-        return np.dtype(dtype)
-    return np.dtype(np.float32) if np.asarray(X).dtype == np.float32 else np.dtype(np.float64)
+# ------------------------------------------------------------------------------ signatures
+def _spec(sk_cls, extras):
+    """[(name, default, keyword_only)]: the installed scikit-learn class's parameters in order,
+    then the extras (keyword-only) that scikit-learn does not have."""
+    params = list(inspect.signature(sk_cls.__init__).parameters.values())[1:]
+    names = {p.name for p in params}
+    spec = [(p.name, p.default, p.kind is inspect.Parameter.KEYWORD_ONLY) for p in params]
+    return spec + [(name, default, True) for name, default in extras if name not in names]
 
 
-class _BaseMLP(BaseEstimator):
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 dtype=None, backend="cython"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
-        self.backend = backend
+def _make_init(qualname, spec):
+    """An ``__init__`` with exactly the parameters of `spec` that stores each one (scikit-learn
+    reads the parameters from the signature, so it must be a real function, not **kwargs)."""
+    parts, star = [], False
+    for name, _, kw_only in spec:
+        if kw_only and not star:
+            parts.append("*")
+            star = True
+        parts.append(f"{name}=_defaults[{name!r}]")
+    body = "".join(f"    self.{name} = {name}\n" for name, _, _ in spec) or "    pass\n"
+    namespace = {"_defaults": {name: default for name, default, _ in spec}}
+    exec(f"def __init__(self, {', '.join(parts)}):\n{body}", namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__qualname__ = qualname
+    return init
+
+
+class _Parity:
+    """Shared parameter handling: scikit-learn's constraints, checked in fit; parameters of a
+    newer scikit-learn that fastlin does not know are refused unless left at their default."""
+
+    _spec = ()
+    _known = frozenset()
+
+    def _check_parameters(self):
+        # scikit-learn's _validate_params, without its signature inspection on every call
+        params = {name: getattr(self, name) for name, _, _ in self._spec}
+        validate_parameter_constraints(self._parameter_constraints, params,
+                                       caller_name=type(self).__name__)
+        for name, default, _ in self._spec:
+            if name in self._known:
+                continue
+            value = getattr(self, name)
+            if value is not default and not (isinstance(value, str) and value == default):
+                raise ValueError(f"{type(self).__name__}: fastlin does not support scikit-learn's "
+                                 f"parameter {name}={value!r}; leave it at its default {default!r}")
+
+    def _model_dtype(self, X):
+        if self.dtype is not None:
+            dt = np.dtype(self.dtype)
+            if dt not in _FLOATS:
+                raise ValueError(f"dtype must be float32, float64 or None, got {self.dtype!r}")
+            return dt
+        return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+
+_NO_Y = "no_validation"  # scikit-learn's marker for "validate X only"
+
+
+def _validate(estimator, X, y=_NO_Y, *, reset=True, dtype=_FLOATS, multi_output=False,
+              **kwargs):
+    """scikit-learn's validate_data, with a fast path for what fastlin is mostly given: a
+    finite, C-contiguous float ndarray (and a plain numeric y). It records n_features_in_ and
+    forgets feature names exactly as validate_data does for such arrays; anything else (lists,
+    DataFrames, sparse, NaN, a wrong width, other dtypes) goes to validate_data itself, so the
+    errors and warnings are scikit-learn's."""
+    dtypes = [np.dtype(d) for d in (dtype if isinstance(dtype, (list, tuple)) else [dtype])]
+    fast = (type(X) is np.ndarray and X.ndim == 2 and X.dtype in dtypes
+            and X.flags.c_contiguous and X.shape[0] >= 1 and X.shape[1] >= 1)
+    if fast and not reset:
+        fast = (getattr(estimator, "feature_names_in_", None) is None
+                and X.shape[1] == getattr(estimator, "n_features_in_", None))
+    if fast and y is not _NO_Y:
+        fast = (type(y) is np.ndarray and y.dtype.kind in "biuf" and len(y) == len(X)
+                and (y.ndim == 1 or (multi_output and y.ndim == 2 and y.shape[1] >= 1))
+                and (y.dtype.kind != "f" or _checks.all_finite(y)))
+    if fast and _checks.all_finite(X):
+        if reset:
+            estimator.n_features_in_ = X.shape[1]
+            if hasattr(estimator, "feature_names_in_"):
+                del estimator.feature_names_in_
+        return X if y is _NO_Y else (X, y)
+    if multi_output:
+        kwargs["multi_output"] = True
+    if y is _NO_Y:
+        return validate_data(estimator, X, reset=reset, dtype=dtype, **kwargs)
+    return validate_data(estimator, X, y, reset=reset, dtype=dtype, **kwargs)
+
+
+def _as_model_input(X, dtype):
+    """X (validated by scikit-learn) as the model reads it: a C-contiguous array or a CSR
+    matrix of `dtype`."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        return X if X.dtype == dtype else X.astype(dtype)
+    return np.ascontiguousarray(X, dtype=dtype)
+
+
+# ------------------------------------------------------------------------------------ MLP
+_MLP_KNOWN = frozenset(
+    "loss hidden_layer_sizes activation solver alpha batch_size learning_rate learning_rate_init "
+    "power_t max_iter shuffle random_state tol verbose warm_start momentum nesterovs_momentum "
+    "early_stopping validation_fraction beta_1 beta_2 epsilon n_iter_no_change max_fun dtype "
+    "backend".split())
+_MLP_EXTRAS = [("dtype", None), ("backend", "cython")]
+_MLP_EXTRA_CONSTRAINTS = {"activation": [StrOptions(set(_ACTIVATIONS))],
+                          "dtype": "no_validation",
+                          "backend": [StrOptions({"cython", "numpy"})]}
+
+
+class _WeightsAndBiases:
+    """scikit-learn's update as two fastlin optimizers of one kind: the weights' with L2 weight
+    decay alpha / (the batch's total sample weight), fused into the update kernel (PyTorch's
+    g + wd·p is scikit-learn's (Xᵀδ + alpha·W) / n), and the intercepts' without."""
+
+    def __init__(self, weights, biases):
+        self.weights, self.biases = weights, biases
+
+    @property
+    def lr(self):
+        return self.weights.lr
+
+    @lr.setter
+    def lr(self, value):
+        self.weights.lr = self.biases.lr = value
+
+    @property
+    def eps(self):
+        return self.weights.eps
+
+    @eps.setter
+    def eps(self, value):
+        self.weights.eps = self.biases.eps = value
+
+    @property
+    def step_count(self):
+        return self.weights.step_count
+
+    @property
+    def velocity(self):
+        return list(self.weights.velocity) + list(self.biases.velocity)
+
+    def step(self, weight_decay):
+        self.weights.weight_decay = weight_decay
+        self.weights.step()
+        self.biases.step()
+
+
+class _BaseMLP(_Parity, BaseEstimator):
+    _stochastic = ("sgd", "adam")
 
     def __getstate__(self):
-        # The optimizer holds references into the model; it is rebuilt by the next fit.
+        # The optimizer holds references into the model's arrays, which a pickler (joblib's,
+        # Dask's) may not keep shared: it travels as its state_dict and is rebuilt over the
+        # unpickled model's parameters, so partial_fit continues bitwise on another worker.
         state = self.__dict__.copy()
-        state.pop("_opt", None)
+        opt = state.pop("_optimizer", None)
+        state.pop("_l2_pairs", None)
+        if opt is not None:
+            state["_optimizer_state"] = (opt.weights.state_dict(), opt.biases.state_dict())
         return state
 
-    # ---------------------------------------------------------------- checks
-    def _check_params(self):
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation {self.activation!r} is not supported; choose one of "
-                             f"{sorted(_ACTIVATIONS)}")
-        if self.solver not in ("adam", "sgd"):
-            raise ValueError(f"solver {self.solver!r} is not supported by fastlin; use 'adam' or 'sgd'")
-        if self.learning_rate != "constant":
-            raise ValueError("fastlin supports learning_rate='constant' only")
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.isscalar(sizes) else list(sizes)
-        if any(int(s) != s or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive ints, got {self.hidden_layer_sizes}")
-        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive int, got {self.max_iter}")
-        if self.alpha < 0 or self.learning_rate_init <= 0:
-            raise ValueError("alpha must be >= 0 and learning_rate_init > 0")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError("validation_fraction must be in (0, 1)")
-        return [int(s) for s in sizes]
+    def __setstate__(self, state):
+        opt_state = state.pop("_optimizer_state", None)
+        self.__dict__.update(state)
+        if opt_state is not None and hasattr(self, "model_"):
+            self._optimizer = self._make_optimizer()
+            self._optimizer.weights.load_state_dict(opt_state[0])
+            self._optimizer.biases.load_state_dict(opt_state[1])
 
-    def _batch(self, n):
-        if self.batch_size == "auto":
-            return min(200, n)
-        if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be 'auto' or a positive int, got {self.batch_size}")
-        return min(int(self.batch_size), n)
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
-    # ----------------------------------------------------------------- model
-    def _build(self, n_in, n_out, dtype, hidden):
-        self.model_ = MLP([n_in, *hidden, n_out], activation=_ACTIVATIONS[self.activation],
-                          dtype=dtype, seed=self._seed(), backend=self.backend,
-                          init="he" if self.activation in ("relu", "leaky_relu", "abs") else "glorot")
-        self.n_layers_ = len(hidden) + 2
-        self.n_outputs_ = n_out
-        self.loss_curve_ = []
-        self.best_loss_ = np.inf
-        self.n_iter_ = 0
-        self.t_ = 0
-        self._no_improve = 0
-        self.validation_scores_ = [] if self.early_stopping else None
-        self.best_validation_score_ = -np.inf if self.early_stopping else None
-
-    def _seed(self):
-        rs = self.random_state
-        if isinstance(rs, np.random.RandomState):
-            return int(rs.randint(0, 2**31 - 1))
-        return rs
-
-    def _optimizer(self, batch):
-        params = self.model_.parameters()
-        wd = float(self.alpha) / batch
-        if self.solver == "sgd":
-            return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
-                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
-                       weight_decay=wd, backend=self.backend)
-        return Adam(params, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
-                    eps=self.epsilon, weight_decay=wd, backend=self.backend)
-
+    # ------------------------------------------------------------- attributes
     @property
     def coefs_(self):
         check_is_fitted(self, "model_")
-        return [layer.W for layer in self.model_.layers[::2]]
+        return [layer.W for layer in self._dense_layers()]
+
+    @coefs_.setter
+    def coefs_(self, values):
+        for layer, value in zip(self._dense_layers(), values, strict=True):
+            layer.W = value
 
     @property
     def intercepts_(self):
         check_is_fitted(self, "model_")
-        return [layer.b for layer in self.model_.layers[::2]]
+        return [layer.b for layer in self._dense_layers()]
 
-    def _train(self, X, target, epochs, incremental):
-        n = X.shape[0]
-        batch = self._batch(n)
-        if not incremental or not hasattr(self, "_opt"):
-            self._opt = self._optimizer(batch)
-        X_val = None
-        if self.early_stopping and not incremental:
-            n_val = max(1, int(round(self.validation_fraction * n)))
-            if n - n_val < 1:
-                raise ValueError("too few samples for early_stopping's validation split")
-            order = np.random.default_rng(self._seed()).permutation(n)
-            X_val, y_val = X[order[:n_val]], target[order[:n_val]]
-            X, target = X[order[n_val:]], target[order[n_val:]]
-        best_params = None
-        for _ in range(epochs):
-            h = self.model_.fit(X, target, loss=self._loss, optimizer=self._opt, epochs=1,
-                                batch_size=batch, shuffle=self.shuffle,
-                                seed=None if self._seed() is None else self._seed() + self.n_iter_)
-            loss = h.history["loss"][-1]
-            self.n_iter_ += 1
-            self.t_ += n
-            self.loss_curve_.append(loss)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-            if incremental:
-                continue
-            if X_val is not None:
-                score = self._validation_score(X_val, y_val)
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_ + self.tol
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    best_params = [p.copy() for p in self.model_.parameters()]
+    @intercepts_.setter
+    def intercepts_(self, values):
+        for layer, value in zip(self._dense_layers(), values, strict=True):
+            layer.b = value
+
+    def _dense_layers(self):
+        return self.model_.layers[::2]
+
+    # ----------------------------------------------------------------- set-up
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(isinstance(s, bool) or int(s) != s or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _initialize(self, n_features, n_outputs, dtype, hidden):
+        """scikit-learn's _initialize: counters reset and Glorot-uniform weights drawn from
+        self._random_state in scikit-learn's order (so a random_state gives its weights)."""
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = n_outputs
+        sizes = [n_features, *hidden, n_outputs]
+        self.n_layers_ = len(sizes)
+        act = _ACTIVATIONS[self.activation]
+        # zeros: the weights are drawn below, as scikit-learn draws them
+        self.model_ = MLP(sizes, activation=act, dtype=dtype, backend=self.backend, init="zeros")
+        factor = 2.0 if act == "sigmoid" else 6.0
+        for layer in self._dense_layers():
+            bound = np.sqrt(factor / (layer.in_features + layer.out_features))
+            shape = (layer.in_features, layer.out_features)
+            layer.W = self._random_state.uniform(-bound, bound, shape)
+            layer.b = self._random_state.uniform(-bound, bound, layer.out_features)
+        self._best_params = [p.copy() for p in self.model_.parameters()]
+        if self.solver in self._stochastic:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
             else:
-                improved = loss < self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, loss)
-            self._no_improve = 0 if improved else self._no_improve + 1
-            if self._no_improve > self.n_iter_no_change:
-                break
-        if best_params is not None:
-            for p, b in zip(self.model_.parameters(), best_params):
-                np.copyto(p, b)
-        if X_val is not None:
-            self.best_loss_ = None
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
 
+    # ------------------------------------------------------------ the network
     def _forward(self, X):
+        """Training forward: the output layer's pre-activation for X (dense or CSR)."""
+        if sp.issparse(X):
+            return _sparse.forward(self.model_, X)
+        return self.model_._forward(X)
+
+    def _backward(self, X, grad):
+        if sp.issparse(X):
+            _sparse.backward(self.model_, X, grad)
+        else:
+            self.model_.backward(grad, need_input_grad=False)
+
+    def _output_loss(self, z, target, sw, grad, objective=False):
+        """scikit-learn's loss of the output pre-activation z and its gradient d loss / dz
+        written into grad, scaled as scikit-learn scales it: (act(z) - y) · sw / Σ sw.
+
+        With objective=True the squared error is summed over the outputs (not averaged), so
+        the value is the function whose gradient that is (what lbfgs needs); for one output,
+        or any other loss, both are the same."""
+        K = self.model_.backend
+        kind = self.out_activation_
+        k = z.shape[1]
+        if kind == "softmax":
+            return K.softmax_cross_entropy(z, target, grad=grad, sample_weight=sw)[0]
+        if kind == "logistic":
+            loss = K.sigmoid_binary_cross_entropy(z, target, grad=grad, sample_weight=sw)[0]
+            if k > 1:
+                grad *= grad.dtype.type(k)
+            return loss * k
+        if kind == "identity":
+            loss = K.mse(z, target, grad=grad, sample_weight=sw)[0]
+            grad *= grad.dtype.type(0.5 * k)
+            return 0.5 * loss * (k if objective else 1)
+        # "exp": the Poisson deviance with a log link, halved (scikit-learn's poisson_loss)
+        z64 = z.astype(np.float64)
+        mu = np.exp(z64)
+        t = target.astype(np.float64)
+        terms = xlogy(t, t) - t * z64 + mu - t
+        w = np.ones(len(z)) if sw is None else sw.astype(np.float64)
+        total = w.sum()
+        loss = float((w @ terms).sum() / total)
+        np.copyto(grad, (mu - t) * (w / total)[:, None], casting="same_kind")
+        return loss
+
+    def _l2(self, sw_sum, gradient=True):
+        """alpha/2 ||W||² / sw_sum (weights only), and alpha · W / sw_sum added to each dW
+        (unless gradient=False: the stochastic solvers fold that term into the update)."""
+        if not self.alpha:
+            return 0.0
+        pairs = self.__dict__.get("_l2_pairs")
+        if pairs is None or pairs[0][0].base is not self._dense_layers()[0].W:
+            pairs = self._l2_pairs = [
+                (layer.W.reshape(-1), layer.dW.reshape(-1),
+                 scipy.linalg.blas.get_blas_funcs("axpy", dtype=layer.dtype))
+                for layer in self._dense_layers()]
+        c = float(self.alpha) / sw_sum
+        total = 0.0
+        for w, dw, axpy in pairs:
+            total += float(np.dot(w, w))
+            if gradient:
+                axpy(w, dw, a=c)  # dw += c * w, in place
+        return 0.5 * c * total
+
+    # --------------------------------------------------------------- training
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        self._check_parameters()
+        hidden = self._hidden_sizes()
+        first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
+        X, y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            if not sample_weight.sum() > 0:
+                raise ValueError("sample_weight sums to zero; at least one sample needs weight")
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X.shape[1], y.shape[1], self._model_dtype(X), hidden)
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {y.shape[1]} outputs but the fitted network has "
+                             f"{self.n_outputs_}; fit again without warm_start")
+        elif [layer.out_features for layer in self._dense_layers()[:-1]] != hidden:
+            raise ValueError("hidden_layer_sizes changed since the last fit; fit again without "
+                             "warm_start")
+        dt = self.model_.dtype
+        X = _as_model_input(X, dt)
+        sw = None if sample_weight is None else sample_weight.astype(dt)
+        if self.solver in self._stochastic:
+            self._fit_stochastic(X, y, sw, incremental)
+        else:
+            self._fit_lbfgs(X, y, sw)
+        if not all(np.isfinite(p).all() for p in self.model_.parameters()):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may"
+                             " contain large values and need to be preprocessed.")
+        return self
+
+    def _loss_target(self, Y):
+        """The target as the loss kernel reads it: labels for softmax, floats otherwise."""
+        if self.out_activation_ == "softmax":
+            return np.ascontiguousarray(np.argmax(Y, axis=1), dtype=np.int64)
+        return np.ascontiguousarray(Y, dtype=self.model_.dtype)
+
+    def _fit_lbfgs(self, X, Y, sw):
+        params = self.model_.parameters()
+        grads = self.model_.gradients()
+        sizes = [p.size for p in params]
+        target = self._loss_target(Y)
+        grad_out = np.empty((X.shape[0], self.n_outputs_), self.model_.dtype)
+        sw_sum = X.shape[0] if sw is None else float(sw.sum(dtype=np.float64))
+        packed_grad = np.empty(sum(sizes))
+
+        def loss_grad(theta):
+            start = 0
+            for p, size in zip(params, sizes):
+                np.copyto(p.reshape(-1), theta[start:start + size], casting="unsafe")
+                start += size
+            z = self._forward(X)
+            loss = self._output_loss(z, target, sw, grad_out, objective=True)
+            self._backward(X, grad_out)
+            loss += self._l2(sw_sum)
+            start = 0
+            for g, size in zip(grads, sizes):
+                packed_grad[start:start + size] = g.reshape(-1)
+                start += size
+            return loss, packed_grad.copy()
+
+        theta0 = np.concatenate([p.reshape(-1) for p in params]).astype(np.float64)
+        result = _linear.minimize_lbfgsb(loss_grad, theta0, maxiter=self.max_iter,
+                                         gtol=self.tol, maxfun=self.max_fun)
+        self.n_iter_ = _check_optimize_result("lbfgs", result, self.max_iter)
+        self.loss_ = float(result.fun)
+        start = 0
+        for p, size in zip(params, sizes):
+            np.copyto(p.reshape(-1), result.x[start:start + size], casting="unsafe")
+            start += size
+
+    def _make_optimizer(self):
+        weights = [layer.W for layer in self._dense_layers()]
+        biases = [layer.b for layer in self._dense_layers()]
+        if self.solver == "sgd":
+            def make(params):
+                return SGD(params, lr=self.learning_rate_init, momentum=self.momentum,
+                           nesterov=bool(self.nesterovs_momentum and self.momentum > 0),
+                           backend=self.backend)
+        else:
+            def make(params):
+                return Adam(params, lr=self.learning_rate_init, betas=(self.beta_1, self.beta_2),
+                            eps=self.epsilon, backend=self.backend)
+        return _WeightsAndBiases(make(weights), make(biases))
+
+    def _set_sgd_rate(self, lr):
+        """Change the sgd learning rate as scikit-learn does: its velocity holds lr-scaled
+        gradients and fastlin's (PyTorch's) raw ones, so rescale ours to keep the two equal."""
+        opt = self._optimizer
+        if lr != opt.lr:
+            for v in opt.velocity:
+                if v is not None:
+                    v *= v.dtype.type(opt.lr / lr)
+            opt.lr = lr
+
+    def _fit_stochastic(self, X, Y, sw, incremental):
+        if not incremental or not hasattr(self, "_optimizer"):
+            self._optimizer = self._make_optimizer()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            stratify = Y if (isinstance(self, ClassifierMixin) and self.n_outputs_ == 1) else None
+            parts = train_test_split(X, Y, *([] if sw is None else [sw]),
+                                     random_state=self._random_state,
+                                     test_size=self.validation_fraction, stratify=stratify)
+            X_train, X_val, Y_train, Y_val = parts[:4]
+            sw_train, sw_val = (None, None) if sw is None else parts[4:]
+            if X_val.shape[0] < 2:
+                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                                 "or the size of your dataset.")
+            y_val = self._validation_target(Y_val)
+        else:
+            X_train, Y_train, sw_train = X, Y, sw
+            X_val = y_val = sw_val = None
+        n_samples = X_train.shape[0]
+        target = self._loss_target(Y_train)
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        dt = self.model_.dtype
+        dense = not sp.issparse(X_train)
+        if dense:
+            X_train = np.ascontiguousarray(X_train)
+            xbuf = np.empty((batch_size, X_train.shape[1]), dt)
+        tbuf = np.empty((batch_size,) + target.shape[1:], target.dtype)
+        swbuf = None if sw_train is None else np.empty(batch_size, dt)
+        grad_bufs = {}
+        opt = self._optimizer
+        adam = self.solver == "adam"
+        sample_idx = np.arange(n_samples)
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    # sklearn.utils.shuffle(sample_idx, random_state=...), without its
+                    # per-call parameter validation
+                    perm = np.arange(n_samples)
+                    self._random_state.shuffle(perm)
+                    sample_idx = sample_idx[perm]
+                accumulated_loss = 0.0
+                for start in range(0, n_samples, batch_size):  # sklearn's gen_batches
+                    idx = sample_idx[start:start + batch_size]
+                    m = len(idx)
+                    if dense:
+                        xb = np.take(X_train, idx, axis=0, out=xbuf[:m])
+                        z = self.model_._forward(xb)
+                    else:
+                        xb = X_train[idx]
+                        z = _sparse.forward(self.model_, xb)
+                    tb = np.take(target, idx, axis=0, out=tbuf[:m])
+                    swb = None if sw_train is None else np.take(sw_train, idx, out=swbuf[:m])
+                    sw_sum = m if swb is None else float(swb.sum(dtype=np.float64))
+                    if not sw_sum > 0:
+                        continue  # a batch of zero weight carries no gradient
+                    grad = grad_bufs.get(m)
+                    if grad is None:
+                        grad = grad_bufs[m] = np.empty((m, self.n_outputs_), dt)
+                    batch_loss = self._output_loss(z, tb, swb, grad)
+                    if dense:
+                        self.model_.backward(grad, need_input_grad=False)
+                    else:
+                        _sparse.backward(self.model_, xb, grad)
+                    batch_loss += self._l2(sw_sum, gradient=False)
+                    accumulated_loss += batch_loss * m
+                    if adam:
+                        # scikit-learn's Adam adds epsilon to sqrt(v) before the bias
+                        # correction, PyTorch's after: this epsilon makes them equal
+                        opt.eps = self.epsilon / np.sqrt(1.0 - self.beta_2 ** (opt.step_count + 1))
+                    opt.step(float(self.alpha) / sw_sum)
+                self.n_iter_ += 1
+                self.loss_ = accumulated_loss / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if not adam and self.learning_rate == "invscaling":
+                    self._set_sgd_rate(float(self.learning_rate_init)
+                                       / (self.t_ + 1) ** self.power_t)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = ("Validation score did not improve more than tol=%f for %d "
+                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    else:
+                        msg = ("Training loss did not improve more than tol=%f for %d "
+                               "consecutive epochs." % (self.tol, self.n_iter_no_change))
+                    if adam or self.learning_rate != "adaptive" or opt.lr <= 1e-6:
+                        if self.verbose:
+                            print(msg + " Stopping.")
+                        break
+                    self._set_sgd_rate(opt.lr / 5.0)
+                    if self.verbose:
+                        print(msg + " Setting learning rate to %f" % opt.lr)
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                                  "optimization hasn't converged yet." % self.max_iter,
+                                  ConvergenceWarning)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if early_stopping:
+            for p, best in zip(self.model_.parameters(), self._best_params):
+                np.copyto(p, best)
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+        if early_stopping:
+            score = self._validation_score(X_val, y_val, sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params = [p.copy() for p in self.model_.parameters()]
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _validation_score(self, X, y, sample_weight):
+        pred = self._predict_validated(X)
+        if pred.dtype.kind == "f" and not np.isfinite(pred).all():
+            return np.nan
+        return self._score_function(y, pred, sample_weight=sample_weight)
+
+    # -------------------------------------------------------------- inference
+    def _output(self, X):
+        """The network's output (after the output activation) for validated X."""
+        X = _as_model_input(X, self.model_.dtype)
+        out = _sparse.predict(self.model_, X) if sp.issparse(X) else self.model_.predict(X)
+        K = self.model_.backend
+        if self.out_activation_ == "softmax":
+            K.softmax(out, out=out)
+        elif self.out_activation_ == "logistic":
+            K.activation_forward(out, "sigmoid", out=out)
+        elif self.out_activation_ == "exp":
+            np.exp(out, out=out)
+        return out
+
+    def _forward_pass_fast(self, X):
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return self.model_.predict(np.ascontiguousarray(X, dtype=self.model_.dtype))
+        X = _validate(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
+        return self._output(X)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X (dense, or scipy.sparse CSR/CSC) and target(s) y,
+        optionally weighting the samples; returns self."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in self._stochastic:
+            raise AttributeError("partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        return True
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """scikit-learn's MLPClassifier on fastlin: a logistic output for two classes (BCE), a
-    softmax output otherwise (cross-entropy)."""
+    """scikit-learn's MLPClassifier on fastlin's kernels: softmax outputs and cross-entropy
+    for several classes; sigmoid outputs and binary cross-entropy for two classes and for
+    multilabel indicator targets."""
 
-    def _prepare(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+    _spec = _spec(_sk_nn.MLPClassifier, _MLP_EXTRAS)
+    _known = _MLP_KNOWN
+    _parameter_constraints = {**_sk_nn.MLPClassifier._parameter_constraints,
+                              **_MLP_EXTRA_CONSTRAINTS}
+    __init__ = _make_init("MLPClassifier.__init__", _spec)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = _validate(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=_FLOATS, reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        return X, y
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {classes}")
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {classes}.")
+        if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            raise ValueError(f"MLPClassifier needs samples of at least 2 classes; got 1 class "
+                             f"({self.classes_[0]})")
+        Y = self._label_binarizer.transform(y).astype(bool)
+        if reset or not hasattr(self, "out_activation_"):
+            self.out_activation_ = ("softmax" if self._label_binarizer.y_type_ == "multiclass"
+                                    else "logistic")
+        return X, Y
 
-    def _targets(self, y):
-        index = np.searchsorted(self.classes_, y)
-        if len(self.classes_) == 2:
-            return index.astype(self.model_.dtype).reshape(-1, 1)
-        return index.astype(np.int64)
+    def _validation_target(self, Y):
+        return self._label_binarizer.inverse_transform(Y)
 
-    def _setup(self, X, classes, hidden):
-        self.classes_ = classes
-        self._label_binarizer = LabelBinarizer().fit(classes)
-        n_out = 1 if len(classes) == 2 else len(classes)
-        self.out_activation_ = "logistic" if n_out == 1 else "softmax"
-        self._loss = (BCEWithLogitsLoss(backend=self.backend) if n_out == 1
-                      else SoftmaxCrossEntropyLoss(backend=self.backend))
-        self._build(X.shape[1], n_out, _model_dtype(self.dtype, X), hidden)
+    _score_function = staticmethod(accuracy_score)
 
-    def fit(self, X, y):
-        hidden = self._check_params()
-        X, y = self._prepare(X, y, reset=True)
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"MLPClassifier needs samples of at least 2 classes; got 1 class ({classes[0]})")
-        if not (self.warm_start and hasattr(self, "model_")) or not np.array_equal(
-                classes, getattr(self, "classes_", None)):
-            self._setup(X, classes, hidden)
-        Xd = np.ascontiguousarray(X, dtype=self.model_.dtype)
-        self._train(Xd, self._targets(y), self.max_iter, incremental=False)
-        return self
-
-    def partial_fit(self, X, y, classes=None):
-        hidden = self._check_params()
-        first = not hasattr(self, "model_")
-        X, y = self._prepare(X, y, reset=first)
-        if first:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit")
-            classes = np.unique(classes)
-            if len(classes) < 2:
-                raise ValueError("MLPClassifier needs at least 2 classes")
-            self._setup(X, classes, hidden)
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(f"y holds labels {unseen.tolist()} not in classes {self.classes_.tolist()}")
-        Xd = np.ascontiguousarray(X, dtype=self.model_.dtype)
-        self._train(Xd, self._targets(y), 1, incremental=True)
-        return self
-
-    def _validation_score(self, X, y):
-        return float(np.mean(self.classes_[self._index(X, validated=True)] == self.classes_[
-            y.astype(np.int64).ravel()]))
-
-    def _index(self, X, validated=False):
-        out = self.model_.predict(X) if validated else self._forward(X)
-        return (out[:, 0] > 0).astype(np.int64) if out.shape[1] == 1 else out.argmax(axis=1)
+    def _predict_validated(self, X):
+        p = self._output(X)
+        if self.n_outputs_ == 1:
+            p = p.ravel()
+        return self._label_binarizer.inverse_transform(p)
 
     def predict(self, X):
+        """Predicted classes (an indicator matrix for multilabel targets)."""
         check_is_fitted(self, "model_")
-        return self.classes_[self._index(X)]
+        X = _validate(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
+        return self._predict_validated(X)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One pass (epoch) of the stochastic solver over (X, y); ``classes`` is required on
+        the first call."""
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def predict_proba(self, X):
-        out = self._forward(X).astype(np.float64)
-        if out.shape[1] == 1:
-            p = 0.5 * (1 + np.tanh(0.5 * out[:, 0]))
-            return np.column_stack([1 - p, p])
-        out -= out.max(axis=1, keepdims=True)
-        np.exp(out, out=out)
-        out /= out.sum(axis=1, keepdims=True)
-        return out
+        """Class probabilities, columns in the order of classes_."""
+        p = self._forward_pass_fast(X)
+        if self.n_outputs_ == 1:
+            p = p.ravel()
+            return np.vstack([1 - p, p]).T
+        return p
 
     def predict_log_proba(self, X):
+        p = self.predict_proba(X)
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return np.log(p, out=p)
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """scikit-learn's MLPRegressor on fastlin: identity output, squared loss. ``loss_curve_``
-    holds the mean squared error (scikit-learn reports half of it)."""
+    """scikit-learn's MLPRegressor on fastlin's kernels: identity outputs and half the squared
+    error, or (``loss="poisson"``) exponential outputs and half the Poisson deviance."""
+
+    _spec = _spec(_sk_nn.MLPRegressor, [("loss", "squared_error")] + _MLP_EXTRAS)
+    _known = _MLP_KNOWN
+    _parameter_constraints = {**_sk_nn.MLPRegressor._parameter_constraints,
+                              "loss": [StrOptions({"squared_error", "poisson"})],
+                              **_MLP_EXTRA_CONSTRAINTS}
+    __init__ = _make_init("MLPRegressor.__init__", _spec)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
 
-    def _fit_common(self, X, y, reset, epochs, incremental):
-        hidden = self._check_params()
-        X, y = validate_data(self, X, y, reset=reset, multi_output=True, y_numeric=True,
-                             dtype=[np.float64, np.float32])
-        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
-        if reset and not (self.warm_start and hasattr(self, "model_")
-                          and self.n_outputs_ == y2.shape[1]):
-            self._loss = MSELoss(backend=self.backend)
-            self.out_activation_ = "identity"
-            self._build(X.shape[1], y2.shape[1], _model_dtype(self.dtype, X), hidden)
-        self._y_ndim = y.ndim
-        dt = self.model_.dtype
-        self._train(np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y2, dtype=dt),
-                    epochs, incremental)
-        return self
+    def _more_tags(self):  # the same, for scikit-learn 1.5
+        return {"multioutput": True}
 
-    def fit(self, X, y):
-        return self._fit_common(X, y, reset=True, epochs=self.max_iter, incremental=False)
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = _validate(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=_FLOATS, reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError("loss='poisson' needs non-negative targets y (counts or rates)")
+        if reset or not hasattr(self, "out_activation_"):
+            self.out_activation_ = "exp" if self.loss == "poisson" else "identity"
+        elif self.out_activation_ != ("exp" if self.loss == "poisson" else "identity"):
+            raise ValueError("loss changed since the last fit; fit again without warm_start")
+        return X, y
 
-    def partial_fit(self, X, y):
-        return self._fit_common(X, y, reset=not hasattr(self, "model_"), epochs=1,
-                                incremental=True)
+    def _validation_target(self, Y):
+        return Y
 
-    def _validation_score(self, X, y):
-        from sklearn.metrics import r2_score
-        return float(r2_score(y, self.model_.predict(X)))
+    _score_function = staticmethod(r2_score)
+
+    def _predict_validated(self, X):
+        out = self._output(X)
+        return out.ravel() if out.shape[1] == 1 else out
 
     def predict(self, X):
-        out = self._forward(X).astype(np.float64)
-        return out[:, 0] if getattr(self, "_y_ndim", 1) == 1 else out
+        """Predicted values, shape (n_samples,) for one output."""
+        check_is_fitted(self, "model_")
+        X = _validate(self, X, accept_sparse=["csr", "csc"], reset=False, dtype=_FLOATS)
+        return self._predict_validated(X)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None):
+        """One pass (epoch) of the stochastic solver over (X, y)."""
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
 
-class LinearRegression(RegressorMixin, BaseEstimator):
+# ------------------------------------------------------------------------ linear models
+class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
     """scikit-learn's LinearRegression, solved by fastlin's closed form (LAPACK least squares,
-    the pseudo-inverse; or the normal equations with ``solver="normal"``). Extras: ``alpha``
+    the pseudo-inverse; or the normal equations with ``solver="normal"``); sparse X through
+    LSQR on the centred operator (never densified), as scikit-learn does. Extras: ``alpha``
     (L2 on the coefficients, not the intercept), ``solver``, and ``noise_variance_`` (the
     Gaussian MLE σ̂²)."""
 
-    def __init__(self, *, fit_intercept=True, copy_X=True, tol=1e-6, n_jobs=None,
-                 positive=False, alpha=0.0, solver="lstsq"):
-        self.fit_intercept = fit_intercept
-        self.copy_X = copy_X
-        self.tol = tol
-        self.n_jobs = n_jobs
-        self.positive = positive
-        self.alpha = alpha
-        self.solver = solver
+    _spec = _spec(_sk_linear.LinearRegression, [("tol", 1e-6), ("alpha", 0.0),
+                                                 ("solver", "lstsq")])
+    _known = frozenset("fit_intercept copy_X tol n_jobs positive alpha solver".split())
+    _parameter_constraints = {**_sk_linear.LinearRegression._parameter_constraints,
+                              "tol": [Interval(Real, 0, None, closed="left")],
+                              "alpha": "no_validation", "solver": [StrOptions({"lstsq", "normal"})]}
+    __init__ = _make_init("LinearRegression.__init__", _spec)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
+        tags.input_tags.sparse = True
         return tags
 
+    def _more_tags(self):  # the same, for scikit-learn 1.5
+        return {"multioutput": True}
+
     def fit(self, X, y, sample_weight=None):
+        self._check_parameters()
         if self.positive:
-            raise ValueError("positive=True is not supported by fastlin's LinearRegression")
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64])
+            raise ValueError("positive=True is not supported by fastlin's LinearRegression "
+                             "(use scikit-learn's, which solves it by NNLS)")
+        X, y = _validate(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
+                             y_numeric=True, dtype=[np.float64])
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
         core = _linear.LinearRegression(fit_intercept=self.fit_intercept, alpha=self.alpha,
-                                        solver=self.solver).fit(X, y, sample_weight=sw)
+                                        solver=self.solver, tol=self.tol)
+        core.fit(X, y, sample_weight=sw)
         self.coef_ = core.coef_
         self.intercept_ = core.intercept_ if self.fit_intercept else (
             0.0 if y.ndim == 1 else np.zeros(y.shape[1]))
@@ -355,74 +821,103 @@ class LinearRegression(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64])
-        return X @ np.asarray(self.coef_).T + self.intercept_
+        X = _validate(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
+                          dtype=[np.float64])
+        return np.asarray(X @ np.asarray(self.coef_).T) + self.intercept_
 
     def log_likelihood(self, X, y):
         check_is_fitted(self, "coef_")
         return self._core.log_likelihood(X, y)
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):
-    """scikit-learn's LogisticRegression (L2, lbfgs, multinomial for more than two classes),
-    minimising C·Σ loss + ½‖w‖² with L-BFGS on fastlin's fused sigmoid-BCE / softmax-CE
-    kernels. Supported: penalty "l2" (or None), solver "lbfgs"."""
+_LOGISTIC_KNOWN = frozenset(
+    "penalty dual tol C fit_intercept intercept_scaling class_weight random_state solver "
+    "max_iter multi_class verbose warm_start n_jobs l1_ratio dtype backend".split())
+_PENALTY_DEPRECATED = (inspect.signature(_sk_linear.LogisticRegression).parameters["penalty"]
+                       .default == "deprecated")
 
-    def __init__(self, penalty="l2", *, dual=False, tol=1e-4, C=1.0, fit_intercept=True,
-                 intercept_scaling=1, class_weight=None, random_state=None, solver="lbfgs",
-                 max_iter=100, verbose=0, warm_start=False, n_jobs=None, l1_ratio=None,
-                 dtype="float64", backend="cython"):
-        self.penalty = penalty
-        self.dual = dual
-        self.tol = tol
-        self.C = C
-        self.fit_intercept = fit_intercept
-        self.intercept_scaling = intercept_scaling
-        self.class_weight = class_weight
-        self.random_state = random_state
-        self.solver = solver
-        self.max_iter = max_iter
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.n_jobs = n_jobs
-        self.l1_ratio = l1_ratio
-        self.dtype = dtype
-        self.backend = backend
+
+class LogisticRegression(_Parity, ClassifierMixin, BaseEstimator):
+    """scikit-learn's LogisticRegression with the L2 penalty (or none) and the lbfgs solver:
+    the same objective (mean log-loss + ||w||² / (2 C Σ sample_weight), multinomial for more
+    than two classes) minimised by the same L-BFGS-B settings, on fastlin's fused
+    sigmoid-BCE / softmax-CE kernels (dense) or SciPy's sparse products (CSR)."""
+
+    _spec = _spec(_sk_linear.LogisticRegression, [("dtype", "float64"), ("backend", "cython")])
+    _known = _LOGISTIC_KNOWN
+    _parameter_constraints = {**_sk_linear.LogisticRegression._parameter_constraints,
+                              "dtype": [StrOptions({"float32", "float64"}), type],
+                              "backend": [StrOptions({"cython", "numpy"})]}
+    __init__ = _make_init("LogisticRegression.__init__", _spec)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    def _resolve_penalty(self):
+        """C for the L2 problem (inf without penalty); ValueError for what fastlin lacks."""
+        penalty, l1_ratio = self.penalty, self.l1_ratio
+        if penalty == "deprecated":
+            if l1_ratio not in (None, 0, 0.0):
+                raise ValueError(f"fastlin's LogisticRegression has no L1 term: l1_ratio must be "
+                                 f"0, got {l1_ratio!r}")
+            return float(self.C)
+        if _PENALTY_DEPRECATED:
+            warnings.warn("'penalty' was deprecated in version 1.8 and will be removed in 1.10. "
+                          "To avoid this warning, leave 'penalty' set to its default value and "
+                          "use 'l1_ratio' or 'C' instead.", FutureWarning)
+        if penalty is None:
+            return np.inf
+        if penalty != "l2":
+            raise ValueError(f"fastlin's LogisticRegression supports the L2 penalty only (or "
+                             f"none), got penalty={penalty!r}")
+        return float(self.C)
 
     def fit(self, X, y, sample_weight=None):
-        if self.penalty not in ("l2", None) or self.dual or self.solver != "lbfgs":
-            raise ValueError("fastlin's LogisticRegression supports penalty='l2' or None, "
-                             "dual=False and solver='lbfgs'")
-        if self.l1_ratio not in (None, 0, 0.0):
-            raise ValueError("fastlin's LogisticRegression has no L1 term (l1_ratio must be None or 0)")
-        if not (np.isscalar(self.C) and self.C > 0):
-            raise ValueError(f"C must be a positive float, got {self.C!r}")
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        self._check_parameters()
+        C = self._resolve_penalty()
+        if self.solver != "lbfgs":
+            raise ValueError(f"fastlin's LogisticRegression solves with lbfgs only, got "
+                             f"solver={self.solver!r} (lbfgs reaches the same L2 optimum)")
+        if self.dual:
+            raise ValueError("dual=True is only for liblinear; fastlin solves the primal problem")
+        if getattr(self, "multi_class", "deprecated") == "ovr":
+            raise ValueError("multi_class='ovr' is not supported; fastlin fits the multinomial "
+                             "model")
+        dtype = np.dtype(self.dtype)
+        X, y = _validate(self, X, y, accept_sparse="csr", dtype=_FLOATS, order="C")
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(f"This solver needs samples of at least 2 classes in the data, "
-                             f"but the data contains only one class: {classes[0]}")
+                             f"but the data contains only one class: {classes[0]!r}")
         sw = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if self.class_weight is not None:
-            sw = sw * compute_sample_weight(self.class_weight, y)
-        C = np.inf if self.penalty is None else float(self.C)
+            extra = ({"sample_weight": sw} if "sample_weight" in
+                     inspect.signature(compute_class_weight).parameters else {})
+            cw = compute_class_weight(self.class_weight, classes=classes, y=y, **extra)
+            sw = sw * cw[np.searchsorted(classes, y)]
         cls = _linear.LogisticRegression if len(classes) == 2 else _linear.SoftmaxRegression
-        core = cls(C=C if np.isfinite(C) else 1e300, fit_intercept=self.fit_intercept,
-                   max_iter=self.max_iter, tol=self.tol * 1e-2, dtype=self.dtype,
-                   backend=self.backend)
-        core.fit(X, np.searchsorted(classes, y), sample_weight=sw)
+        core = cls(C=C, fit_intercept=self.fit_intercept, max_iter=self.max_iter, tol=self.tol,
+                   dtype=dtype, backend=self.backend)
+        init = None
+        if self.warm_start and hasattr(self, "coef_") and self.coef_.shape[1] == X.shape[1] \
+                and self.coef_.shape[0] == (1 if len(classes) == 2 else len(classes)):
+            init = (self.coef_, self.intercept_)
+        core.fit(X, np.searchsorted(classes, y), sample_weight=sw, init=init)
+        self.n_iter_ = np.array([_check_optimize_result("lbfgs", core.result_, self.max_iter)],
+                                dtype=np.int32)
         self.classes_ = classes
         self.coef_ = core.coef_
         self.intercept_ = core.intercept_ if self.fit_intercept else np.zeros(len(core.intercept_))
-        self.n_iter_ = np.array([core.n_iter_])
         self._core = core
         return self
 
     def decision_function(self, X):
         check_is_fitted(self, "coef_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        scores = np.asarray(X, np.float64) @ self.coef_.T + self.intercept_
+        X = _validate(self, X, accept_sparse="csr", reset=False, dtype=_FLOATS)
+        scores = np.asarray(X @ self.coef_.T, dtype=np.float64) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):

@@ -112,7 +112,7 @@ def test_incremental_classifier_equals_partial_fit_over_the_chunks(client):
     Xd, yd = da.from_array(X, chunks=(chunk, X.shape[1])), da.from_array(y, chunks=chunk)
     assert Xd.numblocks == (6, 1)
     # plain SGD keeps no optimizer state between partial_fit calls, so the result cannot depend
-    # on whether consecutive chunks ran on the same worker (see the xfail test below for Adam)
+    # on whether consecutive chunks ran on the same worker (Adam below: its state travels with the pickled estimator)
     params = dict(hidden_layer_sizes=(32,), solver="sgd", momentum=0.0, learning_rate_init=0.2,
                   batch_size=50, random_state=0)
     inc = dask_ml_wrappers.Incremental(MLPClassifier(**params), shuffle_blocks=False)
@@ -160,13 +160,6 @@ def test_incremental_regressor_equals_partial_fit_over_the_chunks(client):
     assert r2_score(y, predicted) > 0.3
 
 
-DROPS_OPTIMIZER = pytest.mark.xfail(strict=True, reason=(
-    "fastlin.sklearn._BaseMLP.__getstate__ drops the optimizer (_opt): an estimator that "
-    "crosses a process boundary between partial_fit calls, as Incremental's model does when "
-    "consecutive chunks run on different workers, restarts Adam's moments and step count"))
-
-
-@DROPS_OPTIMIZER
 def test_incremental_adam_equals_partial_fit_when_chunks_hop_workers(client):
     X, y = digits()
     chunk = 300
@@ -189,7 +182,6 @@ def test_incremental_adam_equals_partial_fit_when_chunks_hop_workers(client):
     assert_same_weights(inc.estimator_, ref)
 
 
-@DROPS_OPTIMIZER
 def test_partial_fit_with_adam_continues_bitwise_after_pickling():
     import pickle
     X, y = digits()

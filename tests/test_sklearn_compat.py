@@ -66,6 +66,7 @@ def test_partial_fit_and_regressor():
     Xc, yc = make_classification(n_samples=100, random_state=0)
     clf.partial_fit(Xc, yc, classes=[0, 1])
     clf.partial_fit(Xc, yc)
-    assert clf.n_iter_ == 2
+    assert clf.n_iter_ == 1  # as scikit-learn: the iterations of the last call
+    assert clf.t_ == 2 * len(Xc)  # samples seen over all calls
     with pytest.raises(ValueError, match="classes must be passed"):
         MLPClassifier().partial_fit(Xc, yc)

@@ -1,0 +1,145 @@
+"""Sparse input (scipy.sparse CSR/CSC) for a Sequential model whose first layer is Dense.
+
+The first layer's product and its weight gradient come from SciPy's compiled sparse kernels
+(``X @ W`` is csr_matvecs; ``X.T @ G`` runs on the transposed, CSC view without a copy), so a
+minibatch is never densified; every later layer runs through its own forward/backward, Dense
+and activation fused as in ``Sequential._forward``. For a batch of m rows with z nonzeros the
+first layer costs O(z · out) instead of O(m · n_features · out).
+
+    out = forward(model, Xb)          # training call: layers keep what backward needs
+    backward(model, Xb, grad_output)  # fills every layer's dW/db (dalpha), like model.backward
+    predict(model, X)                 # a new array, chunked; shares no buffer (thread-safe)
+
+``check_X`` turns any scipy.sparse matrix into a finite CSR matrix of the model's dtype.
+"""
+import numpy as np
+import scipy.sparse as sp
+
+from fastlin.layers import Activation, Dense
+
+PREDICT_BATCH = 4096
+
+
+def issparse(X):
+    return sp.issparse(X)
+
+
+def check_X(X, n_features=None, dtype=np.float64, name="X"):
+    """A CSR matrix of `dtype` with finite stored values and at least one row and column
+    (converted only when needed); ValueError/TypeError naming the problem otherwise."""
+    if not sp.issparse(X):
+        raise TypeError(f"{name} must be a scipy.sparse matrix, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape}); need at least one sample and one "
+                         "feature")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features}")
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
+    X = X.tocsr()
+    if X.dtype != dtype:
+        X = X.astype(dtype)
+    if not np.isfinite(X.data).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return X
+
+
+def _first_dense(model):
+    layers = model.layers
+    if not isinstance(layers[0], Dense):
+        raise TypeError("sparse input needs a model whose first layer is Dense, got "
+                        f"{type(layers[0]).__name__}")
+    return layers[0]
+
+
+def _first_product(dense, X):
+    """X @ W + b as a new C-contiguous array of the layer's dtype."""
+    z = np.asarray(X @ dense.W)
+    if z.dtype != dense.dtype or not z.flags.c_contiguous:
+        z = np.ascontiguousarray(z, dtype=dense.dtype)
+    if dense.use_bias:
+        z += dense.b
+    return z
+
+
+def _forward_layers(layers, h):
+    """Training forward through `layers`, a Dense followed by its activation fused."""
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        if isinstance(layer, Dense) and isinstance(nxt, Activation):
+            h = layer.forward_fused(h, nxt)
+            i += 2
+        else:
+            h = layer.forward(h)
+            i += 1
+    return h
+
+
+def forward(model, X):
+    """The network's output for the sparse batch X (a CSR/CSC matrix of the model's dtype and
+    width). Like ``model.forward`` the result is an internal buffer, and the layers keep what
+    ``backward`` needs."""
+    dense = _first_dense(model)
+    dense._input = None  # its input is the sparse X, handed to backward again
+    return _forward_layers(model.layers[1:], _first_product(dense, X))
+
+
+def backward(model, X, grad_output):
+    """Backpropagate d loss / d output after ``forward(model, X)``, overwriting every layer's
+    gradients; the first layer's dW = Xᵀ·G comes from the sparse rows."""
+    layers = model.layers
+    g = grad_output
+    if not isinstance(g, np.ndarray) or g.dtype != model.dtype or not g.flags.c_contiguous:
+        g = np.ascontiguousarray(g, dtype=model.dtype)
+    for i in range(len(layers) - 1, 0, -1):
+        g = layers[i].backward(g, need_input_grad=True)
+    dense = layers[0]
+    _first_weight_gradient(X, g, dense.dW)
+    if dense.use_bias:
+        np.sum(g, axis=0, out=dense.db)
+
+
+def _first_weight_gradient(X, G, dW):
+    """dW = Xᵀ·G for the sparse batch X. A minibatch touches few of the columns of a wide X, so
+    the product runs over those columns alone (X re-indexed to them) and scatters into the
+    zeroed dW: no dense temporary of dW's size."""
+    X = X.tocsr()
+    cols, compact = np.unique(X.indices, return_inverse=True)
+    if 2 * len(cols) > X.shape[1]:
+        np.copyto(dW, np.asarray(X.T @ G), casting="same_kind")
+        return
+    narrow = sp.csr_matrix((X.data, compact.astype(X.indices.dtype, copy=False), X.indptr),
+                           shape=(X.shape[0], len(cols)))
+    dW.fill(0)
+    dW[cols] = np.asarray(narrow.T @ G)
+
+
+def _functional_forward(layers, X):
+    """Inference without the layers' buffers: every intermediate is a new array."""
+    h = _first_product(layers[0], X)
+    for layer in layers[1:]:
+        K = layer.backend
+        if isinstance(layer, Dense):
+            h = K.dense_forward(h, layer.W, layer.b)
+        elif isinstance(layer, Activation):
+            K.activation_forward(h, layer.activation, alpha=layer._alpha_arg(), out=h)
+        else:
+            raise TypeError(f"cannot run {type(layer).__name__} on sparse input")
+    return h
+
+
+def predict(model, X):
+    """The network's output for the sparse X, as a new array the caller owns."""
+    _first_dense(model)
+    X = X.tocsr()  # no copy when it already is
+    if X.shape[0] <= PREDICT_BATCH:
+        return _functional_forward(model.layers, X)
+    out = np.empty((X.shape[0], model.n_outputs), model.dtype)
+    for start in range(0, X.shape[0], PREDICT_BATCH):
+        stop = min(start + PREDICT_BATCH, X.shape[0])
+        out[start:stop] = _functional_forward(model.layers, X[start:stop])
+    return out
