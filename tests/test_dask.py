@@ -148,7 +148,7 @@ def test_incremental_regressor_equals_partial_fit_over_the_chunks(client):
     ref = MLPRegressor(**params)
     for _ in range(2):
         chunked_partial_fit(ref, X, y, chunk)
-    assert inc.estimator_.n_iter_ == ref.n_iter_ == 10
+    assert inc.estimator_.n_iter_ == ref.n_iter_  # as scikit-learn counts partial_fit
     assert_same_weights(inc.estimator_, ref)
     with one_thread():
         expected = ref.predict(X)
