@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from fastlin import _checks, _interrupt
+from fastlin import _checks, _interrupt, _sparse
 from fastlin._kernels import train
 from fastlin.backend import _blas_threads, _threads
 from fastlin.backend import get as get_backend
@@ -275,6 +275,8 @@ class Sequential:
 
     # ------------------------------------------------------- forward/backward
     def _check_input(self, X):
+        if _sparse.issparse(X):
+            return _sparse.check_X(X, self.n_features_in, self.dtype)
         if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \
                 and X.flags.c_contiguous and X.flags.aligned and X.shape[1] == self.n_features_in:
             if X.shape[0] == 0:
@@ -383,6 +385,8 @@ class Sequential:
         many threads may predict with one model at once, and beside ``fit``. Rows are taken
         PREDICT_BATCH at a time, so Ctrl-C is honoured between blocks of a huge input."""
         X = self._check_input(X)
+        if _sparse.issparse(X):
+            return _sparse.predict(self, X)
         out = np.empty((X.shape[0], self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
             stop = min(start + PREDICT_BATCH, X.shape[0])
@@ -462,7 +466,10 @@ class Sequential:
         out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
             stop = min(start + PREDICT_BATCH, X.shape[0])
-            out = self._infer(X[start:stop], out_buffer[:stop - start])
+            if _sparse.issparse(X):
+                out = _sparse.predict(self, X[start:stop])
+            else:
+                out = self._infer(X[start:stop], out_buffer[:stop - start])
             swb = None if sw is None else sw[start:stop]
             value = loss.forward(out, target[start:stop], sample_weight=swb)
             w = (stop - start) if swb is None else float(swb.sum())
@@ -636,7 +643,13 @@ class Sequential:
             from tqdm.auto import tqdm
             progress = tqdm
         n_batches = (n + batch_size - 1) // batch_size
-        compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
+        sparse = _sparse.issparse(X)
+        # sparse rows train on the Python loop: the first layer's products come from SciPy's
+        # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
+        compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
+                                                           target, sw)
+        if sparse:
+            xb = None
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
         from fastlin.optim.lr_scheduler import ReduceLROnPlateau
@@ -710,18 +723,21 @@ class Sequential:
                         ws = None if sw is None else sw[start:stop]
                     else:
                         idx = order[start:stop]
-                        xs = np.take(X, idx, axis=0, out=xb[:m])
+                        xs = X[idx] if sparse else np.take(X, idx, axis=0, out=xb[:m])
                         ys = np.take(target, idx, axis=0, out=yb[:m])
                         ws = None if sw is None else np.take(sw, idx, out=swb[:m])
                     for index, layer in dropouts:
                         layer._fit_seed = train.dropout_seed(drop_seed, b, index)
-                    out = self._forward(xs)
+                    out = _sparse.forward(self, xs) if sparse else self._forward(xs)
                     value = loss.forward(out, ys, sample_weight=ws)
                     if not np.isfinite(value):
                         self._stop_non_finite(epoch, b, value, epoch_start)
                     if classification:
                         correct += self._correct(out, ys, loss)
-                    self.backward(loss.backward(), need_input_grad=False)
+                    if sparse:
+                        _sparse.backward(self, xs, loss.backward())
+                    else:
+                        self.backward(loss.backward(), need_input_grad=False)
                     opt.step()
                     w = m if ws is None else float(ws.sum())
                     total += value * w
