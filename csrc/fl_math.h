@@ -4,7 +4,7 @@
  * a branch-free Cephes-style exp: round x/ln2 with the 1.5*2^23 trick (no SSE4.1 needed), a
  * two-constant Cody-Waite reduction, a degree-6 polynomial on [-ln2/2, ln2/2] and 2^n built from
  * the exponent bits of a clamped argument; outside [-87.3, 88.37] the result is selected to 0 or
- * inf (a blend, not a branch), skipping float denormals. Max error ~2 ulp.
+ * inf (a blend, not a branch), skipping float denormals; NaN gives NaN. Max error ~2 ulp.
  */
 #ifndef FL_MATH_H
 #define FL_MATH_H
@@ -16,12 +16,18 @@
 FL_INLINE float fl_expf(float xin)
 {
     const float hi = 88.3762626647949f, lo = -87.3365447504f;
-    float x = xin > hi ? hi : xin;
-    x = x < lo ? lo : x;
+    /* n must be a small integer for every input, NaN included: converting NaN to int32_t is
+     * undefined (x86 gives INT_MIN, which the shift below then shifts as a negative int; UBSan
+     * reported both). So the clamps are written to send NaN to a bound (minps/maxps semantics),
+     * and r is reduced from xin rather than x: equal inside [lo, hi], so finite inputs give the
+     * same bits as before; NaN flows through r into y; outside [lo, hi] the selects at the end
+     * decide. */
+    float x = xin < hi ? xin : hi;
+    x = x > lo ? x : lo;
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;
     float n = t - magic;
-    float r = x - n * 0.693359375f;
+    float r = xin - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -102,9 +108,9 @@ FL_INLINE int fl_cpu_level(void)
 #endif
 
 /* Natural log for positive, finite, normal x, vectorizable (Cephes logf: split x into 2^e * m
- * with m in [sqrt(1/2), sqrt(2)), degree-8 polynomial for log(m)). Max error ~1 ulp. The callers
- * take the log of a softmax denominator, which is >= 1. */
-FL_INLINE float fl_logf(float x)
+ * with m in [sqrt(1/2), sqrt(2)), degree-8 polynomial for log(m)). Max error ~1 ulp. Any other x
+ * gives a finite number that means nothing: use fl_logf unless x is known to be in range. */
+FL_INLINE float fl_logf_normal_(float x)
 {
     int32_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -131,6 +137,17 @@ FL_INLINE float fl_logf(float x)
     return m + y + 0.693359375f * e;
 }
 
+/* fl_logf_normal_ with IEEE's answers for the special values, by selects (so loops over it stay
+ * vectorized): log(+inf) = +inf, log(0) = -inf, NaN and x < 0 give NaN. The callers take the log
+ * of a softmax denominator, >= 1 unless a NaN or inf reached the row; the polynomial alone
+ * turned that NaN into ~88, a finite log-softmax. Subnormal x (never a denominator) stay out. */
+FL_INLINE float fl_logf(float x)
+{
+    const float r = fl_logf_normal_(x);
+    const float special = x == 0.0f ? -(float)INFINITY : (x > 0.0f ? x : (float)NAN);
+    return ((x > 0.0f) & (x < (float)INFINITY)) ? r : special;
+}
+
 /* log(1 + exp(x)) in float, vectorizable: max(x, 0) + log1p(exp(-|x|)), with log1p(u) taken as
  * log(1 + u) * u / ((1 + u) - 1) (Goldberg), exact to a few ulp even where 1 + u rounds to 1. */
 FL_INLINE float fl_log1pexpf(float x)
@@ -139,7 +156,8 @@ FL_INLINE float fl_log1pexpf(float x)
     const float u = fl_expf(-ax);
     const float w = 1.0f + u;
     const float d = w - 1.0f;
-    const float log1p_u = d == 0.0f ? u : fl_logf(w) * (u / (d == 0.0f ? 1.0f : d));
+    /* w is in [1, 2], or NaN for a NaN x, which the product with u / d carries to the result */
+    const float log1p_u = d == 0.0f ? u : fl_logf_normal_(w) * (u / (d == 0.0f ? 1.0f : d));
     return (x > 0.0f ? x : 0.0f) + log1p_u;
 }
 
