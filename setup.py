@@ -224,6 +224,8 @@ class BuildExt(build_ext):
         config = self._config_key(compile_flags, link_flags)
         shared_inputs = [*HERE.glob("fastlin/**/*.pxd"), *HERE.glob("csrc/*.h")]
         self._work = BUILD / "fastlin-tmp" / config
+        if self._work.exists():
+            os.utime(self._work)  # most recently used: kept by _prune_cache
         self._compile_flags, self._link_flags = compile_flags, link_flags
         self._include_dirs = [str(HERE / "csrc"), str(HERE / "fastlin" / "_kernels"),
                               numpy.get_include()]
@@ -296,7 +298,10 @@ class BuildExt(build_ext):
             t0 = time.perf_counter()
             self._compile(HERE / source, part, [])
             self._steps.append((f"cc {source}", time.perf_counter() - t0))
-            os.replace(part, done)
+            try:
+                os.replace(part, done)
+            except OSError:  # a concurrent build of the same tree finished it first
+                shutil.rmtree(part, ignore_errors=True)
         objects = list(done.rglob("*.o")) + list(done.rglob("*.obj"))
         assert len(objects) == 1, objects
         return str(objects[0])
@@ -348,6 +353,8 @@ class BuildExt(build_ext):
         shutil.copyfile(cached, target)
 
     def _prune_cache(self):
+        """Keep the CACHE_KEEP most recently used builds of each module, and as many
+        configurations' intermediate files (generated C, objects)."""
         by_module = {}
         for path in CACHE.iterdir():
             by_module.setdefault(path.name.split("-", 1)[0], []).append(path)
@@ -355,6 +362,10 @@ class BuildExt(build_ext):
             paths.sort(key=lambda p: p.stat().st_mtime, reverse=True)
             for stale in paths[CACHE_KEEP:]:
                 stale.unlink(missing_ok=True)
+        work = sorted((BUILD / "fastlin-tmp").glob("*"), key=lambda p: p.stat().st_mtime,
+                      reverse=True)
+        for stale in work[CACHE_KEEP:]:
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _extensions():
