@@ -2,7 +2,9 @@
 
 A diverging fit feeds NaN logits to sigmoid, softmax and the fused losses. fl_expf used to turn
 NaN into an int (undefined behaviour: x86 gives INT_MIN, which it then shifted), so the result
-was NaN only by luck and the sanitizer build (.ci/run, FASTLIN_SANITIZE=1) aborted. These tests
+was NaN only by luck and the sanitizer build (.ci/run, FASTLIN_SANITIZE=1) aborted; fl_logf
+turned a NaN softmax denominator into ~88, so a float32 log-softmax row holding NaN came out
+finite. These tests
 pin the results against the NumPy backend; run under the sanitizer job they also prove the
 path free of undefined behaviour. Shapes have 37 columns so the vector body and the scalar tail
 of every loop see NaN. (Rows made only of NaN or infinities are the softmax limit rule's business,
@@ -78,8 +80,8 @@ def test_sigmoid_binary_cross_entropy_with_nan_logits(dtype, rng):
 
 
 def test_sigmoid_at_and_beyond_the_exp_clamp():
-    """fl_expf clamps to [-87.34, 88.38] and selects 0 / inf outside; the reduction now starts
-    from the unclamped input, so check every side of both bounds, the infinities and the float
+    """fl_expf clamps to [-87.34, 88.38], selects 0 / inf outside, and now builds 2^n from the
+    bits of the rounded argument: check every side of both bounds, the infinities and the float
     range's ends against float64 (float32 sigmoid: a few ulp at unit scale, exact 0/1 beyond)."""
     f32 = np.finfo(np.float32)
     edges = [88.3762626647949, -87.3365447504, 87.0, -87.0, 88.0, -88.0, 89.0, -89.0, 103.0,
