@@ -117,15 +117,6 @@ def _version(module):
         return None
 
 
-def _run(cmd, what):
-    """Run a build step, showing its output only when it fails (or warns, for the compilers)."""
-    result = subprocess.run(cmd, cwd=HERE, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.stderr.write(result.stdout + result.stderr)
-        raise RuntimeError(f"fastlin: {what} failed (exit {result.returncode}): {shlex.join(cmd)}")
-    return result
-
-
 class BuildExt(build_ext):
     """-O3 and the OpenMP/sanitizer flags; a content-addressed cache; a parallel build in which
     every csrc file and Cython's utility code are compiled once."""
@@ -194,7 +185,9 @@ class BuildExt(build_ext):
     def _jobs(self):
         jobs = os.environ.get("FASTLIN_BUILD_JOBS", "").strip()
         if jobs:
-            return max(1, int(jobs))
+            if not jobs.isdigit() or int(jobs) < 1:
+                raise RuntimeError(f"FASTLIN_BUILD_JOBS must be a positive integer, got {jobs!r}")
+            return int(jobs)
         if self.parallel:
             return max(1, int(self.parallel))
         try:
@@ -322,6 +315,7 @@ class BuildExt(build_ext):
             cmd += ["-I", str(HERE), "-I", str(HERE / "fastlin" / "_kernels"),
                     "--shared", SHARED_UTILITY, "--module-name", ext.name,
                     str(HERE / pyx), "-o", str(c_file)]
+        c_file.unlink(missing_ok=True)  # so that a failed run cannot leave an old file behind
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         result = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True)
         if result.returncode != 0 or not c_file.exists():
