@@ -4,7 +4,7 @@
  * a branch-free Cephes-style exp: round x/ln2 with the 1.5*2^23 trick (no SSE4.1 needed), a
  * two-constant Cody-Waite reduction, a degree-6 polynomial on [-ln2/2, ln2/2] and 2^n built from
  * the exponent bits of a clamped argument; outside [-87.3, 88.37] the result is selected to 0 or
- * inf (a blend, not a branch), skipping float denormals. Max error ~2 ulp.
+ * inf (a blend, not a branch), skipping float denormals; NaN gives NaN. Max error ~2 ulp.
  */
 #ifndef FL_MATH_H
 #define FL_MATH_H
@@ -30,7 +30,15 @@ FL_INLINE float fl_expf(float xin)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     float y = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    /* 2^n from the bits of t, which are 0x4B400000 + n after the magic add (|n| < 2^22): no
+     * float -> int conversion, and unsigned arithmetic, so no input is undefined behaviour. The
+     * conversion (int32_t)n that this replaces was undefined for NaN (which the clamps keep):
+     * x86 gives INT_MIN, which was then shifted as a negative int (UBSan reported both). For NaN
+     * the scale is some float and y is NaN anyway. Bitwise the same results as before for every
+     * other float (checked exhaustively, baseline and AVX2 builds), and no slower. */
+    uint32_t tbits;
+    memcpy(&tbits, &t, sizeof tbits);
+    const uint32_t bits = (tbits - 0x4B400000u + 127u) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     y = y * scale;
@@ -102,9 +110,9 @@ FL_INLINE int fl_cpu_level(void)
 #endif
 
 /* Natural log for positive, finite, normal x, vectorizable (Cephes logf: split x into 2^e * m
- * with m in [sqrt(1/2), sqrt(2)), degree-8 polynomial for log(m)). Max error ~1 ulp. The callers
- * take the log of a softmax denominator, which is >= 1. */
-FL_INLINE float fl_logf(float x)
+ * with m in [sqrt(1/2), sqrt(2)), degree-8 polynomial for log(m)). Max error ~1 ulp. Any other x
+ * gives a finite number that means nothing: use fl_logf unless x is known to be in range. */
+FL_INLINE float fl_logf_normal_(float x)
 {
     int32_t bits;
     memcpy(&bits, &x, sizeof bits);
@@ -131,6 +139,16 @@ FL_INLINE float fl_logf(float x)
     return m + y + 0.693359375f * e;
 }
 
+/* fl_logf_normal_ for x >= FLT_MIN, and also for NaN and +inf, which come back as themselves (one
+ * select, so loops over it stay vectorized and cost about the same). The callers take the log of
+ * a softmax denominator: >= 1, unless a NaN reached the row, which the polynomial alone turned
+ * into ~88 (a finite log-softmax for a NaN row). 0, negative and subnormal x stay outside. */
+FL_INLINE float fl_logf(float x)
+{
+    const float r = fl_logf_normal_(x);
+    return x < (float)INFINITY ? r : x;
+}
+
 /* log(1 + exp(x)) in float, vectorizable: max(x, 0) + log1p(exp(-|x|)), with log1p(u) taken as
  * log(1 + u) * u / ((1 + u) - 1) (Goldberg), exact to a few ulp even where 1 + u rounds to 1. */
 FL_INLINE float fl_log1pexpf(float x)
@@ -139,7 +157,8 @@ FL_INLINE float fl_log1pexpf(float x)
     const float u = fl_expf(-ax);
     const float w = 1.0f + u;
     const float d = w - 1.0f;
-    const float log1p_u = d == 0.0f ? u : fl_logf(w) * (u / (d == 0.0f ? 1.0f : d));
+    /* w is in [1, 2], or NaN for a NaN x, which the product with u / d carries to the result */
+    const float log1p_u = d == 0.0f ? u : fl_logf_normal_(w) * (u / (d == 0.0f ? 1.0f : d));
     return (x > 0.0f ? x : 0.0f) + log1p_u;
 }
 
