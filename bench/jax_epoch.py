@@ -1,0 +1,123 @@
+"""fastlin's fit against a jitted JAX epoch, one thread each (issue 11, goal 3).
+
+JAX is not a fastlin dependency: run this in an environment that has both, e.g.
+
+    python -m venv /tmp/jaxenv && /tmp/jaxenv/bin/pip install jax jaxlib scipy tqdm
+    PYTHONPATH=. /tmp/jaxenv/bin/python bench/jax_epoch.py      # from a built checkout
+
+The JAX epoch is what a careful JAX user writes: one ``jax.jit`` of ``jax.lax.scan`` over the
+epoch's minibatches (shuffled outside, gathered inside), the same network, loss and optimizer
+(SGD, or Adam for W3) and the same batch count (64, 8 for W2) as fastlin's ``fit`` per-step
+timing in ``python -m fastlin bench``. XLA runs on one thread, fastlin with
+``set_num_threads(1)`` and one BLAS thread. Reported: medians of alternating timed epochs, in
+microseconds per training step, and the ratio JAX / fastlin (> 1: fastlin is faster).
+"""
+import os
+import sys
+
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.pop("OPENBLAS_CORETYPE", None)  # a slower kernel than this CPU's; see BENCHMARKS.md
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+
+import fastlin  # noqa: E402
+from fastlin.benchmarks import WORKLOADS, _fit_per_step, _workload_data, alternate  # noqa: E402
+
+
+def _init(sizes, seed=0):
+    rng = np.random.default_rng(seed)
+    params = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        params.append((jnp.asarray((rng.standard_normal((a, b)) * np.sqrt(2.0 / a))
+                                   .astype(np.float32)), jnp.zeros(b, jnp.float32)))
+    return params
+
+
+def _jax_epoch(spec, X, y):
+    act = jax.nn.relu if spec["act"] == "relu" else jnp.tanh
+    batch = spec["batch"]
+    n_batches = X.shape[0] // batch
+
+    def forward(params, xb):
+        h = xb
+        for i, (W, b) in enumerate(params):
+            h = h @ W + b
+            if i < len(params) - 1:
+                h = act(h)
+        return h
+
+    def loss_fn(params, xb, yb):
+        z = forward(params, xb)
+        if spec["loss"] == "ce":
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), yb[:, None], axis=1))
+        if spec["loss"] == "bce":
+            return jnp.mean(jnp.logaddexp(0.0, z) - yb * z)
+        return jnp.mean((z - yb) ** 2)
+
+    grad_fn = jax.value_and_grad(loss_fn)
+    adam = spec["opt"] == "adam"
+    lr = 1e-4 if adam else 1e-3
+
+    def step(carry, idx):
+        params, m, v, t = carry
+        xb, yb = X_dev[idx], y_dev[idx]
+        loss, grads = grad_fn(params, xb, yb)
+        if adam:
+            t = t + 1
+            m = jax.tree_util.tree_map(lambda a, g: 0.9 * a + 0.1 * g, m, grads)
+            v = jax.tree_util.tree_map(lambda a, g: 0.999 * a + 0.001 * g * g, v, grads)
+            c1, c2 = 1 - 0.9 ** t, 1 - 0.999 ** t
+            params = jax.tree_util.tree_map(
+                lambda p, a, s: p - lr * (a / c1) / (jnp.sqrt(s / c2) + 1e-8), params, m, v)
+        else:
+            params = jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
+        return (params, m, v, t), loss
+
+    X_dev, y_dev = jnp.asarray(X), jnp.asarray(y)
+
+    @jax.jit
+    def epoch(carry, order):
+        carry, losses = jax.lax.scan(step, carry, order.reshape(n_batches, batch))
+        return carry, losses.mean()
+
+    params = _init(spec["sizes"])
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    state = {"carry": (params, zeros, zeros, jnp.float32(0.0)), "epoch": 0}
+    rng = np.random.default_rng(0)
+
+    def run():
+        order = jnp.asarray(rng.permutation(n_batches * batch).astype(np.int32))
+        state["carry"], loss = epoch(state["carry"], order)
+        loss.block_until_ready()
+
+    run()  # compile
+    return run, n_batches
+
+
+def main(repeat=15):
+    fastlin.set_num_threads(1)
+    print(f"JAX {jax.__version__} ({jax.devices()[0].platform}, one XLA thread) against fastlin "
+          f"{fastlin.__version__}; medians of {repeat} alternating epochs, float32")
+    print(f"{'workload (us per training step)':<38}{'fastlin fit':>12}{'JAX epoch':>11}"
+          f"{'JAX/fastlin':>13}")
+    rows = []
+    for name, spec in WORKLOADS.items():
+        n = spec["batch"] * (8 if name.startswith("W2") else 64)
+        X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
+        if spec["loss"] == "ce":
+            y = y.astype(np.int32)
+        fit, steps = _fit_per_step(spec, "cython", X, y, np.float32, epochs=1)
+        jax_run, jax_steps = _jax_epoch(spec, X, y)
+        t = alternate({"fastlin": fit, "jax": jax_run}, repeat, 1)
+        f, j = t["fastlin"] / steps, t["jax"] / jax_steps
+        rows.append((name, f, j))
+        print(f"{name:<38}{f * 1e6:12.1f}{j * 1e6:11.1f}{j / f:12.2f}x")
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main() and 0)
