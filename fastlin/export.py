@@ -54,23 +54,10 @@ def _import_onnx():
 
 
 def _atomic_write(path, data):
-    """Write bytes to path through a temporary file in the same directory, fsynced, then
-    renamed: a failed or killed export leaves any previous file intact."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastlin-", suffix=".onnx.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write bytes to path atomically (fastlin.io.atomic_write): a failed or killed export
+    leaves any previous file intact."""
+    from fastlin.io import atomic_write
+    atomic_write(path, lambda f: f.write(data))
 
 
 def to_onnx(model, path, opset=None):

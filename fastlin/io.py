@@ -206,9 +206,13 @@ def _optimizer_spec(model, optimizer):
     return spec, state["state"]
 
 
-def _write_atomic(path, header, arrays):
+def atomic_write(path, write):
+    """Call ``write(f)`` on a temporary file in the directory of `path`, fsync it, then rename it
+    onto `path` (and fsync the directory): a write that fails or is killed leaves any previous
+    file intact. A symlinked `path` is replaced through the link; the file keeps the
+    permissions of the one it replaces. Used by save and by fastlin.export."""
     if hasattr(path, "write"):
-        raise TypeError("save needs a file path (it writes atomically by renaming), "
+        raise TypeError("fastlin writes files atomically by renaming: it needs a file path, "
                         "not a file object")
     path = os.fspath(path)
     if os.path.islink(path):
@@ -219,12 +223,7 @@ def _write_atomic(path, header, arrays):
                                dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-                entries = [("__fastlin_format__", np.array(FORMAT_VERSION, np.int64)),
-                           ("__architecture__", header)] + arrays
-                for name, arr in entries:
-                    with zf.open(name + ".npy", "w", force_zip64=True) as out:
-                        npy_format.write_array(out, np.asarray(arr), allow_pickle=False)
+            write(f)
             f.flush()
             if hasattr(os, "fchmod"):
                 os.fchmod(f.fileno(), mode)
@@ -237,6 +236,18 @@ def _write_atomic(path, header, arrays):
             pass
         raise
     _fsync_directory(directory)
+
+
+def _write_atomic(path, header, arrays):
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            entries = [("__fastlin_format__", np.array(FORMAT_VERSION, np.int64)),
+                       ("__architecture__", header)] + arrays
+            for name, arr in entries:
+                with zf.open(name + ".npy", "w", force_zip64=True) as out:
+                    npy_format.write_array(out, np.asarray(arr), allow_pickle=False)
+
+    atomic_write(path, write)
 
 
 def _new_file_mode(path):
