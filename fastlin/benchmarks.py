@@ -450,7 +450,6 @@ def run_callbacks_overhead(print_fn=print, repeat=9):
     """fit per step with no callbacks against fit with EarlyStopping, LearningRateScheduler,
     CSVLogger and a custom callback (all between epochs), and with a per-batch OneCycleLR, on
     W1 and W3: the compiled loop stays in use, so the difference is the callbacks' own time."""
-    import math
     import os
     import tempfile
 

@@ -13,7 +13,6 @@ bias``; the export transposes. Layers named "Dropout" are the identity at infere
 leaves them out, torch gets ``nn.Dropout(p)`` (inactive in ``eval()`` mode).
 """
 import os
-import tempfile
 
 import numpy as np
 
