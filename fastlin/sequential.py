@@ -652,13 +652,20 @@ class Sequential:
             xb = None
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
-        from fastlin.optim.lr_scheduler import ReduceLROnPlateau
-        plateau_schedule = isinstance(scheduler, ReduceLROnPlateau)
+        plateau_schedule = False
+        if scheduler is not None:
+            from fastlin.optim.lr_scheduler import ReduceLROnPlateau
+            plateau_schedule = isinstance(scheduler, ReduceLROnPlateau)
         dropouts = [(i, layer) for i, layer in enumerate(self.layers)
                     if isinstance(layer, Dropout) and layer.p > 0]
         # compiled batches per call: sized from the measured time per batch so that a call
-        # lasts at most ~CHECK_SECONDS and Ctrl-C is seen that often
-        chunk = 1
+        # lasts at most ~CHECK_SECONDS and Ctrl-C is seen that often; the first chunk is the
+        # whole epoch when even a slow machine (1 GFLOP/s) runs it within CHECK_SECONDS, else
+        # one batch, timed to size the next
+        products = [(batch_size, layer.in_features, layer.out_features)
+                    for layer in self.layers if isinstance(layer, Dense)]
+        epoch_flops = 6.0 * n * sum(k * m for _, k, m in products)
+        chunk = n_batches if epoch_flops < 1e9 * CHECK_SECONDS else 1
         for cb in callbacks:
             if callable(getattr(cb, "set_model", None)):
                 cb.set_model(self)
@@ -668,8 +675,6 @@ class Sequential:
 
         blas_full = _blas_threads.get_num_threads()
         chosen_by_user = getattr(_threads, "_num_threads", None)
-        products = [(batch_size, layer.in_features, layer.out_features)
-                    for layer in self.layers if isinstance(layer, Dense)]
         epoch_seconds, probe_seconds = np.inf, 0.0
         for epoch in range(1, epochs + 1):
             for cb in callbacks:
@@ -678,7 +683,8 @@ class Sequential:
             # another process holds a core and one thread is clearly faster (probed on scratch
             # arrays, at most once per epoch and only when an epoch is long enough to matter)
             if chosen_by_user is not None:
-                _blas_threads.set_local(min(blas_full, _threads.resolve(None)))
+                if epoch == 1:
+                    _blas_threads.set_local(min(blas_full, _threads.resolve(None)))
             elif epoch_seconds > 50 * probe_seconds:
                 probe_started = time.perf_counter()
                 _blas_threads.set_local(_blas_threads.choose(products, self.dtype, blas_full))
