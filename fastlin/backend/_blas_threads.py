@@ -94,7 +94,7 @@ _recent = {}  # (shapes, dtype, full) -> (time of the probe, its choice)
 REUSE_SECONDS = 1.0
 
 
-def choose(shapes, dtype, full, repeat=3):
+def choose(shapes, dtype, full, repeat=5):
     """The BLAS thread count for the products `shapes` [(m, k, n), ...] now: ``full`` unless
     one thread is clearly faster (another process holds a core). Times the products on scratch
     arrays, never the model's, so the probe changes no result. Quiet, it costs a few product
@@ -112,13 +112,18 @@ def choose(shapes, dtype, full, repeat=3):
     if seen is not None and now - seen[0] < REUSE_SECONDS:
         return seen[1]
     from fastlin.backend import get
-    dense_forward = get("cython").dense_forward
-    arrays = [(np.ones((m, k), dtype), np.ones((k, n), dtype), np.empty((m, n), dtype))
-              for m, k, n in shapes]
+    kernels = get("cython")
+    arrays = [(np.ones((m, k), dtype), np.ones((k, n), dtype), np.empty((m, n), dtype),
+               np.empty((k, n), dtype), np.empty((m, k), dtype)) for m, k, n in shapes]
 
     def products():
-        for X, W, out in arrays:
-            dense_forward(X, W, out=out)
+        # a training step's products with a pass over each output between them, as in fit:
+        # the pool's threads idle in the gaps, which is when a busy core delays them
+        for X, W, out, _, _ in arrays:
+            kernels.dense_forward(X, W, out=out)
+            np.maximum(out, 0, out=out)
+        for X, W, out, dW, dX in reversed(arrays):
+            kernels.dense_backward(X, W, out, dW=dW, dX=dX)
 
     previous = set_local(1)
     choice = 1
@@ -126,15 +131,16 @@ def choose(shapes, dtype, full, repeat=3):
         products()  # warm the caches
         t_one = _median_time(products, repeat)
         set_local(full)
-        # the full pool is kept as soon as one run is within the margin; one thread wins when
-        # every run is clearly slower, and at once when a run is far slower (a busy core)
-        for _ in range(repeat + 1):  # the first run also wakes the pool
-            t_full = _median_time(products, 1)
-            if t_full <= t_one * ONE_THREAD_MARGIN:
-                choice = full
+        products()  # wake the pool
+        # the median of a few pool runs: one lucky run (the other process descheduled for a
+        # moment) must not decide; a run far slower than one thread decides at once
+        runs = []
+        for _ in range(repeat):
+            runs.append(_median_time(products, 1))
+            if runs[-1] > 5 * t_one:
                 break
-            if t_full > 5 * t_one:
-                break
+        runs.sort()
+        choice = full if runs[len(runs) // 2] <= t_one * ONE_THREAD_MARGIN else 1
     finally:
         set_local(previous)
     if len(_recent) > 64:
