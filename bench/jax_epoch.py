@@ -9,7 +9,8 @@ The JAX epoch is what a careful JAX user writes: one ``jax.jit`` of ``jax.lax.sc
 epoch's minibatches (shuffled outside, gathered inside), the same network, loss and optimizer
 (SGD, or Adam for W3) and the same batch count (64, 8 for W2) as fastlin's ``fit`` per-step
 timing in ``python -m fastlin bench``. XLA runs on one thread, fastlin with
-``set_num_threads(1)`` and one BLAS thread. Reported: medians of alternating timed epochs, in
+``set_num_threads(1)`` and one BLAS thread, each in a process of its own (XLA's idle threads
+slowed fastlin's timed epochs when both ran in one process). Reported: medians of timed epochs, in
 microseconds per training step, and the ratio JAX / fastlin (> 1: fastlin is faster).
 """
 import os
@@ -20,9 +21,14 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.pop("OPENBLAS_CORETYPE", None)  # a slower kernel than this CPU's; see BENCHMARKS.md
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+
 import numpy as np  # noqa: E402
+
+if "--fastlin-only" not in sys.argv:
+    import jax  # noqa: E402
+    import jax.numpy as jnp  # noqa: E402
 
 import fastlin  # noqa: E402
 from fastlin.benchmarks import WORKLOADS, _fit_per_step, _workload_data, alternate  # noqa: E402
@@ -98,10 +104,30 @@ def _jax_epoch(spec, X, y):
     return run, n_batches
 
 
+def fastlin_only(repeat=15):
+    """fastlin's fit per step for every workload, in a process where JAX was never imported
+    (XLA's idle threads would otherwise share the cores with fastlin's timed epochs)."""
+    fastlin.set_num_threads(1)
+    times = {}
+    for name, spec in WORKLOADS.items():
+        n = spec["batch"] * (8 if name.startswith("W2") else 64)
+        X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
+        fit, steps = _fit_per_step(spec, "cython", X, y, np.float32, epochs=1)
+        times[name] = alternate({"fastlin": fit}, repeat, 1)["fastlin"] / steps
+    return times
+
+
 def main(repeat=15):
+    if "--fastlin-only" in sys.argv:
+        print(json.dumps(fastlin_only(repeat)))
+        return None
+    out = subprocess.run([sys.executable, __file__, "--fastlin-only"], capture_output=True,
+                         text=True, check=True).stdout
+    fastlin_times = json.loads(out.strip().splitlines()[-1])
     fastlin.set_num_threads(1)
     print(f"JAX {jax.__version__} ({jax.devices()[0].platform}, one XLA thread) against fastlin "
           f"{fastlin.__version__}; medians of {repeat} alternating epochs, float32")
+    print(f"(fastlin timed first, in a process without JAX; JAX's epochs after, alone)")
     print(f"{'workload (us per training step)':<38}{'fastlin fit':>12}{'JAX epoch':>11}"
           f"{'JAX/fastlin':>13}")
     rows = []
@@ -110,14 +136,13 @@ def main(repeat=15):
         X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
         if spec["loss"] == "ce":
             y = y.astype(np.int32)
-        fit, steps = _fit_per_step(spec, "cython", X, y, np.float32, epochs=1)
         jax_run, jax_steps = _jax_epoch(spec, X, y)
-        t = alternate({"fastlin": fit, "jax": jax_run}, repeat, 1)
-        f, j = t["fastlin"] / steps, t["jax"] / jax_steps
+        t = alternate({"jax": jax_run}, repeat, 1)
+        f, j = fastlin_times[name], t["jax"] / jax_steps
         rows.append((name, f, j))
         print(f"{name:<38}{f * 1e6:12.1f}{j * 1e6:11.1f}{j / f:12.2f}x")
     return rows
 
 
 if __name__ == "__main__":
-    sys.exit(main() and 0)
+    main()
