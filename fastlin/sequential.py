@@ -612,7 +612,12 @@ class Sequential:
         self.stop_training = False
         modes = [getattr(layer, "training", None) for layer in self.layers]
         self.train()
-        blas_before = _blas_threads.set_local(_blas_threads.get_num_threads())
+        # a thread count set with set_num_threads governs fit's matrix products too (this
+        # thread's BLAS count only, restored after); otherwise BLAS keeps its own pool
+        blas_before = None
+        if getattr(_threads, "_num_threads", None) is not None:
+            blas_before = _blas_threads.set_local(
+                min(_blas_threads.get_num_threads(), _threads.resolve(None)))
         try:
             with _interrupt.deferred_interrupt() as interrupts:
                 self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle,
@@ -673,23 +678,9 @@ class Sequential:
                 cb.model = self
             cb.on_train_begin({})
 
-        blas_full = _blas_threads.get_num_threads()
-        chosen_by_user = getattr(_threads, "_num_threads", None)
-        epoch_seconds, probe_seconds = np.inf, 0.0
         for epoch in range(1, epochs + 1):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch - 1, {})
-            # BLAS threads for this epoch: the user's count when set, else the full pool unless
-            # another process holds a core and one thread is clearly faster (probed on scratch
-            # arrays, at most once per epoch and only when an epoch is long enough to matter)
-            if chosen_by_user is not None:
-                if epoch == 1:
-                    _blas_threads.set_local(min(blas_full, _threads.resolve(None)))
-            elif epoch_seconds > 50 * probe_seconds:
-                probe_started = time.perf_counter()
-                _blas_threads.set_local(_blas_threads.choose(products, self.dtype, blas_full))
-                probe_seconds = time.perf_counter() - probe_started
-            epoch_started = time.perf_counter()
             self._snapshot(epoch_start)
             order = None
             if shuffle:
@@ -762,7 +753,6 @@ class Sequential:
                 b = stop_b
             if bar is not None:
                 bar.close()
-            epoch_seconds = time.perf_counter() - epoch_started
             record = {"loss": total / max(weight, 1e-300)}
             if classification:
                 record["accuracy"] = correct / n

@@ -2,19 +2,20 @@
 calling thread only.
 
 fastlin's GEMMs go through ``scipy.linalg.cython_blas``, i.e. the OpenBLAS that SciPy bundles.
-Its pool is sized for the whole machine. On a quiet machine a second BLAS thread speeds up the
-large products of an MLP; beside one busy process the same thread waits for a core the other
-process holds, and a training step takes several times longer than on one thread. fit therefore
-times its products on scratch arrays with both settings before an epoch and keeps the faster
-(``choose``). OpenBLAS 0.3.27
-and later export ``openblas_set_num_threads_local``, which changes the count for the calling
-thread alone, so a fit never changes what other threads' BLAS calls use. Where the symbol or the
-library is missing, ``available()`` is False and nothing is changed.
+Its pool is sized for the whole machine; a thread count set with ``fastlin.set_num_threads``
+governs ``fit``'s products too, through ``openblas_set_num_threads_local`` (OpenBLAS 0.3.27 and
+later), which changes the count for the calling thread alone, so a fit never changes what other
+threads' BLAS calls use. Where the symbol or the library is missing, ``available()`` is False and
+nothing is changed.
+
+(Choosing one thread automatically when a busy process holds the other core was tried and
+measured: a probe on scratch arrays was too noisy to decide reliably, and in the alternating
+benchmark it picked one thread where two were faster, W1 2024 against 1135 us per step. See
+BENCHMARKS.md.)
 """
 import ctypes
 import glob
 import os
-import time
 
 _lib = None
 _set_local = None
@@ -68,82 +69,3 @@ def set_local(n):
     if _set_local is None:
         return None
     return _set_local(max(1, int(n)))
-
-
-def _median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
-
-
-# Products smaller than this (m * n * k multiply-adds) run on one BLAS thread whatever the
-# setting (OpenBLAS decides so itself), so probing them tells nothing.
-PROBE_MIN_WORK = 1 << 21
-# One thread is chosen only when it is this much faster than the full pool: on a quiet machine
-# the full pool is never that much slower, so the choice (and with it the float32 rounding of
-# the products, which depends on the thread count) stays the same from run to run.
-ONE_THREAD_MARGIN = 1.3
-
-
-_recent = {}  # (shapes, dtype, full) -> (time of the probe, its choice)
-# a choice is reused for this long: fits called in a loop do not probe every call
-REUSE_SECONDS = 1.0
-
-
-def choose(shapes, dtype, full, repeat=5):
-    """The BLAS thread count for the products `shapes` [(m, k, n), ...] now: ``full`` unless
-    one thread is clearly faster (another process holds a core). Times the products on scratch
-    arrays, never the model's, so the probe changes no result. Quiet, it costs a few product
-    times (~1 ms for an MNIST-sized MLP); beside a busy process, one slow pool run (the wait
-    for the other core, tens of ms), which is what one step would have lost anyway."""
-    if full <= 1 or not available():
-        return full
-    shapes = tuple(s for s in shapes if s[0] * s[1] * s[2] >= PROBE_MIN_WORK)
-    if not shapes:
-        return full
-    import numpy as np
-    key = (shapes, np.dtype(dtype).str, full)
-    now = time.monotonic()
-    seen = _recent.get(key)
-    if seen is not None and now - seen[0] < REUSE_SECONDS:
-        return seen[1]
-    from fastlin.backend import get
-    kernels = get("cython")
-    arrays = [(np.ones((m, k), dtype), np.ones((k, n), dtype), np.empty((m, n), dtype),
-               np.empty((k, n), dtype), np.empty((m, k), dtype)) for m, k, n in shapes]
-
-    def products():
-        # a training step's products with a pass over each output between them, as in fit:
-        # the pool's threads idle in the gaps, which is when a busy core delays them
-        for X, W, out, _, _ in arrays:
-            kernels.dense_forward(X, W, out=out)
-            np.maximum(out, 0, out=out)
-        for X, W, out, dW, dX in reversed(arrays):
-            kernels.dense_backward(X, W, out, dW=dW, dX=dX)
-
-    previous = set_local(1)
-    choice = 1
-    try:
-        products()  # warm the caches
-        t_one = _median_time(products, repeat)
-        set_local(full)
-        products()  # wake the pool
-        # the median of a few pool runs: one lucky run (the other process descheduled for a
-        # moment) must not decide; a run far slower than one thread decides at once
-        runs = []
-        for _ in range(repeat):
-            runs.append(_median_time(products, 1))
-            if runs[-1] > 5 * t_one:
-                break
-        runs.sort()
-        choice = full if runs[len(runs) // 2] <= t_one * ONE_THREAD_MARGIN else 1
-    finally:
-        set_local(previous)
-    if len(_recent) > 64:
-        _recent.clear()
-    _recent[key] = (time.monotonic(), choice)
-    return choice
