@@ -8,14 +8,14 @@ first layer costs O(z · out) instead of O(m · n_features · out).
 
     out = forward(model, Xb)          # training call: layers keep what backward needs
     backward(model, Xb, grad_output)  # fills every layer's dW/db (dalpha), like model.backward
-    predict(model, X)                 # a new array, chunked; shares no buffer (thread-safe)
+    predict(model, X)                 # a new array, chunked; per-thread buffers (thread-safe)
 
 ``check_X`` turns any scipy.sparse matrix into a finite CSR matrix of the model's dtype.
 """
 import numpy as np
 import scipy.sparse as sp
 
-from fastlin.layers import Activation, Dense
+from fastlin.layers import Dense
 
 PREDICT_BATCH = 4096
 
@@ -64,28 +64,13 @@ def _first_product(dense, X):
     return z
 
 
-def _forward_layers(layers, h):
-    """Training forward through `layers`, a Dense followed by its activation fused."""
-    i = 0
-    while i < len(layers):
-        layer = layers[i]
-        nxt = layers[i + 1] if i + 1 < len(layers) else None
-        if isinstance(layer, Dense) and isinstance(nxt, Activation):
-            h = layer.forward_fused(h, nxt)
-            i += 2
-        else:
-            h = layer.forward(h)
-            i += 1
-    return h
-
-
 def forward(model, X):
     """The network's output for the sparse batch X (a CSR/CSC matrix of the model's dtype and
     width). Like ``model.forward`` the result is an internal buffer, and the layers keep what
     ``backward`` needs."""
     dense = _first_dense(model)
     dense._input = None  # its input is the sparse X, handed to backward again
-    return _forward_layers(model.layers[1:], _first_product(dense, X))
+    return model._forward(_first_product(dense, X), first=1)
 
 
 def backward(model, X, grad_output):
@@ -118,28 +103,14 @@ def _first_weight_gradient(X, G, dW):
     dW[cols] = np.asarray(narrow.T @ G)
 
 
-def _functional_forward(layers, X):
-    """Inference without the layers' buffers: every intermediate is a new array."""
-    h = _first_product(layers[0], X)
-    for layer in layers[1:]:
-        K = layer.backend
-        if isinstance(layer, Dense):
-            h = K.dense_forward(h, layer.W, layer.b)
-        elif isinstance(layer, Activation):
-            K.activation_forward(h, layer.activation, alpha=layer._alpha_arg(), out=h)
-        else:
-            raise TypeError(f"cannot run {type(layer).__name__} on sparse input")
-    return h
-
-
 def predict(model, X):
-    """The network's output for the sparse X, as a new array the caller owns."""
-    _first_dense(model)
+    """The network's output for the sparse X, as a new array the caller owns: the first layer
+    from the sparse rows, the rest through ``model._infer`` (per-thread buffers, so this is as
+    thread-safe as ``predict`` on dense input)."""
+    dense = _first_dense(model)
     X = X.tocsr()  # no copy when it already is
-    if X.shape[0] <= PREDICT_BATCH:
-        return _functional_forward(model.layers, X)
     out = np.empty((X.shape[0], model.n_outputs), model.dtype)
     for start in range(0, X.shape[0], PREDICT_BATCH):
         stop = min(start + PREDICT_BATCH, X.shape[0])
-        out[start:stop] = _functional_forward(model.layers, X[start:stop])
+        model._infer(_first_product(dense, X[start:stop]), out[start:stop], first=1)
     return out

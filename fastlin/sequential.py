@@ -286,9 +286,10 @@ class Sequential:
             return X
         return _checks.check_X(X, self.n_features_in, self.dtype)
 
-    def _forward(self, X):
+    def _forward(self, X, first=0):
+        """Training forward from layer `first` on (the sparse path computes layer 0 itself)."""
         h = X
-        layers, i = self.layers, 0
+        layers, i = self.layers, first
         while i < len(layers):
             layer = layers[i]
             nxt = layers[i + 1] if i + 1 < len(layers) else None
@@ -345,15 +346,18 @@ class Sequential:
             pool = local.pool = (self.dtype, {})
         return pool[1]
 
-    def _infer(self, X, out):
-        """The network applied to the checked X, its output written into `out` (C-contiguous,
-        (len(X), n_outputs)). Reads the parameters and nothing else of the layers' state."""
+    def _infer(self, X, out, first=0):
+        """The network from layer `first` on applied to the checked X, its output written into
+        `out` (C-contiguous, (len(X), n_outputs)). Reads the parameters and nothing else of the
+        layers' state."""
         pool = self._scratch()
         n = X.shape[0]
         if len(pool) > 4 * len(self.layers):  # rows change; keep the pool small
             pool.clear()
         h = X
-        layers, last, i = self.layers, len(self.layers) - 1, 0
+        layers, last, i = self.layers, len(self.layers) - 1, first
+        if first > last:
+            np.copyto(out, h)
         while i <= last:
             layer = layers[i]
             fused = i < last and isinstance(layer, Dense) and isinstance(layers[i + 1], Activation)
