@@ -323,44 +323,26 @@ def _csv_cell(text):
 
 
 # ---------------------------------------------------------------------- option types
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _option_type(convert, noun, accept, requirement):
+    """An argparse type: `convert` the text (else "'x' is not <noun>"), then check it with
+    `accept` (else "must be <requirement>"); argparse turns either into exit status 2."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
+        return value
+    return parse
 
 
-def _non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value < 1.0:  # (NaN fails this too)
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text!r}")
-    return value
+_positive_int = _option_type(int, "an integer", lambda v: v >= 1, "a positive integer")
+_non_negative_int = _option_type(int, "an integer", lambda v: v >= 0, "a non-negative integer")
+_positive_float = _option_type(float, "a number", lambda v: math.isfinite(v) and v > 0,
+                               "a positive finite number")
+# (NaN fails the comparison too)
+_fraction = _option_type(float, "a number", lambda v: 0.0 <= v < 1.0, "in [0, 1)")
 
 
 def _sizes(text):
