@@ -172,13 +172,11 @@ class _CompiledLoop:
     def run(self, order, b0, b1, drop_seed):
         """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps])."""
         opt = self.opt
-        if isinstance(opt, SGD):
-            status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
-                                        opt.step_count, opt.lr, drop_seed,
-                                        opt.momentum if opt.momentum else -1.0, -1.0)
-        else:
-            status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
-                                        opt.step_count, opt.lr, drop_seed, -1.0, opt.betas[0])
+        # a schedule may move SGD's momentum or Adam's beta1 (-1: leave as built)
+        momentum = (opt.momentum or -1.0) if isinstance(opt, SGD) else -1.0
+        beta1 = -1.0 if isinstance(opt, SGD) else opt.betas[0]
+        status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
+                                    opt.step_count, opt.lr, drop_seed, momentum, beta1)
         self.opt.step_count += out[3]
         return status, out
 
@@ -642,7 +640,9 @@ class Sequential:
                       classification, history, callbacks, scheduler, verbose, validation,
                       early_stopping, patience, min_delta, interrupts):
         n = X.shape[0]
-        xb = np.empty((batch_size,) + X.shape[1:], self.dtype)
+        sparse = _sparse.issparse(X)
+        # the Python loop's gather buffer (a sparse batch is gathered by SciPy instead)
+        xb = None if sparse else np.empty((batch_size,) + X.shape[1:], self.dtype)
         yb = np.empty((batch_size,) + target.shape[1:], target.dtype)
         swb = None if sw is None else np.empty(batch_size, self.dtype)
         epoch_start = self._snapshot()
@@ -652,13 +652,10 @@ class Sequential:
             from tqdm.auto import tqdm
             progress = tqdm
         n_batches = (n + batch_size - 1) // batch_size
-        sparse = _sparse.issparse(X)
         # sparse rows train on the Python loop: the first layer's products come from SciPy's
         # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
         compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
                                                            target, sw)
-        if sparse:
-            xb = None
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
         plateau_schedule = False
