@@ -8,14 +8,22 @@ JAX is not a fastlin dependency: run this in an environment that has both, e.g.
 The JAX epoch is what a careful JAX user writes: one ``jax.jit`` of ``jax.lax.scan`` over the
 epoch's minibatches (shuffled outside, gathered inside), the same network, loss and optimizer
 (SGD, or Adam for W3) and the same batch count (64, 8 for W2) as fastlin's ``fit`` per-step
-timing in ``python -m fastlin bench``. XLA runs on one thread, fastlin with
-``set_num_threads(1)`` and one BLAS thread, each in a process of its own (XLA's idle threads
-slowed fastlin's timed epochs when both ran in one process). Reported: medians of timed epochs, in
-microseconds per training step, and the ratio JAX / fastlin (> 1: fastlin is faster).
+timing in ``python -m fastlin bench``. Both run on one core: the script pins itself (and so the
+fastlin child process it starts) to one CPU with ``os.sched_setaffinity`` before JAX or NumPy is
+imported. XLA's flags alone do not do it: with ``--xla_cpu_multi_thread_eigen=false
+intra_op_parallelism_threads=1`` jaxlib 0.10's CPU runtime still ran a 512x512x512 float32 matmul
+at 180 GFLOP/s on a 2-core Zen 2, twice one core's peak, and ~95 GFLOP/s once pinned. The script
+prints that rate, so a reader can see the pinning held. fastlin runs with ``set_num_threads(1)``
+and one BLAS thread, in a process of its own (XLA's idle threads slowed fastlin's timed epochs
+when both ran in one process). Reported: medians of timed epochs, in microseconds per training
+step, and the ratio JAX / fastlin (> 1: fastlin is faster).
 """
 import os
 import sys
 
+# One core for JAX and for the fastlin child: pinned before any thread pool starts.
+_CPU = min(os.sched_getaffinity(0))
+os.sched_setaffinity(0, {_CPU})
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
                                    "intra_op_parallelism_threads=1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -104,6 +112,20 @@ def _jax_epoch(spec, X, y):
     return run, n_batches
 
 
+def _jax_gemm_rate(n=512, repeat=30):
+    """GFLOP/s of one jitted n^3 matmul: a one-core figure, or the pinning did not hold."""
+    import time
+    a = jnp.asarray(np.random.default_rng(1).standard_normal((n, n)).astype(np.float32))
+    mm = jax.jit(lambda u, v: u @ v)
+    mm(a, a).block_until_ready()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        mm(a, a).block_until_ready()
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / float(np.median(times)) / 1e9
+
+
 def fastlin_only(repeat=15):
     """fastlin's fit per step for every workload, in a process where JAX was never imported
     (XLA's idle threads would otherwise share the cores with fastlin's timed epochs)."""
@@ -127,7 +149,9 @@ def main(repeat=15):
     fastlin.set_num_threads(1)
     print(f"JAX {jax.__version__} ({jax.devices()[0].platform}, one XLA thread) against fastlin "
           f"{fastlin.__version__}; medians of {repeat} alternating epochs, float32")
-    print(f"(fastlin timed first, in a process without JAX; JAX's epochs after, alone)")
+    print(f"(fastlin timed first, in a process without JAX; JAX's epochs after, alone; both "
+          f"pinned to CPU {_CPU})")
+    print(f"JAX 512x512x512 float32 matmul on that core: {_jax_gemm_rate():.1f} GFLOP/s")
     print(f"{'workload (us per training step)':<38}{'fastlin fit':>12}{'JAX epoch':>11}"
           f"{'JAX/fastlin':>13}")
     rows = []
