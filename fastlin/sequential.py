@@ -14,6 +14,7 @@ import numpy as np
 from fastlin import _checks, _interrupt, _sparse
 from fastlin._kernels import train
 from fastlin.backend import _blas_threads, _threads
+from fastlin.backend._contention import ContentionGuard
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
 from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
@@ -179,6 +180,53 @@ class _CompiledLoop:
                                     opt.step_count, opt.lr, drop_seed, momentum, beta1)
         self.opt.step_count += out[3]
         return status, out
+
+
+class _FitThreads:
+    """The thread counts of one fit call: a count fixed with ``set_num_threads`` applied to
+    this thread's BLAS calls, or else the contention guard's count (fastlin/backend/
+    _contention.py) applied to them and to the compiled loop's OpenMP kernels. ``restore``
+    gives this thread its BLAS count back."""
+
+    def __init__(self):
+        self.plan = None
+        self._blas_before = None
+        self.guard = None
+        if getattr(_threads, "_num_threads", None) is not None:
+            self._blas_before = _blas_threads.set_local(
+                min(_blas_threads.get_num_threads(), _threads.resolve(None)))
+        elif _blas_threads.available():
+            self.guard = ContentionGuard(min(_blas_threads.get_num_threads(),
+                                             _threads.resolve(None)))
+            self.count = self.guard.full
+            self.poll()  # a guard may start below full (the last fit found the machine busy)
+
+    def attach(self, plan):
+        """The compiled loop whose OpenMP kernels follow the guard's count (None: none)."""
+        self.plan = plan
+        if plan is not None and self.guard is not None:
+            plan.n_threads = max(1, min(self.count, _threads.DEFAULT_THREADS))
+
+    def poll(self):
+        """Apply the guard's count; True when it just put one thread more on trial."""
+        if self.guard is None:
+            return False
+        n, before_count = self.guard.poll(), self.count
+        if n != self.count:
+            self.count = n
+            before = _blas_threads.set_local(n)
+            if self._blas_before is None:
+                self._blas_before = before
+            if self.plan is not None:
+                self.plan.n_threads = max(1, min(n, _threads.DEFAULT_THREADS))
+        return n > before_count
+
+    def restore(self):
+        if self.guard is not None:
+            self.guard.close()
+        if self._blas_before is not None:
+            _blas_threads.set_local(self._blas_before)
+            self._blas_before = None
 
 
 class Sequential:
@@ -615,20 +663,17 @@ class Sequential:
         modes = [getattr(layer, "training", None) for layer in self.layers]
         self.train()
         # a thread count set with set_num_threads governs fit's matrix products too (this
-        # thread's BLAS count only, restored after); otherwise BLAS keeps its own pool
-        blas_before = None
-        if getattr(_threads, "_num_threads", None) is not None:
-            blas_before = _blas_threads.set_local(
-                min(_blas_threads.get_num_threads(), _threads.resolve(None)))
+        # thread's BLAS count only, restored after); otherwise BLAS keeps its own pool, and
+        # the guard lowers this thread's count while another process competes for the cores
+        threads = _FitThreads()
         try:
             with _interrupt.deferred_interrupt() as interrupts:
                 self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle,
                                    rng, classification, history, callbacks, scheduler, verbose,
                                    None if validation_data is None else (X_val, y_val),
-                                   early_stopping, patience, min_delta, interrupts)
+                                   early_stopping, patience, min_delta, interrupts, threads)
         finally:
-            if blas_before is not None:
-                _blas_threads.set_local(blas_before)
+            threads.restore()
             for layer, mode in zip(self.layers, modes):
                 if mode is not None:
                     layer.training = mode
@@ -638,7 +683,7 @@ class Sequential:
 
     def _train_epochs(self, X, target, sw, loss, opt, epochs, batch_size, shuffle, rng,
                       classification, history, callbacks, scheduler, verbose, validation,
-                      early_stopping, patience, min_delta, interrupts):
+                      early_stopping, patience, min_delta, interrupts, threads):
         n = X.shape[0]
         sparse = _sparse.issparse(X)
         # the Python loop's gather buffer (a sparse batch is gathered by SciPy instead)
@@ -656,6 +701,7 @@ class Sequential:
         # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
         compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
                                                            target, sw)
+        threads.attach(None if compiled is None else compiled.plan)
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
         plateau_schedule = False
@@ -743,6 +789,8 @@ class Sequential:
                     seen = stop
                 if per_batch_schedule:
                     scheduler.step()
+                if threads.poll() and compiled is not None:
+                    chunk = max(1, chunk // 4)  # a short stretch to judge a thread more on
                 interrupts.check()
                 if bar is not None:
                     bar.update(stop_b - b)

@@ -558,6 +558,17 @@ cdef class TrainPlan:
         self.has_velocity = opt_kind == SGD and momentum != 0
         self.ready = True
 
+    @property
+    def n_threads(self):
+        """Threads the plan's OpenMP kernels may use (fit lowers it while the machine is busy)."""
+        return self.s.n_threads
+
+    @n_threads.setter
+    def n_threads(self, int n):
+        if n < 1:
+            raise ValueError(f"TrainPlan.n_threads must be >= 1, got {n}")
+        self.s.n_threads = n
+
     def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0,
             double lr, uint64_t drop_seed=0, double momentum=-1.0, double beta1=-1.0):
         """Train on batches [b0, b1) of an epoch in ``order`` (empty: the rows as they are),
