@@ -12,6 +12,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the extension is missing)
 from fastlin._kernels._config import openmp_enabled  # noqa: E402
+from fastlin.backend import _blas_threads  # noqa: E402
+
+_blas_threads.choose()  # SciPy's or NumPy's OpenBLAS, before any product runs
 from fastlin.backend import get_num_threads, set_num_threads
 from fastlin.io import load, load_checkpoint
 from fastlin.layers import (Abs, Dense, Dropout, Identity, Layer, LeakyReLU, PReLU, ReLU,

@@ -1,4 +1,8 @@
-"""Row-major matrix products through the BLAS that SciPy ships.
+"""Row-major matrix products through the BLAS that SciPy ships, or through NumPy's.
+
+Which one is chosen in Python (fastlin/backend/_blas_threads.py) and handed here as four
+function pointers of NumPy's ILP64 OpenBLAS (64-bit integer arguments); without them the calls go
+to ``scipy.linalg.cython_blas``.
 
 Design: BLAS is column-major. A row-major C = op(A) op(B) of shape (m, n) is, read column-major,
 Cᵀ = op(B)ᵀ op(A)ᵀ, so the call swaps the operands and their transpose flags instead of copying
@@ -8,7 +12,51 @@ A product with one output column or one output row (a linear model's forward pas
 gradient, a batch of one) goes to GEMV: OpenBLAS's GEMM packs both operands even then, which
 made such a product ~3x slower than the matrix-vector product it is.
 """
+from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
+
+ctypedef void (*sgemm64_t)(const char *, const char *, const int64_t *, const int64_t *,
+                           const int64_t *, const float *, const float *, const int64_t *,
+                           const float *, const int64_t *, const float *, float *,
+                           const int64_t *) noexcept nogil
+ctypedef void (*dgemm64_t)(const char *, const char *, const int64_t *, const int64_t *,
+                           const int64_t *, const double *, const double *, const int64_t *,
+                           const double *, const int64_t *, const double *, double *,
+                           const int64_t *) noexcept nogil
+ctypedef void (*sgemv64_t)(const char *, const int64_t *, const int64_t *, const float *,
+                           const float *, const int64_t *, const float *, const int64_t *,
+                           const float *, float *, const int64_t *) noexcept nogil
+ctypedef void (*dgemv64_t)(const char *, const int64_t *, const int64_t *, const double *,
+                           const double *, const int64_t *, const double *, const int64_t *,
+                           const double *, double *, const int64_t *) noexcept nogil
+
+cdef sgemm64_t _sgemm64 = NULL
+cdef dgemm64_t _dgemm64 = NULL
+cdef sgemv64_t _sgemv64 = NULL
+cdef dgemv64_t _dgemv64 = NULL
+cdef bint _ilp64 = False
+
+
+def use_ilp64(size_t sgemm_addr, size_t dgemm_addr, size_t sgemv_addr, size_t dgemv_addr):
+    """Send every product to the ILP64 BLAS whose ?gemm_/?gemv_ entry points are at these
+    addresses (NumPy's OpenBLAS). Called once, at import, before any kernel runs."""
+    global _sgemm64, _dgemm64, _sgemv64, _dgemv64, _ilp64
+    if not (sgemm_addr and dgemm_addr and sgemv_addr and dgemv_addr):
+        raise ValueError("use_ilp64: every BLAS entry point must be a non-null address")
+    _sgemm64, _dgemm64 = <sgemm64_t>sgemm_addr, <dgemm64_t>dgemm_addr
+    _sgemv64, _dgemv64 = <sgemv64_t>sgemv_addr, <dgemv64_t>dgemv_addr
+    _ilp64 = True
+
+
+def use_scipy():
+    """Send every product to scipy.linalg.cython_blas (the default)."""
+    global _ilp64
+    _ilp64 = False
+
+
+def using_ilp64():
+    """True when the products go to the ILP64 BLAS given to use_ilp64."""
+    return bool(_ilp64)
 
 
 cdef inline void _gemv(char trans, int rows, int cols, double alpha, const floating *a, int lda,
@@ -16,6 +64,13 @@ cdef inline void _gemv(char trans, int rows, int cols, double alpha, const float
                        int incy) noexcept nogil:
     """y = alpha * op(M) x + beta * y for the column-major (rows x cols) M stored at a."""
     cdef float alpha_f = <float>alpha, beta_f = <float>beta
+    cdef int64_t r64 = rows, c64 = cols, lda64 = lda, incx64 = incx, incy64 = incy
+    if _ilp64:
+        if floating is float:
+            _sgemv64(&trans, &r64, &c64, &alpha_f, a, &lda64, x, &incx64, &beta_f, y, &incy64)
+        else:
+            _dgemv64(&trans, &r64, &c64, &alpha, a, &lda64, x, &incx64, &beta, y, &incy64)
+        return
     if floating is float:
         sgemv(&trans, &rows, &cols, &alpha_f, <float *>a, &lda, <float *>x, &incx, &beta_f,
               y, &incy)
@@ -48,6 +103,15 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
             _gemv(yes, k, n, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
         else:
             _gemv(no, n, k, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
+        return
+    cdef int64_t m64 = m, n64 = n, k64 = k, lda64 = lda, ldb64 = ldb, ldc64 = ldc
+    if _ilp64:
+        if floating is float:
+            _sgemm64(&ta, &tb, &n64, &m64, &k64, &alpha_f, b, &ldb64, a, &lda64, &beta_f, c,
+                     &ldc64)
+        else:
+            _dgemm64(&ta, &tb, &n64, &m64, &k64, &alpha, b, &ldb64, a, &lda64, &beta, c,
+                     &ldc64)
         return
     if floating is float:
         sgemm(&ta, &tb, &n, &m, &k, &alpha_f, <float *>b, &ldb, <float *>a, &lda,

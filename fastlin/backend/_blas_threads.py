@@ -1,71 +1,156 @@
-"""The thread count of the BLAS behind fastlin's matrix products (SciPy's OpenBLAS), set for the
-calling thread only.
+"""The BLAS behind fastlin's matrix products: which library, and its thread count for the
+calling thread.
 
-fastlin's GEMMs go through ``scipy.linalg.cython_blas``, i.e. the OpenBLAS that SciPy bundles.
-Its pool is sized for the whole machine; a thread count set with ``fastlin.set_num_threads``
-governs ``fit``'s products too, through ``openblas_set_num_threads_local`` (OpenBLAS 0.3.27 and
-later), which changes the count for the calling thread alone, so a fit never changes what other
-threads' BLAS calls use. Where the symbol or the library is missing, ``available()`` is False and
-nothing is changed.
+Two OpenBLAS builds are in every process that imports fastlin from PyPI wheels:
+- SciPy's, reached through ``scipy.linalg.cython_blas`` (32-bit integers);
+- NumPy's, an ILP64 build (64-bit integers, ``scipy_sgemm_64_``), which ``np.matmul`` uses.
 
-(Choosing one thread automatically when a busy process holds the other core was tried and
-measured: a probe on scratch arrays was too noisy to decide reliably, and in the alternating
-benchmark it picked one thread where two were faster, W1 2024 against 1135 us per step. See
-BENCHMARKS.md.)
+Their releases differ. On a 2-core Zen 2 with NumPy 2.4's OpenBLAS 0.3.31 beside SciPy 1.16's
+0.3.30, the newer one ran W1's nine products 6-34% faster each, 14% in all, at one thread.
+
+``choose()`` picks at import the library with the newer OpenBLAS; a tie goes to SciPy's. Its
+rule is deterministic: a choice made by timing would vary between runs of the same program, and
+so would the float32 rounding of every result. ``FASTLIN_BLAS=scipy`` or ``FASTLIN_BLAS=numpy``
+overrides it. ``python -m fastlin bench`` prints the choice and times both libraries.
+
+Sharing NumPy's library also means sharing its thread pool. A program that mixes NumPy
+products with fastlin then runs one BLAS pool, not two pools spinning against each other on the
+same cores.
+
+``set_local(n)`` changes the chosen library's thread count for the calling thread alone
+(``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and later), so a fit never changes what
+other threads' BLAS calls use. Where the symbol or the library is missing, ``available()`` is
+False and nothing is changed.
 """
 import ctypes
 import glob
 import os
 
-_lib = None
-_set_local = None
-_get = None
+from fastlin._kernels import _blas
+
+_ENV = "FASTLIN_BLAS"
+
+
+class _Library:
+    """One loaded OpenBLAS: its name, version and the entry points fastlin uses."""
+
+    def __init__(self, name, path, lib, suffix):
+        self.name, self.path, self.lib = name, path, lib
+        config = getattr(lib, "scipy_openblas_get_config" + suffix)
+        config.restype, config.argtypes = ctypes.c_char_p, []
+        self.config = config().decode("ascii", "replace")
+        self.version = _parse_version(self.config)
+        self.get = getattr(lib, "scipy_openblas_get_num_threads" + suffix)
+        self.get.restype, self.get.argtypes = ctypes.c_int, []
+        self.set_local = getattr(lib, "openblas_set_num_threads_local", None)
+        if self.set_local is not None:
+            self.set_local.restype, self.set_local.argtypes = ctypes.c_int, [ctypes.c_int]
+
+
+def _parse_version(config):
+    """(0, 3, 31, 188, 0) from "OpenBLAS 0.3.31.188.0 DYNAMIC_ARCH ..."; () if unreadable."""
+    words = config.split()
+    if len(words) < 2:
+        return ()
+    try:
+        return tuple(int(part) for part in words[1].split("."))
+    except ValueError:
+        return ()
+
+
+def _open(package, pattern, name, suffix):
+    """The already-loaded OpenBLAS bundled with `package` (never a second copy), or None."""
+    try:
+        module = __import__(package)
+        if package == "scipy":
+            import scipy.linalg  # noqa: F401  (loads SciPy's library)
+    except ImportError:  # pragma: no cover - both are dependencies
+        return None
+    here = os.path.dirname(module.__file__)
+    for path in sorted(glob.glob(os.path.join(here, os.pardir, package + ".libs", pattern))):
+        try:
+            lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | os.RTLD_LOCAL)
+            return _Library(name, os.path.realpath(path), lib, suffix)
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+_libraries = None
+_chosen = None
 
 
 def _load():
-    global _lib, _set_local, _get
-    if _lib is not None:
-        return
-    _lib = False
-    try:
-        import scipy
-        import scipy.linalg  # noqa: F401  (loads the library)
-    except ImportError:  # pragma: no cover - scipy is a dependency
-        return
-    here = os.path.dirname(scipy.__file__)
-    candidates = sorted(glob.glob(os.path.join(here, os.pardir, "scipy.libs", "*openblas*.so*")))
-    for path in candidates:
-        try:
-            # RTLD_NOLOAD: only the copy SciPy already loaded, never a second one
-            lib = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | os.RTLD_GLOBAL)
-        except OSError:
-            continue
-        set_local = getattr(lib, "openblas_set_num_threads_local", None)
-        get = getattr(lib, "scipy_openblas_get_num_threads", None) or \
-            getattr(lib, "openblas_get_num_threads", None)
-        if set_local is not None and get is not None:
-            set_local.restype, set_local.argtypes = ctypes.c_int, [ctypes.c_int]
-            get.restype, get.argtypes = ctypes.c_int, []
-            _lib, _set_local, _get = lib, set_local, get
-            return
+    global _libraries
+    if _libraries is None:
+        found = [_open("scipy", "libscipy_openblas*.so*", "scipy", ""),
+                 _open("numpy", "libscipy_openblas64_*.so*", "numpy", "64_")]
+        _libraries = {lib.name: lib for lib in found if lib is not None}
+    return _libraries
+
+
+def libraries():
+    """{name: (OpenBLAS version string, path)} of the BLAS libraries fastlin can use."""
+    return {name: (lib.config.split()[1] if len(lib.config.split()) > 1 else "?", lib.path)
+            for name, lib in _load().items()}
+
+
+def choose(preference=None):
+    """Point the compiled kernels at SciPy's or NumPy's OpenBLAS and return the name chosen.
+
+    preference: "scipy", "numpy" or "auto"; None reads FASTLIN_BLAS (unset means "auto").
+    "auto" takes the newer OpenBLAS; a tie, or an unreadable version, keeps SciPy's."""
+    global _chosen
+    if preference is None:
+        preference = os.environ.get(_ENV, "auto").strip().lower() or "auto"
+    if preference not in ("auto", "scipy", "numpy"):
+        raise ValueError(f"{_ENV} must be 'auto', 'scipy' or 'numpy', got {preference!r}")
+    libs = _load()
+    numpy_lib = libs.get("numpy")
+    use_numpy = numpy_lib is not None and _has_products(numpy_lib) and (
+        preference == "numpy" or (preference == "auto" and "scipy" in libs
+                                  and numpy_lib.version > libs["scipy"].version))
+    if use_numpy:
+        lib = numpy_lib.lib
+        _blas.use_ilp64(*(ctypes.cast(getattr(lib, f"scipy_{name}_64_"), ctypes.c_void_p).value
+                          for name in ("sgemm", "dgemm", "sgemv", "dgemv")))
+        _chosen = "numpy"
+    else:
+        _blas.use_scipy()
+        _chosen = "scipy"
+    return _chosen
+
+
+def _has_products(lib):
+    return all(hasattr(lib.lib, f"scipy_{name}_64_") for name in ("sgemm", "dgemm", "sgemv",
+                                                                   "dgemv"))
+
+
+def chosen():
+    """"scipy" or "numpy": the library fastlin's products go to."""
+    return _chosen or ("numpy" if _blas.using_ilp64() else "scipy")
+
+
+def _current():
+    return _load().get(chosen())
 
 
 def available():
     """True when the calling thread's BLAS thread count can be set."""
-    _load()
-    return _set_local is not None
+    lib = _current()
+    return lib is not None and lib.set_local is not None
 
 
 def get_num_threads():
-    """The BLAS pool's thread count (the calling thread's count when one was set)."""
-    _load()
-    return _get() if _get is not None else 1
+    """The chosen library's thread count (the calling thread's count when one was set)."""
+    lib = _current()
+    return lib.get() if lib is not None else 1
 
 
 def set_local(n):
-    """Set the calling thread's BLAS thread count; returns the previous one (None when the
-    library has no per-thread setting)."""
-    _load()
-    if _set_local is None:
+    """Set the calling thread's thread count in the chosen library; returns the previous one
+    (None when the library has no per-thread setting)."""
+    lib = _current()
+    if lib is None or lib.set_local is None:
         return None
-    return _set_local(max(1, int(n)))
+    return lib.set_local(max(1, int(n)))
