@@ -14,6 +14,7 @@ import numpy as np
 from fastlin import _checks, _interrupt, _sparse
 from fastlin._kernels import train
 from fastlin.backend import _blas_threads, _threads
+from fastlin.backend import _contention
 from fastlin.backend._contention import ContentionGuard
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
@@ -192,14 +193,22 @@ class _FitThreads:
         self.plan = None
         self._blas_before = None
         self.guard = None
+        self._guard_from = None  # when to start a guard (a fit shorter than that needs none)
         if getattr(_threads, "_num_threads", None) is not None:
             self._blas_before = _blas_threads.set_local(
                 min(_blas_threads.get_num_threads(), _threads.resolve(None)))
         elif _blas_threads.available():
-            self.guard = ContentionGuard(min(_blas_threads.get_num_threads(),
-                                             _threads.resolve(None)))
-            self.count = self.guard.full
-            self.poll()  # a guard may start below full (the last fit found the machine busy)
+            # the guard's setup (two /proc reads, ~30 us) is paid only by fits that run longer
+            # than one reading interval, or right away when the last fit found the machine busy
+            self._guard_from = time.perf_counter() + (
+                0.0 if _contention.last_fit_was_reduced() else _contention.CHECK_EVERY)
+            self.poll()
+
+    def _start_guard(self):
+        self._guard_from = None
+        self.guard = ContentionGuard(min(_blas_threads.get_num_threads(),
+                                         _threads.resolve(None)))
+        self.count = self.guard.full
 
     def attach(self, plan):
         """The compiled loop whose OpenMP kernels follow the guard's count (None: none)."""
@@ -210,7 +219,9 @@ class _FitThreads:
     def poll(self):
         """Apply the guard's count; True when it just put one thread more on trial."""
         if self.guard is None:
-            return False
+            if self._guard_from is None or time.perf_counter() < self._guard_from:
+                return False
+            self._start_guard()
         n, before_count = self.guard.poll(), self.count
         if n != self.count:
             self.count = n

@@ -148,14 +148,17 @@ def test_off_on_one_thread_or_without_schedstat(threads, wait):
 def test_the_next_fit_starts_where_the_last_busy_one_ended():
     m = FakeMachine(share=0.3, runnable=2)
     g = m.guard()
+    assert not _contention.last_fit_was_reduced(m.clock)
     m.advance(0.05), g.poll(), m.advance(0.05)
     assert g.poll() == 1
     g.close()
     m.advance(1.0)
+    assert _contention.last_fit_was_reduced(m.clock)
     g2 = m.guard()
     assert g2.poll() == 1
     g2.close()
     m.advance(MAX_RETRY + 1)  # too long ago to say anything about the machine now
+    assert not _contention.last_fit_was_reduced(m.clock)
     assert m.guard().poll() == 2
 
 
@@ -198,6 +201,8 @@ def test_fit_on_a_busy_machine_trains_on_fewer_threads_and_restores_the_count(mo
     log, seen, plan_threads = [], [], []
     monkeypatch.setattr(sequential, "ContentionGuard", _busy_guard_factory(log))
     monkeypatch.setattr(_blas_threads, "available", lambda: True)
+    # start the guard at once (a real fit this short would finish before its first reading)
+    monkeypatch.setattr(_contention, "last_fit_was_reduced", lambda: True)
     before = _blas_threads.get_num_threads()
 
     class Spy(Callback):
@@ -254,6 +259,7 @@ def test_quiet_guard_changes_nothing(monkeypatch):
             return super().poll()
 
     monkeypatch.setattr(sequential, "ContentionGuard", QuietGuard)
+    monkeypatch.setattr(_contention, "last_fit_was_reduced", lambda: True)
     X, y = _data()
     a = MLP([20, 32, 3], seed=0)
     a.fit(X, y, epochs=3, batch_size=32, seed=0)

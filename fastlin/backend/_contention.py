@@ -53,6 +53,13 @@ _CPUS = os.cpu_count() or 1
 _last_guard = None
 
 
+def last_fit_was_reduced(clock=time.perf_counter):
+    """True when the last guard of this process ended on fewer threads, recently enough for a
+    new fit to start there."""
+    last = _last_guard
+    return last is not None and last[1] < last[0] and clock() - last[4] < MAX_RETRY
+
+
 def read_wait_ns(path=SCHEDSTAT):
     """Nanoseconds the calling thread has spent runnable but waiting for a CPU, or None when
     the system does not report it."""
