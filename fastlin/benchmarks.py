@@ -4,6 +4,7 @@ Every comparison is measured in one run, alternating the contenders round by rou
 on a noisy machine hits both alike; medians are reported. The "GEMM floor" of a training step
 is the same step's matrix products alone through NumPy's BLAS with ``out=``.
 """
+import os
 import platform
 import statistics
 import time
@@ -287,6 +288,77 @@ def _fmt_us(s):
     return f"{s * 1e6:10.1f}"
 
 
+def cpu_name():
+    """The CPU as /proc/cpuinfo names it, with its family and model numbers (x86)."""
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = fields.get("model name", platform.machine())
+    if "cpu family" in fields:
+        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')})"
+    return name
+
+
+def blas_choice_rows(repeat=7):
+    """W1's nine matrix products at one BLAS thread through each OpenBLAS fastlin can use,
+    alternating: {library: seconds}. The evidence beside the version rule of
+    fastlin/backend/_blas_threads.py."""
+    from fastlin.backend import _blas_threads
+    spec = WORKLOADS["W1 MLP 784-256-128-10 b128 CE SGD"]
+    X = np.random.default_rng(0).standard_normal((spec["batch"], 784)).astype(np.float32)
+    floor = _gemm_floor(spec, X, np.float32)
+    chosen = _blas_threads.chosen()
+    contenders = {}
+    for name in _blas_threads.libraries():
+        def run(name=name):
+            _blas_threads.choose(name)
+            floor()
+        contenders[name] = run
+    libs = [lib for lib in _blas_threads._load().values() if lib.set_local is not None]
+    before = [lib.set_local(1) for lib in libs]  # this thread, every library: 1 thread
+    try:
+        return alternate(contenders, repeat, 3)
+    finally:
+        _blas_threads.choose(chosen)
+        for lib, count in zip(libs, before):
+            lib.set_local(count)
+
+
+def describe_choices(print_fn=print, measure=True):
+    """What fastlin chose on this machine: SIMD tier, BLAS library, thread thresholds and the
+    contention guard, and (measure=True) the BLAS timing behind the choice."""
+    from fastlin.backend import _blas_threads, _contention, _threads
+    print_fn(f"CPU: {cpu_name()}, {_threads._CORES} usable cores; kernels: "
+             f"{_config.simd_level()} build (chosen at run time from CPUID)")
+    coretype = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        print_fn(f"OPENBLAS_CORETYPE={coretype} is set: OpenBLAS runs that core's kernels, which "
+                 f"may be slower than this CPU's (unset it for the numbers below)")
+    libs = _blas_threads.libraries()
+    chosen = _blas_threads.chosen()
+    others = ", ".join(f"{name}'s OpenBLAS {version}" for name, (version, _) in libs.items()
+                       if name != chosen)
+    rule = os.environ.get("FASTLIN_BLAS", "auto") or "auto"
+    print_fn(f"BLAS for fastlin's products: {chosen}'s OpenBLAS {libs[chosen][0]} "
+             f"(FASTLIN_BLAS={rule}: the newer release; also loaded: {others or 'none'})")
+    if measure and len(libs) > 1:
+        t = blas_choice_rows()
+        flops = 2 * 128 * (784 * 256 + 256 * 128 + 128 * 10) * 2 + 2 * 128 * (256 * 128 + 128 * 10)
+        print_fn("  W1's products, 1 BLAS thread: " + ", ".join(
+            f"{name} {sec * 1e6:.0f} us ({flops / sec / 1e9:.0f} GFLOP/s)" for name, sec in t.items()))
+    guard = "on" if _contention.read_wait_ns() is not None and _blas_threads.available() else "off"
+    print_fn(f"OpenMP thresholds (elements): exp-heavy {_threads.PARALLEL_MIN_ELEMENTS}, "
+             f"Adam {_threads.PARALLEL_MIN_ELEMENTS_ADAM}, memory-bound "
+             f"{_threads.PARALLEL_MIN_ELEMENTS_CHEAP}; fit's contention guard: {guard}")
+
+
 def run_benchmarks(quick=False, threads=None, print_fn=print):
     """Print the kernel and workload tables; return the measured rows."""
     import fastlin
@@ -304,6 +376,7 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
              f"{platform.python_version()}, NumPy {np.__version__}")
     print_fn(f"OpenMP: {openmp_enabled()}, kernel threads: {get_num_threads()}, "
              f"SIMD: {_config.simd_level()}, BLAS: {blas}")
+    describe_choices(print_fn)
     print_fn(f"medians of {repeat} alternating rounds, microseconds per call, float32\n")
     rows = []
     print_fn(f"{'kernel':<40}{'batch':>6}{'cython':>11}{'numpy':>11}{'speed-up':>10}"
@@ -385,6 +458,7 @@ def run_scaling(print_fn=print):
     import os
     import subprocess
     import sys
+    describe_choices(print_fn, measure=False)
     print_fn(f"{'workload (fit, us per step)':<38}{'1 thread':>10}{'2 threads':>11}{'2t / 1t':>9}")
     for name in WORKLOADS:
         times = []
@@ -423,6 +497,7 @@ def run_contention(print_fn=print, names=("W1", "W3", "W5"), seconds_per_phase=N
         return {name: alternate({"fit": run}, 7, 1)["fit"] / steps
                 for name, (run, steps) in runs.items()}
 
+    describe_choices(print_fn, measure=False)
     quiet = phase()
     busy_proc = subprocess.Popen([sys.executable, "-c", _BUSY_LOOP])
     try:
