@@ -27,6 +27,11 @@ from fastlin import callbacks, export  # noqa: E402,F401  (submodules)
 
 __version__ = "0.1.0"
 
+from fastlin.backend import _calibrate  # noqa: E402
+
+assert _calibrate.VERSION == __version__, "fastlin/backend/_calibrate.py: VERSION is stale"
+_calibrate.load()  # this machine's measured thread thresholds, if `bench --calibrate` stored them
+
 __all__ = [
     "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss", "History",
     "Identity", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression", "MLP",

@@ -288,24 +288,6 @@ def _fmt_us(s):
     return f"{s * 1e6:10.1f}"
 
 
-def cpu_name():
-    """The CPU as /proc/cpuinfo names it, with its family and model numbers (x86)."""
-    fields = {}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if not line.strip():
-                    break
-                key, _, value = line.partition(":")
-                fields[key.strip()] = value.strip()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = fields.get("model name", platform.machine())
-    if "cpu family" in fields:
-        name += f" (family {fields['cpu family']}, model {fields.get('model', '?')})"
-    return name
-
-
 def blas_choice_rows(repeat=7):
     """W1's nine matrix products at one BLAS thread through each OpenBLAS fastlin can use,
     alternating: {library: seconds}. The evidence beside the version rule of
@@ -335,6 +317,7 @@ def describe_choices(print_fn=print, measure=True):
     """What fastlin chose on this machine: SIMD tier, BLAS library, thread thresholds and the
     contention guard, and (measure=True) the BLAS timing behind the choice."""
     from fastlin.backend import _blas_threads, _contention, _threads
+    from fastlin.backend._calibrate import NEVER, cpu_name
     print_fn(f"CPU: {cpu_name()}, {_threads._CORES} usable cores; kernels: "
              f"{_config.simd_level()} build (chosen at run time from CPUID)")
     coretype = os.environ.get("OPENBLAS_CORETYPE")
@@ -354,9 +337,13 @@ def describe_choices(print_fn=print, measure=True):
         print_fn("  W1's products, 1 BLAS thread: " + ", ".join(
             f"{name} {sec * 1e6:.0f} us ({flops / sec / 1e9:.0f} GFLOP/s)" for name, sec in t.items()))
     guard = "on" if _contention.read_wait_ns() is not None and _blas_threads.available() else "off"
-    print_fn(f"OpenMP thresholds (elements): exp-heavy {_threads.PARALLEL_MIN_ELEMENTS}, "
-             f"Adam {_threads.PARALLEL_MIN_ELEMENTS_ADAM}, memory-bound "
-             f"{_threads.PARALLEL_MIN_ELEMENTS_CHEAP}; fit's contention guard: {guard}")
+    def show(n):
+        return "never" if n >= NEVER else str(n)
+    print_fn(f"OpenMP thresholds (elements from which a kernel uses every core): exp-heavy "
+             f"{show(_threads.PARALLEL_MIN_ELEMENTS)}, Adam {show(_threads.PARALLEL_MIN_ELEMENTS_ADAM)}"
+             f", memory-bound {show(_threads.PARALLEL_MIN_ELEMENTS_CHEAP)}; "
+             f"{_threads.THRESHOLD_SOURCE}")
+    print_fn(f"fit's contention guard: {guard}")
 
 
 def run_benchmarks(quick=False, threads=None, print_fn=print):
@@ -530,6 +517,32 @@ def run_contention(print_fn=print, names=("W1", "W3", "W5"), seconds_per_phase=N
     print_fn("\nbusy = one other process spinning on a core (a NumPy loop), started between the "
              "quiet phases; busy/quiet against the faster quiet phase. Target: <= 2x.")
     return rows
+
+
+def run_calibration(print_fn=print, sizes=None, repeat=7):
+    """Measure this machine's OpenMP thresholds (fastlin/backend/_calibrate.py), store them and
+    put them in force; returns the result."""
+    from fastlin.backend import _calibrate, _threads
+    print_fn(f"CPU: {_calibrate.cpu_name()}, {_threads._CORES} usable cores, "
+             f"SIMD: {_config.simd_level()}")
+    before = {"exp": _threads.PARALLEL_MIN_ELEMENTS, "cheap": _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+              "adam": _threads.PARALLEL_MIN_ELEMENTS_ADAM}
+    threads = _threads.get_num_threads()
+    print_fn(f"each kernel at 1 thread and at {threads}, alternating (us per call, medians of "
+             f"{repeat})")
+    print_fn(f"  {'kernel':<6}{'elements':>10}{'1 thread':>11}{f'{threads} thr':>11}{'gain':>8}")
+    result = _calibrate.calibrate(sizes or _calibrate.SIZES, repeat, threads, print_fn)
+
+    def show(n):
+        return "never" if n >= _calibrate.NEVER else str(n)
+    for kind, label in (("exp", "exp-heavy (sigmoid, tanh, softmax, losses)"),
+                        ("cheap", "memory-bound (relu family, SGD)"), ("adam", "Adam update")):
+        print_fn(f"{label:<45} from {show(result[kind]):>9} elements (was {show(before[kind])})")
+    path = _calibrate.save(result)
+    _calibrate.load(path)
+    print_fn(f"stored in {path}; fastlin uses these from now on on this machine (delete the file "
+             f"to return to the built-in ones)")
+    return result
 
 
 def run_callbacks_overhead(print_fn=print, repeat=9):

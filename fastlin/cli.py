@@ -70,6 +70,9 @@ def cmd_bench(args):
         run_contention()
     elif args.callbacks:
         run_callbacks_overhead()
+    elif args.calibrate:
+        from fastlin.benchmarks import run_calibration
+        run_calibration()
     else:
         run_benchmarks(quick=args.quick, threads=args.threads)
     return 0
@@ -399,6 +402,9 @@ def build_parser():
                    help="fit per step with 1 vs 2 threads, each workload in a fresh process")
     b.add_argument("--contention", action="store_true",
                    help="fit per step quiet, beside one busy process, and quiet again")
+    b.add_argument("--calibrate", action="store_true",
+                   help="measure from how many elements the kernels gain from every core, and "
+                        "store it for this machine")
     b.add_argument("--callbacks", action="store_true",
                    help="fit per step with and without callbacks and a per-batch schedule")
     b.add_argument("--sklearn", action="store_true",

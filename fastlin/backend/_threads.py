@@ -30,6 +30,8 @@ from fastlin._kernels import _config
 PARALLEL_MIN_ELEMENTS = 1 << 18
 PARALLEL_MIN_ELEMENTS_CHEAP = 1 << 22
 PARALLEL_MIN_ELEMENTS_ADAM = 1 << 20
+THRESHOLD_SOURCE = ("built in, measured by hand on the first 2-core development machine; "
+                    "`python -m fastlin bench --calibrate` measures this one's")
 # activation codes whose per-element work is a compare or a multiply
 CHEAP_ACTIVATIONS = frozenset({0, 3, 4, 5, 6})
 
