@@ -25,6 +25,7 @@ False and nothing is changed.
 import ctypes
 import glob
 import os
+import threading
 
 from fastlin._kernels import _blas
 
@@ -45,6 +46,9 @@ class _Library:
         self.set_local = getattr(lib, "openblas_set_num_threads_local", None)
         if self.set_local is not None:
             self.set_local.restype, self.set_local.argtypes = ctypes.c_int, [ctypes.c_int]
+        # only an OpenMP build keeps a count per calling thread; in a pthreads build (the PyPI
+        # wheels') openblas_set_num_threads_local sets the process's count
+        self.per_thread = "USE_OPENMP" in self.config.split()
 
 
 def _parse_version(config):
@@ -154,3 +158,39 @@ def set_local(n):
     if lib is None or lib.set_local is None:
         return None
     return lib.set_local(max(1, int(n)))
+
+
+_fit_lock = threading.Lock()
+_fits_holding = 0  # fits that changed the count and have not restored it yet
+_count_before_fits = None
+
+
+def set_for_fit(n):
+    """set_local(n) for a fit: the count before (None when nothing was changed). A fit that got
+    a count back must hand it to ``restore_after_fit``.
+
+    Where the count is the process's (pthreads OpenBLAS), fits overlapping in several threads
+    each see the count another one set; the last of them to end puts back the count from
+    before the first, so no lowered count outlives them."""
+    global _fits_holding, _count_before_fits
+    with _fit_lock:
+        count = get_num_threads()
+        previous = set_local(n)
+        if previous is not None:
+            if _fits_holding == 0:
+                _count_before_fits = count
+            _fits_holding += 1
+        return previous
+
+
+def restore_after_fit(previous):
+    """End what ``set_for_fit`` began: this thread's count back to `previous`, and the count from
+    before the first overlapping fit once the last one ends (pthreads OpenBLAS)."""
+    global _fits_holding
+    with _fit_lock:
+        set_local(previous)
+        _fits_holding = max(0, _fits_holding - 1)
+        lib = _current()
+        if _fits_holding == 0 and lib is not None and not lib.per_thread \
+                and _count_before_fits is not None:
+            set_local(_count_before_fits)
