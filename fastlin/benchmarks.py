@@ -329,7 +329,8 @@ def describe_choices(print_fn=print, measure=True):
     others = ", ".join(f"{name}'s OpenBLAS {version}" for name, (version, _) in libs.items()
                        if name != chosen)
     rule = os.environ.get("FASTLIN_BLAS", "auto") or "auto"
-    print_fn(f"BLAS for fastlin's products: {chosen}'s OpenBLAS {libs[chosen][0]} "
+    version = libs[chosen][0] if chosen in libs else "(library not found)"
+    print_fn(f"BLAS for fastlin's products: {chosen}'s OpenBLAS {version} "
              f"(FASTLIN_BLAS={rule}: the newer release; also loaded: {others or 'none'})")
     if measure and len(libs) > 1:
         t = blas_choice_rows()
