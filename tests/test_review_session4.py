@@ -145,3 +145,19 @@ def test_describe_choices_when_the_chosen_library_was_not_found(monkeypatch):
     lines = []
     benchmarks.describe_choices(lines.append, measure=False)
     assert any("BLAS for fastlin's products" in line for line in lines)
+
+
+def test_adam_follows_a_calibrated_threshold(cache_dir):
+    """fastlin/optim/__init__.py imported PARALLEL_MIN_ELEMENTS_ADAM by value before
+    `import fastlin` applied the stored calibration, so Adam.step kept the built-in threshold."""
+    import numpy as np
+    from fastlin.optim import Adam
+    if _threads.resolve(None) < 2:
+        pytest.skip("one thread: every size runs on one")
+    size = 1 << 12  # far below the built-in 2^20
+    _calibrate.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": size}, "test")
+    p, g = np.zeros(size, np.float32), np.zeros(size, np.float32)
+    opt = Adam([(p, g)], lr=1e-3)
+    assert opt._flat[0][2] == _threads.resolve(None)
+    _calibrate.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": _calibrate.NEVER}, "test")
+    assert Adam([(p, g)], lr=1e-3)._flat[0][2] == 1
