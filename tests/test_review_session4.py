@@ -161,3 +161,20 @@ def test_adam_follows_a_calibrated_threshold(cache_dir):
     assert opt._flat[0][2] == _threads.resolve(None)
     _calibrate.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": _calibrate.NEVER}, "test")
     assert Adam([(p, g)], lr=1e-3)._flat[0][2] == 1
+
+
+def test_bench_calibrate_with_an_unwritable_cache_reports_instead_of_crashing(cache_dir,
+                                                                              monkeypatch):
+    """The measurement takes seconds; a cache directory that cannot be created (here: below a
+    regular file) raised NotADirectoryError/FileExistsError out of `bench --calibrate` after
+    it, losing the result."""
+    blocker = cache_dir / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("FASTLIN_CACHE_DIR", str(blocker / "sub"))
+    result = {"exp": 1 << 17, "cheap": 1 << 21, "adam": 1 << 19, "threads": 2,
+              "timings": {kind: [] for kind in _calibrate.KINDS}}
+    monkeypatch.setattr(_calibrate, "calibrate", lambda *a, **k: result)
+    lines = []
+    assert benchmarks.run_calibration(lines.append) is result
+    assert any("could not store" in line and "FASTLIN_CACHE_DIR" in line for line in lines)
+    assert _threads.PARALLEL_MIN_ELEMENTS == 1 << 17  # in force for this process all the same
