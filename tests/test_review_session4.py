@@ -178,3 +178,40 @@ def test_bench_calibrate_with_an_unwritable_cache_reports_instead_of_crashing(ca
     assert benchmarks.run_calibration(lines.append) is result
     assert any("could not store" in line and "FASTLIN_CACHE_DIR" in line for line in lines)
     assert _threads.PARALLEL_MIN_ELEMENTS == 1 << 17  # in force for this process all the same
+
+
+def test_a_loop_of_short_fits_is_not_stuck_on_fewer_threads(monkeypatch):
+    """Each fit inherited the reduced count from the last one and, shorter than one reading
+    interval, never took a reading of its own, yet closed with a fresh time stamp: a loop of
+    short fits (partial_fit, a sweep) stayed on fewer threads long after the machine was quiet.
+    The memory must expire MAX_RETRY after the last reading that saw the machine busy."""
+    from fastlin.backend import _contention
+    from fastlin.backend._contention import CHECK_EVERY, MAX_RETRY, ContentionGuard
+    monkeypatch.setattr(_contention, "_last_guard", None)
+    now, wait = [100.0], [0]
+    share = [0.5]
+
+    def clock():
+        return now[0]
+
+    def advance(seconds):
+        now[0] += seconds
+        wait[0] += int(share[0] * seconds * 1e9)
+
+    def guard():
+        return ContentionGuard(2, clock=clock, read_wait=lambda: wait[0],
+                               read_runnable=lambda: 3, cpus=2)
+
+    g = guard()
+    advance(0.05), g.poll(), advance(0.05)
+    assert g.poll() == 1
+    g.close()
+    share[0] = 0.0  # the other process has ended
+    counts = []
+    for _ in range(int(4 * MAX_RETRY / 0.01)):  # 4 * MAX_RETRY of fits, each shorter than
+        g = guard()                             # one reading interval
+        advance(CHECK_EVERY / 2)
+        counts.append(g.poll())
+        g.close()
+        advance(0.01 - CHECK_EVERY / 2)
+    assert counts[-1] == 2
