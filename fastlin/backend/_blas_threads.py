@@ -17,10 +17,12 @@ Sharing NumPy's library also means sharing its thread pool. A program that mixes
 products with fastlin then runs one BLAS pool, not two pools spinning against each other on the
 same cores.
 
-``set_local(n)`` changes the chosen library's thread count for the calling thread alone
-(``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and later), so a fit never changes what
-other threads' BLAS calls use. Where the symbol or the library is missing, ``available()`` is
-False and nothing is changed.
+``set_local(n)`` changes the chosen library's thread count through
+``openblas_set_num_threads_local`` (OpenBLAS 0.3.27 and later). Only an OpenMP build keeps that
+count per calling thread; in the pthreads builds of the PyPI wheels it is the process's count, so
+while a fit has lowered it, other threads' products (NumPy's too, when NumPy's library is the
+chosen one) run on that count as well. Where the symbol or the library is missing,
+``available()`` is False and nothing is changed.
 """
 import ctypes
 import glob
