@@ -216,3 +216,21 @@ def test_a_loop_of_short_fits_is_not_stuck_on_fewer_threads(monkeypatch):
         g.close()
         advance(0.01 - CHECK_EVERY / 2)
     assert counts[-1] == 2
+
+
+def test_auto_keeps_scipy_when_scipys_version_is_unreadable(monkeypatch):
+    """choose()'s rule: "a tie, or an unreadable version, keeps SciPy's". An unreadable SciPy
+    version, (), compared below every NumPy version and sent the products to NumPy's."""
+    import copy
+    libs = _blas_threads._load()
+    if "numpy" not in libs or "scipy" not in libs:
+        pytest.skip("needs both OpenBLAS libraries")
+    before = _blas_threads.chosen()
+    scipy_lib = copy.copy(libs["scipy"])
+    scipy_lib.version = ()
+    monkeypatch.setattr(_blas_threads, "_libraries", dict(libs, scipy=scipy_lib))
+    try:
+        assert _blas_threads.choose("auto") == "scipy"
+    finally:
+        monkeypatch.undo()
+        _blas_threads.choose(before)

@@ -115,6 +115,7 @@ def choose(preference=None):
     numpy_lib = libs.get("numpy")
     use_numpy = numpy_lib is not None and _has_products(numpy_lib) and (
         preference == "numpy" or (preference == "auto" and "scipy" in libs
+                                  and libs["scipy"].version  # () when unreadable
                                   and numpy_lib.version > libs["scipy"].version))
     if use_numpy:
         lib = numpy_lib.lib
