@@ -234,3 +234,67 @@ def test_auto_keeps_scipy_when_scipys_version_is_unreadable(monkeypatch):
     finally:
         monkeypatch.undo()
         _blas_threads.choose(before)
+
+
+@pytest.mark.skipif(not _blas_threads.available(), reason="no BLAS thread count to set")
+def test_a_fit_overlapping_another_stays_reproducible_with_a_fixed_count():
+    """SPEC: same seed, data and thread count -> bitwise-identical weights. With a fixed count,
+    fit B overlapping fit A ran its later epochs on the BLAS count A restored when it ended (the
+    count is the process's in the wheels' OpenBLAS), and rounded differently."""
+    import numpy as np
+    from fastlin import MLP
+    from fastlin.callbacks import Callback
+    if _blas_threads.get_num_threads() < 2:
+        pytest.skip("one BLAS thread")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1024, 64)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
+
+    class Step(Callback):
+        def __init__(self, begin=None, epoch_end=None):
+            self.begin, self.epoch_end = begin, epoch_end
+
+        def on_train_begin(self, logs=None):
+            if self.begin:
+                self.begin()
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.epoch_end and epoch == 0:
+                self.epoch_end()
+
+    def fit(seed, epochs, callbacks=()):
+        model = MLP([64, 128, 2], seed=seed)
+        model.fit(X, y, epochs=epochs, batch_size=64, seed=seed, callbacks=list(callbacks))
+        return model.parameters()
+
+    fastlin.set_num_threads(1)
+    try:
+        reference = fit(2, 3)
+        got, errors = {}, []
+
+        def run_a():
+            try:
+                got["a"] = fit(1, 1, [Step(begin=a_in.set, epoch_end=lambda: b_in.wait(10))])
+            except BaseException as e:  # pragma: no cover
+                errors.append(e)
+            finally:
+                a_done.set()
+
+        def run_b():
+            try:
+                got["b"] = fit(2, 3, [Step(begin=lambda: (a_in.wait(10), b_in.set()),
+                                           epoch_end=lambda: a_done.wait(10))])
+            except BaseException as e:  # pragma: no cover
+                errors.append(e)
+
+        threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        fastlin.set_num_threads(None)
+    assert not errors, errors
+    for p, q in zip(reference, got["b"]):
+        np.testing.assert_array_equal(p, q)

@@ -173,8 +173,9 @@ def set_for_fit(n):
     a count back must hand it to ``restore_after_fit``.
 
     Where the count is the process's (pthreads OpenBLAS), fits overlapping in several threads
-    each see the count another one set; the last of them to end puts back the count from
-    before the first, so no lowered count outlives them."""
+    each see the count another one set; only the last of them to end puts back the count from
+    before the first, so no lowered count outlives them and none is raised under a running fit
+    (two fits with the same fixed count stay reproducible)."""
     global _fits_holding, _count_before_fits
     with _fit_lock:
         count = get_num_threads()
@@ -191,9 +192,10 @@ def restore_after_fit(previous):
     before the first overlapping fit once the last one ends (pthreads OpenBLAS)."""
     global _fits_holding
     with _fit_lock:
-        set_local(previous)
         _fits_holding = max(0, _fits_holding - 1)
         lib = _current()
-        if _fits_holding == 0 and lib is not None and not lib.per_thread \
-                and _count_before_fits is not None:
+        if lib is None or lib.per_thread:
+            set_local(previous)
+        elif _fits_holding == 0 and _count_before_fits is not None:
+            # one count for the process: a fit still running keeps the count it set
             set_local(_count_before_fits)
