@@ -329,7 +329,8 @@ def describe_choices(print_fn=print, measure=True):
     others = ", ".join(f"{name}'s OpenBLAS {version}" for name, (version, _) in libs.items()
                        if name != chosen)
     rule = os.environ.get("FASTLIN_BLAS", "auto") or "auto"
-    print_fn(f"BLAS for fastlin's products: {chosen}'s OpenBLAS {libs[chosen][0]} "
+    version = libs[chosen][0] if chosen in libs else "(library not found)"
+    print_fn(f"BLAS for fastlin's products: {chosen}'s OpenBLAS {version} "
              f"(FASTLIN_BLAS={rule}: the newer release; also loaded: {others or 'none'})")
     if measure and len(libs) > 1:
         t = blas_choice_rows()
@@ -538,7 +539,13 @@ def run_calibration(print_fn=print, sizes=None, repeat=7):
     for kind, label in (("exp", "exp-heavy (sigmoid, tanh, softmax, losses)"),
                         ("cheap", "memory-bound (relu family, SGD)"), ("adam", "Adam update")):
         print_fn(f"{label:<45} from {show(result[kind]):>9} elements (was {show(before[kind])})")
-    path = _calibrate.save(result)
+    try:
+        path = _calibrate.save(result)
+    except OSError as exc:
+        _calibrate.apply(result, "measured in this process, not stored")
+        print_fn(f"could not store the result in {_calibrate.cache_path()} ({exc}); in force for "
+                 f"this process only: set FASTLIN_CACHE_DIR to a writable directory")
+        return result
     _calibrate.load(path)
     print_fn(f"stored in {path}; fastlin uses these from now on on this machine (delete the file "
              f"to return to the built-in ones)")

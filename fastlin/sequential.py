@@ -195,7 +195,7 @@ class _FitThreads:
         self.guard = None
         self._guard_from = None  # when to start a guard (a fit shorter than that needs none)
         if getattr(_threads, "_num_threads", None) is not None:
-            self._blas_before = _blas_threads.set_local(
+            self._blas_before = _blas_threads.set_for_fit(
                 min(_blas_threads.get_num_threads(), _threads.resolve(None)))
         elif _blas_threads.available():
             # the guard's setup (two /proc reads, ~30 us) is paid only by fits that run longer
@@ -225,9 +225,10 @@ class _FitThreads:
         n, before_count = self.guard.poll(), self.count
         if n != self.count:
             self.count = n
-            before = _blas_threads.set_local(n)
             if self._blas_before is None:
-                self._blas_before = before
+                self._blas_before = _blas_threads.set_for_fit(n)
+            else:
+                _blas_threads.set_local(n)
             if self.plan is not None:
                 self.plan.n_threads = max(1, min(n, _threads.DEFAULT_THREADS))
         return n > before_count
@@ -236,7 +237,7 @@ class _FitThreads:
         if self.guard is not None:
             self.guard.close()
         if self._blas_before is not None:
-            _blas_threads.set_local(self._blas_before)
+            _blas_threads.restore_after_fit(self._blas_before)
             self._blas_before = None
 
 

@@ -17,14 +17,17 @@ Sharing NumPy's library also means sharing its thread pool. A program that mixes
 products with fastlin then runs one BLAS pool, not two pools spinning against each other on the
 same cores.
 
-``set_local(n)`` changes the chosen library's thread count for the calling thread alone
-(``openblas_set_num_threads_local``, OpenBLAS 0.3.27 and later), so a fit never changes what
-other threads' BLAS calls use. Where the symbol or the library is missing, ``available()`` is
-False and nothing is changed.
+``set_local(n)`` changes the chosen library's thread count through
+``openblas_set_num_threads_local`` (OpenBLAS 0.3.27 and later). Only an OpenMP build keeps that
+count per calling thread; in the pthreads builds of the PyPI wheels it is the process's count, so
+while a fit has lowered it, other threads' products (NumPy's too, when NumPy's library is the
+chosen one) run on that count as well. Where the symbol or the library is missing,
+``available()`` is False and nothing is changed.
 """
 import ctypes
 import glob
 import os
+import threading
 
 from fastlin._kernels import _blas
 
@@ -45,6 +48,9 @@ class _Library:
         self.set_local = getattr(lib, "openblas_set_num_threads_local", None)
         if self.set_local is not None:
             self.set_local.restype, self.set_local.argtypes = ctypes.c_int, [ctypes.c_int]
+        # only an OpenMP build keeps a count per calling thread; in a pthreads build (the PyPI
+        # wheels') openblas_set_num_threads_local sets the process's count
+        self.per_thread = "USE_OPENMP" in self.config.split()
 
 
 def _parse_version(config):
@@ -109,6 +115,7 @@ def choose(preference=None):
     numpy_lib = libs.get("numpy")
     use_numpy = numpy_lib is not None and _has_products(numpy_lib) and (
         preference == "numpy" or (preference == "auto" and "scipy" in libs
+                                  and libs["scipy"].version  # () when unreadable
                                   and numpy_lib.version > libs["scipy"].version))
     if use_numpy:
         lib = numpy_lib.lib
@@ -154,3 +161,41 @@ def set_local(n):
     if lib is None or lib.set_local is None:
         return None
     return lib.set_local(max(1, int(n)))
+
+
+_fit_lock = threading.Lock()
+_fits_holding = 0  # fits that changed the count and have not restored it yet
+_count_before_fits = None
+
+
+def set_for_fit(n):
+    """set_local(n) for a fit: the count before (None when nothing was changed). A fit that got
+    a count back must hand it to ``restore_after_fit``.
+
+    Where the count is the process's (pthreads OpenBLAS), fits overlapping in several threads
+    each see the count another one set; only the last of them to end puts back the count from
+    before the first, so no lowered count outlives them and none is raised under a running fit
+    (two fits with the same fixed count stay reproducible)."""
+    global _fits_holding, _count_before_fits
+    with _fit_lock:
+        count = get_num_threads()
+        previous = set_local(n)
+        if previous is not None:
+            if _fits_holding == 0:
+                _count_before_fits = count
+            _fits_holding += 1
+        return previous
+
+
+def restore_after_fit(previous):
+    """End what ``set_for_fit`` began: this thread's count back to `previous`, and the count from
+    before the first overlapping fit once the last one ends (pthreads OpenBLAS)."""
+    global _fits_holding
+    with _fit_lock:
+        _fits_holding = max(0, _fits_holding - 1)
+        lib = _current()
+        if lib is None or lib.per_thread:
+            set_local(previous)
+        elif _fits_holding == 0 and _count_before_fits is not None:
+            # one count for the process: a fit still running keeps the count it set
+            set_local(_count_before_fits)

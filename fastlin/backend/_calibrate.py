@@ -161,9 +161,9 @@ def stored(path=None):
         if not isinstance(entry, dict):
             return None
         values = {kind: int(entry[kind]) for kind in KINDS}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
         return None
-    if any(v < 1 for v in values.values()):
+    if any(v < 1 or v > NEVER for v in values.values()):  # beyond NEVER: not a C ssize_t
         return None
     values["measured"] = str(entry.get("measured", "?"))
     return values

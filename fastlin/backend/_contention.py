@@ -25,8 +25,9 @@ So a quiet machine keeps every thread, and a fit never gets stuck on fewer after
 process ends.
 
 A guard hands what it learned to the next fit in the process: a fit that starts within
-``MAX_RETRY`` seconds of a fit that ended on fewer threads starts there, and tries more by the
-same rules. A loop of short fit calls (``partial_fit``,
+``MAX_RETRY`` seconds of the last reading that left a fit on fewer threads starts there, and
+tries more by the same rules (fits too short for a reading of their own pass the count on, but
+not its age, so it never outlives that reading by more than ``MAX_RETRY``). A loop of short fit calls (``partial_fit``,
 a hyper-parameter sweep) would otherwise pay the two busy readings again in every call.
 
 The guard is off, and fit's thread counts are left as they are, when:
@@ -48,8 +49,8 @@ FIRST_RETRY = 0.25
 MAX_RETRY = 16.0
 _CPUS = os.cpu_count() or 1
 
-# (full count, count, time of the next try, retry interval, time closed) of the last guard
-# closed, or None
+# (full count, count, time of the next try, retry interval, time of the last reading behind the
+# count) of the last guard closed, or None
 _last_guard = None
 
 
@@ -97,17 +98,21 @@ class ContentionGuard:
         self._retry = FIRST_RETRY
         self._next_try = self._forced_try = 0.0
         self.reductions = 0  # how often a busy machine took a thread away (tests, bench)
+        self._seen = self._t0  # time of the last reading behind self.threads
         last = _last_guard
         if self.active and last is not None and last[0] == self.full \
                 and last[1] < self.full and self._t0 - last[4] < MAX_RETRY:
             self.threads, self._next_try, self._retry = last[1], last[2], last[3]
             self._forced_try = self._t0 + MAX_RETRY
+            # a count taken over unread, so that fits too short for a reading of their own do
+            # not keep it alive past MAX_RETRY
+            self._seen = last[4]
 
     def close(self):
         """Leave this guard's state for the next fit of the process."""
         global _last_guard
         if self.active:
-            _last_guard = (self.full, self.threads, self._next_try, self._retry, self._clock())
+            _last_guard = (self.full, self.threads, self._next_try, self._retry, self._seen)
 
     def _cpu_free(self):
         """True when the system's runnable tasks, besides this thread, leave a CPU for one more
@@ -126,7 +131,7 @@ class ContentionGuard:
             self.active = False
             return self.threads
         share = (wait - self._w0) / 1e9 / (now - self._t0)
-        self._t0, self._w0 = now, wait
+        self._t0, self._w0, self._seen = now, wait, now
         if self._trial:
             self._trial = False
             if share > RESTORE_BELOW:  # still busy: back down, try again later
