@@ -35,7 +35,7 @@ The guard is off, and fit's thread counts are left as they are, when:
   rounding, which differs between 1 and 2 BLAS threads);
 - the count is 1;
 - the system has no schedstat file;
-- SciPy's OpenBLAS cannot be told a per-thread count.
+- the chosen OpenBLAS cannot be told a thread count (no ``openblas_set_num_threads_local``).
 """
 import os
 import time
