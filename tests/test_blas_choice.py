@@ -109,3 +109,12 @@ def test_environment_variable_chooses(library):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[0] == (library if out[1] == "True" else "scipy")
+
+
+def test_asking_for_a_missing_numpy_library_warns(restore_choice, monkeypatch):
+    libs = dict(_blas_threads._load())
+    libs.pop("numpy", None)
+    monkeypatch.setattr(_blas_threads, "_libraries", libs)
+    with pytest.warns(RuntimeWarning, match="NumPy's bundled OpenBLAS"):
+        assert _blas_threads.choose("numpy") == "scipy"
+    assert not _blas.using_ilp64()

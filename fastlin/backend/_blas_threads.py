@@ -117,6 +117,11 @@ def choose(preference=None):
         preference == "numpy" or (preference == "auto" and "scipy" in libs
                                   and libs["scipy"].version  # () when unreadable
                                   and numpy_lib.version > libs["scipy"].version))
+    if preference == "numpy" and not use_numpy:
+        import warnings
+        warnings.warn(f"{_ENV}=numpy, but NumPy's bundled OpenBLAS (scipy_sgemm_64_ and the rest) "
+                      "was not found in this process; fastlin's products use SciPy's BLAS",
+                      RuntimeWarning, stacklevel=2)
     if use_numpy:
         lib = numpy_lib.lib
         _blas.use_ilp64(*(ctypes.cast(getattr(lib, f"scipy_{name}_64_"), ctypes.c_void_p).value
