@@ -39,3 +39,15 @@ def tolerance(dtype):
     different order (BLAS blocking, fused epilogues, a polynomial exp accurate to ~2 ulp), so a
     few hundred ulp of headroom at unit scale; float64 likewise at 53 bits."""
     return dict(rtol=2e-5, atol=2e-6) if np.dtype(dtype) == np.float32 else dict(rtol=1e-11, atol=1e-13)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """FASTLIN_CACHE_DIR in a fresh directory; the thread thresholds as they were afterwards."""
+    from fastlin.backend import _threads
+    monkeypatch.setenv("FASTLIN_CACHE_DIR", str(tmp_path))
+    saved = (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+             _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE)
+    yield tmp_path
+    (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+     _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE) = saved

@@ -11,16 +11,6 @@ from fastlin.backend import _calibrate, _threads
 from fastlin.backend._calibrate import NEVER, threshold_from
 
 
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("FASTLIN_CACHE_DIR", str(tmp_path))
-    saved = (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-             _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE)
-    yield tmp_path
-    (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-     _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE) = saved
-
-
 def test_threshold_is_where_all_cores_win_from_then_on():
     sizes = [1, 2, 4, 8, 16]
     one = [10, 10, 10, 10, 10]

@@ -1,5 +1,7 @@
-"""Review of the contention guard, the BLAS choice and the calibration cache (commits
-1a4bd4e..7551555): regressions for the problems found."""
+"""Edge cases of fit's thread state: the process-wide BLAS count under overlapping fits, the
+stored thread thresholds (damaged values, an unwritable cache, Adam), the BLAS choice when a
+library or its version is missing, and the contention guard over loops of short fits. Each test
+failed before its fix."""
 import json
 import os
 import subprocess
@@ -97,16 +99,6 @@ def test_a_count_set_in_one_thread_leaves_other_threads_alone():
         assert _blas_threads.get_num_threads() == before
     finally:
         _blas_threads.set_local(before)
-
-
-@pytest.fixture
-def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("FASTLIN_CACHE_DIR", str(tmp_path))
-    saved = (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-             _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE)
-    yield tmp_path
-    (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-     _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE) = saved
 
 
 @pytest.mark.parametrize("bad", [float("inf"), 1e30, 2 ** 70, _calibrate.NEVER + 1])
