@@ -14,15 +14,17 @@ from fastlin import MLP
 from fastlin.callbacks import Callback
 from fastlin.backend import _blas_threads, _contention
 from fastlin.backend._contention import (CHECK_EVERY, FIRST_RETRY, MAX_RETRY, ContentionGuard,
-                                         read_runnable, read_wait_ns)
+                                         others_running, own_running, read_runnable,
+                                         read_wait_ns)
 
 
 class FakeMachine:
-    """A clock and the two scheduler readings: `share` of each stretch spent waiting, and the
-    system's runnable tasks."""
+    """A clock and the scheduler readings: `share` of each stretch spent waiting, the system's
+    runnable tasks, and how many of those belong to other processes."""
 
-    def __init__(self, share=0.0, runnable=1):
+    def __init__(self, share=0.0, runnable=1, others=1):
         self.now, self.wait_ns, self.share, self.runnable = 100.0, 0, share, runnable
+        self.others = others
 
     def clock(self):
         return self.now
@@ -37,9 +39,13 @@ class FakeMachine:
         self.now += seconds
         self.wait_ns += int(self.share * seconds * 1e9)
 
+    def read_others(self):
+        return self.others
+
     def guard(self, threads=2, cpus=2):
         return ContentionGuard(threads, clock=self.clock, read_wait=self.read_wait,
-                               read_runnable=self.read_runnable, cpus=cpus)
+                               read_runnable=self.read_runnable, cpus=cpus,
+                               read_others=self.read_others)
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +133,7 @@ def test_readings_come_at_most_every_check_every_seconds():
         return m.wait_ns
 
     g = ContentionGuard(2, clock=m.clock, read_wait=read_wait, read_runnable=m.read_runnable,
-                        cpus=2)
+                        cpus=2, read_others=m.read_others)
     for _ in range(1000):
         m.advance(CHECK_EVERY / 10)
         g.poll()
@@ -179,7 +185,7 @@ def _busy_guard_factory(log):
         def __init__(self, threads):
             log.append(threads)
             super().__init__(threads, clock=m.clock, read_wait=m.read_wait,
-                             read_runnable=m.read_runnable, cpus=2)
+                             read_runnable=m.read_runnable, cpus=2, read_others=m.read_others)
 
         def poll(self):
             m.advance(0.03)
@@ -270,3 +276,53 @@ def test_quiet_guard_changes_nothing(monkeypatch):
     b.fit(X, y, epochs=3, batch_size=32, seed=0)
     for p, q in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(p, q)
+
+
+def test_waiting_behind_this_process_own_threads_takes_nothing():
+    """A service's own threads (predict beside fit) make fit's thread wait too, but lowering
+    fit's BLAS count would change its rounding for a load the service chose: only another
+    process's runnable tasks count."""
+    m = FakeMachine(share=0.5, runnable=6, others=0)
+    g = m.guard()
+    for _ in range(200):
+        m.advance(0.05)
+        assert g.poll() == 2
+    m.others = None  # unknown: the waiting alone decides
+    m.advance(0.05), g.poll(), m.advance(0.05)
+    assert g.poll() == 1
+
+
+def test_other_processes_are_counted_here():
+    own = own_running()
+    if own is None or read_runnable() is None:
+        pytest.skip("no /proc/self/task or /proc/loadavg")
+    assert own >= 1  # this thread, reading
+    assert others_running() >= 0
+    assert own_running("/nonexistent") is None
+
+
+def test_threads_of_this_process_are_not_other_processes():
+    """Four busy threads of this process: the count of other processes' runnable tasks stays
+    below them (it is exact up to tasks changing state between the two reads)."""
+    import hashlib
+    import threading
+    if own_running() is None or read_runnable() is None:
+        pytest.skip("no /proc/self/task or /proc/loadavg")
+    stop = threading.Event()
+
+    data = bytes(1 << 20)
+
+    def spin():
+        while not stop.is_set():
+            hashlib.sha256(data)  # runs without the GIL: the thread stays runnable
+
+    threads = [threading.Thread(target=spin) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        samples = [others_running() for _ in range(20)]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert min(samples) <= 1

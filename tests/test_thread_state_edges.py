@@ -193,7 +193,7 @@ def test_a_loop_of_short_fits_is_not_stuck_on_fewer_threads(monkeypatch):
 
     def guard():
         return ContentionGuard(2, clock=clock, read_wait=lambda: wait[0],
-                               read_runnable=lambda: 3, cpus=2)
+                               read_runnable=lambda: 3, cpus=2, read_others=lambda: 1)
 
     g = guard()
     advance(0.05), g.poll(), advance(0.05)

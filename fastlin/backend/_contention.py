@@ -13,7 +13,11 @@ reading. Measured on a 2-core AMD EPYC, W1 at 2 threads, in stretches of ~50 ms:
 - on one thread beside the same process: at most 0.02.
 
 The rules:
-- Two readings in a row above ``REDUCE_ABOVE`` take one thread away.
+- Two readings in a row above ``REDUCE_ABOVE``, each with another process runnable at that
+  moment, take one thread away. The check counts the system's runnable tasks
+  (``/proc/loadavg``) less this process's (``/proc/self/task/*/stat``). A service's own threads,
+  predicting beside a fit, do not count: fit's count, and so its float32 rounding, stays as
+  it is.
 - From ``FIRST_RETRY`` seconds later, the guard tries one thread more as soon as the kernel's
   count of runnable tasks (``/proc/loadavg``) leaves a CPU free for it. It keeps the thread
   when the share stays below ``RESTORE_BELOW``. Otherwise it goes back and waits twice as long
@@ -81,14 +85,44 @@ def read_runnable(path=LOADAVG):
         return None
 
 
+def own_running(task_dir="/proc/self/task"):
+    """This process's threads that are runnable now (state R in /proc/self/task/*/stat)."""
+    count = 0
+    try:
+        tids = os.listdir(task_dir)
+    except OSError:
+        return None
+    for tid in tids:
+        try:
+            with open(os.path.join(task_dir, tid, "stat"), "rb") as fh:
+                text = fh.read()
+        except OSError:
+            continue  # the thread has ended
+        end = text.rfind(b")")
+        if end >= 0 and text[end + 2:end + 3] == b"R":
+            count += 1
+    return count
+
+
+def others_running():
+    """Runnable tasks of other processes now (the system's count less this process's), or None
+    when either count is unknown. Only another process's load lowers fit's threads: a service's
+    own threads (predict beside fit) leave fit's count, and so its rounding, as it is."""
+    total, own = read_runnable(), own_running()
+    if total is None or own is None:
+        return None
+    return max(0, total - own)
+
+
 class ContentionGuard:
     """The thread count for the next stretch of a fit, lowered while this thread waits for
     CPUs. Call ``poll()`` after each stretch of training and use the count it returns."""
 
     def __init__(self, threads, clock=time.perf_counter, read_wait=read_wait_ns,
-                 read_runnable=read_runnable, cpus=_CPUS):
+                 read_runnable=read_runnable, cpus=_CPUS, read_others=others_running):
         self.full = self.threads = max(1, int(threads))
         self._clock, self._read_wait, self._read_runnable = clock, read_wait, read_runnable
+        self._read_others = read_others
         self._cpus = cpus
         wait = read_wait() if self.full > 1 else None
         self.active = wait is not None
@@ -141,7 +175,11 @@ class ContentionGuard:
                 self._retry = FIRST_RETRY
             self._next_try = now + self._retry
             return self.threads
-        self._strikes = self._strikes + 1 if share > REDUCE_ABOVE else 0
+        busy = share > REDUCE_ABOVE
+        if busy:  # is it another process? (read only then: ~10 us a thread)
+            others = self._read_others()
+            busy = others is None or others >= 1
+        self._strikes = self._strikes + 1 if busy else 0
         if self._strikes >= 2 and self.threads > 1:
             self.threads -= 1
             self.reductions += 1
