@@ -13,8 +13,7 @@ import numpy as np
 
 from fastlin import _checks, _interrupt, _sparse
 from fastlin._kernels import train
-from fastlin.backend import _blas_threads, _threads
-from fastlin.backend import _contention
+from fastlin.backend import _blas_threads, _contention, _threads
 from fastlin.backend._contention import ContentionGuard
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS
@@ -185,9 +184,9 @@ class _CompiledLoop:
 
 class _FitThreads:
     """The thread counts of one fit call: a count fixed with ``set_num_threads`` applied to
-    this thread's BLAS calls, or else the contention guard's count (fastlin/backend/
-    _contention.py) applied to them and to the compiled loop's OpenMP kernels. ``restore``
-    gives this thread its BLAS count back."""
+    fit's BLAS calls, or else the contention guard's count (fastlin/backend/_contention.py)
+    applied to them and to the compiled loop's OpenMP kernels. ``restore`` puts the BLAS count
+    back (with the wheels' OpenBLAS it is the process's count; see _blas_threads)."""
 
     def __init__(self):
         self.plan = None
@@ -195,8 +194,7 @@ class _FitThreads:
         self.guard = None
         self._guard_from = None  # when to start a guard (a fit shorter than that needs none)
         if getattr(_threads, "_num_threads", None) is not None:
-            self._blas_before = _blas_threads.set_for_fit(
-                min(_blas_threads.get_num_threads(), _threads.resolve(None)))
+            self._blas_before = _blas_threads.set_for_fit(self._wanted())
         elif _blas_threads.available():
             # the guard's setup (two /proc reads, ~30 us) is paid only by fits that run longer
             # than one reading interval, or right away when the last fit found the machine busy
@@ -204,10 +202,14 @@ class _FitThreads:
                 0.0 if _contention.last_fit_was_reduced() else _contention.CHECK_EVERY)
             self.poll()
 
+    @staticmethod
+    def _wanted():
+        """BLAS threads for fit on a quiet machine: the pool's, capped at fastlin's count."""
+        return min(_blas_threads.get_num_threads(), _threads.resolve(None))
+
     def _start_guard(self):
         self._guard_from = None
-        self.guard = ContentionGuard(min(_blas_threads.get_num_threads(),
-                                         _threads.resolve(None)))
+        self.guard = ContentionGuard(self._wanted())
         self.count = self.guard.full
 
     def attach(self, plan):
@@ -674,9 +676,9 @@ class Sequential:
         self.stop_training = False
         modes = [getattr(layer, "training", None) for layer in self.layers]
         self.train()
-        # a thread count set with set_num_threads governs fit's matrix products too (this
-        # thread's BLAS count only, restored after); otherwise BLAS keeps its own pool, and
-        # the guard lowers this thread's count while another process competes for the cores
+        # a thread count set with set_num_threads governs fit's matrix products too (restored
+        # after); otherwise BLAS keeps its own count, which the guard lowers while another
+        # process competes for the cores
         threads = _FitThreads()
         try:
             with _interrupt.deferred_interrupt() as interrupts:

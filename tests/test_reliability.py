@@ -94,6 +94,30 @@ def test_sklearn_predict_proba_shared_between_threads():
     assert bad == []
 
 
+def _predicting_beside(fit, check):
+    """Run fit() while another thread calls check() in a loop; (failures, check calls)."""
+    done = threading.Event()
+    failures, calls = [], [0]
+
+    def predictor():
+        while not done.is_set():
+            try:
+                check()
+                calls[0] += 1
+            except BaseException as exc:  # noqa: BLE001 - reported to the test
+                failures.append(exc)
+                return
+
+    t = threading.Thread(target=predictor)
+    t.start()
+    try:
+        fit()
+    finally:
+        done.set()
+        t.join()
+    return failures, calls[0]
+
+
 @pytest.mark.parametrize("backend", ["cython", "numpy"])
 def test_predict_beside_python_loop_fit_changes_nothing(backend):
     # A PReLU stack trains on the Python loop. Before: a predict in another thread overwrote
@@ -111,25 +135,12 @@ def test_predict_beside_python_loop_fit_changes_nothing(backend):
     quiet.fit(X, y, epochs=3, batch_size=16, seed=0)
 
     busy = build()
-    done = threading.Event()
-    failures = []
 
-    def predictor():
-        while not done.is_set():
-            try:
-                out = busy.predict(X_other)
-                assert out.shape == (77, 3)
-            except BaseException as exc:  # noqa: BLE001
-                failures.append(exc)
-                return
+    def check():
+        assert busy.predict(X_other).shape == (77, 3)
 
-    t = threading.Thread(target=predictor)
-    t.start()
-    try:
-        busy.fit(X, y, epochs=3, batch_size=16, seed=0)
-    finally:
-        done.set()
-        t.join()
+    failures, _ = _predicting_beside(lambda: busy.fit(X, y, epochs=3, batch_size=16, seed=0),
+                                     check)
     assert failures == []
     for a, b in zip(quiet.parameters(), busy.parameters()):
         np.testing.assert_array_equal(a, b)
@@ -140,27 +151,13 @@ def test_predict_beside_compiled_fit_never_raises():
     rng = np.random.default_rng(5)
     X = rng.standard_normal((4000, 20)).astype(np.float32)
     y = rng.integers(0, 4, 4000)
-    done = threading.Event()
-    failures, calls = [], [0]
+    def check():
+        out = model.predict(X[:300])
+        assert out.shape == (300, 4) and np.isfinite(out).all()
 
-    def predictor():
-        while not done.is_set():
-            try:
-                out = model.predict(X[:300])
-                assert out.shape == (300, 4) and np.isfinite(out).all()
-                calls[0] += 1
-            except BaseException as exc:  # noqa: BLE001
-                failures.append(exc)
-                return
-
-    t = threading.Thread(target=predictor)
-    t.start()
-    try:
-        model.fit(X, y, epochs=4, batch_size=32, seed=0)
-    finally:
-        done.set()
-        t.join()
-    assert failures == [] and calls[0] > 0
+    failures, calls = _predicting_beside(lambda: model.fit(X, y, epochs=4, batch_size=32, seed=0),
+                                         check)
+    assert failures == [] and calls > 0
     reference = MLP([20, 64, 64, 4], seed=0)
     reference.fit(X, y, epochs=4, batch_size=32, seed=0)
     for a, b in zip(reference.parameters(), model.parameters()):

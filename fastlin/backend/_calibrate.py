@@ -32,7 +32,6 @@ GAIN = 0.9  # all cores must take at most this fraction of one thread's time
 NEVER = 1 << 62
 SIZES = tuple(1 << k for k in range(15, 24))
 FILENAME = "thread-thresholds.json"
-VERSION = "0.1.0"  # fastlin's (fastlin/__init__.py checks they agree); a new release re-measures
 KINDS = ("exp", "cheap", "adam")
 
 
@@ -66,10 +65,11 @@ def cpu_name():
 def machine_key():
     """CPU name, usable cores, SIMD build and fastlin version: a stored result applies only
     where all four match."""
+    from fastlin import __version__  # load() runs at the end of fastlin/__init__.py
     from fastlin._kernels import _config
     from fastlin.backend import _threads
     return (f"{cpu_name()}|{_threads._CORES} cores|{_config.simd_level()}|"
-            f"fastlin {VERSION}")
+            f"fastlin {__version__}")
 
 
 def threshold_from(sizes, one, many, gain=GAIN):

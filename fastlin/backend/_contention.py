@@ -31,8 +31,9 @@ process ends.
 A guard hands what it learned to the next fit in the process: a fit that starts within
 ``MAX_RETRY`` seconds of the last reading that left a fit on fewer threads starts there, and
 tries more by the same rules (fits too short for a reading of their own pass the count on, but
-not its age, so it never outlives that reading by more than ``MAX_RETRY``). A loop of short fit calls (``partial_fit``,
-a hyper-parameter sweep) would otherwise pay the two busy readings again in every call.
+not its age, so it never outlives that reading by more than ``MAX_RETRY``). A loop of short fit
+calls (``partial_fit``, a hyper-parameter sweep) would otherwise pay the two busy readings again
+in every call.
 
 The guard is off, and fit's thread counts are left as they are, when:
 - the user fixed a count with ``fastlin.set_num_threads`` (a fixed count also fixes the float32
