@@ -50,7 +50,7 @@ LOG = BUILD / "fastlin-build.log"
 SHARED_UTILITY = "fastlin._kernels._cyutility"
 MODULES = {
     "_config": ["csrc/fl_cpu.c"],
-    "_blas": [],
+    "_blas": ["csrc/fl_gemm_small.c"],
     "dense": ["csrc/fl_activation.c"],
     "activations": ["csrc/fl_activation.c"],
     "losses": ["csrc/fl_loss.c"],

@@ -13,7 +13,7 @@ import numpy as np
 
 from fastlin import MLP, SGD, Adam, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin import openmp_enabled
-from fastlin._kernels import _config
+from fastlin._kernels import _blas, _config
 from fastlin.backend import get, get_num_threads
 
 
@@ -313,6 +313,27 @@ def blas_choice_rows(repeat=7):
             lib.set_local(count)
 
 
+SMALL_GEMM_SHAPES = {  # (trans_a, trans_b, m, n, k): W4's and W3's products that skip BLAS
+    "W4 4x2 @ 2x16": (False, False, 4, 16, 2),
+    "W4 dW 2x4 @ 4x16": (True, False, 2, 16, 4),
+    "W3 32x64 @ 64x1": (False, False, 32, 1, 64),
+    "W3 dX 32x1 @ 1x64": (False, True, 32, 64, 1),
+}
+
+
+def small_gemm_rows(repeat=5, calls=20000):
+    """(name, seconds per call through the small loops, through BLAS) for SMALL_GEMM_SHAPES,
+    the two paths alternating, medians of ``repeat``."""
+    rows = []
+    for name, shape in SMALL_GEMM_SHAPES.items():
+        small, blas = [], []
+        for _ in range(repeat):
+            small.append(_blas.time_product(*shape, True, calls))
+            blas.append(_blas.time_product(*shape, False, calls))
+        rows.append((name, float(np.median(small)), float(np.median(blas))))
+    return rows
+
+
 def describe_choices(print_fn=print, measure=True):
     """What fastlin chose on this machine: SIMD tier, BLAS library, thread thresholds and the
     contention guard, and (measure=True) the BLAS timing behind the choice."""
@@ -337,6 +358,12 @@ def describe_choices(print_fn=print, measure=True):
         flops = 2 * 128 * (784 * 256 + 256 * 128 + 128 * 10) * 2 + 2 * 128 * (256 * 128 + 128 * 10)
         print_fn("  W1's products, 1 BLAS thread: " + ", ".join(
             f"{name} {sec * 1e6:.0f} us ({flops / sec / 1e9:.0f} GFLOP/s)" for name, sec in t.items()))
+    rows, total = _blas.small_gemm_limits()
+    print_fn(f"Small products skip BLAS (csrc/fl_gemm_small.h): X @ W and dZ @ W^T up to {rows} "
+             f"multiply-adds per row, X^T dZ up to {total} in all")
+    if measure:
+        print_fn("  per call, small loops against BLAS: " + ", ".join(
+            f"{name} {small * 1e9:.0f} vs {blas * 1e9:.0f} ns" for name, small, blas in small_gemm_rows()))
     guard = "on" if _contention.read_wait_ns() is not None and _blas_threads.available() else "off"
     def show(n):
         return "never" if n >= NEVER else str(n)

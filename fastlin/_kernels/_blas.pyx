@@ -11,9 +11,18 @@ anything. SciPy's pxd has no ``const``, hence the casts at the call.
 A product with one output column or one output row (a linear model's forward pass, its weight
 gradient, a batch of one) goes to GEMV: OpenBLAS's GEMM packs both operands even then, which
 made such a product ~3x slower than the matrix-vector product it is.
+
+A small product never reaches BLAS: its call overhead alone would exceed the arithmetic
+(csrc/fl_gemm_small.h says which products, and why the rule for X @ W ignores the batch size).
+Both the compiled training loop and the layer-by-layer path come through here, so they stay
+bitwise equal.
 """
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
+
+from fastlin._kernels._csrc cimport (
+    FL_GEMM_SMALL_MACS, FL_GEMM_SMALL_ROW_MACS, fl_gemm_small_f32, fl_gemm_small_f64,
+)
 
 ctypedef void (*sgemm64_t)(const char *, const char *, const int64_t *, const int64_t *,
                            const int64_t *, const float *, const float *, const int64_t *,
@@ -35,6 +44,7 @@ cdef dgemm64_t _dgemm64 = NULL
 cdef sgemv64_t _sgemv64 = NULL
 cdef dgemv64_t _dgemv64 = NULL
 cdef bint _ilp64 = False
+cdef bint _small_enabled = True
 
 
 def use_ilp64(size_t sgemm_addr, size_t dgemm_addr, size_t sgemv_addr, size_t dgemv_addr):
@@ -52,6 +62,49 @@ def use_scipy():
     """Send every product to scipy.linalg.cython_blas (the default)."""
     global _ilp64
     _ilp64 = False
+
+
+def set_small_gemm(bint enabled):
+    """Let small products run in csrc/fl_gemm_small.h (True, the default) or send every product
+    to BLAS (False); returns the previous setting. For tests and benchmarks that compare the two
+    paths: switching changes float rounding, so it is not for use during training."""
+    global _small_enabled
+    previous = _small_enabled
+    _small_enabled = enabled
+    return bool(previous)
+
+
+def small_gemm_limits():
+    """(multiply-adds per output row for X @ W and dZ @ Wᵀ, multiply-adds in all for Xᵀ dZ):
+    products within them skip BLAS."""
+    return int(FL_GEMM_SMALL_ROW_MACS), int(FL_GEMM_SMALL_MACS)
+
+
+def time_product(bint trans_a, bint trans_b, int m, int n, int k, bint small, int calls):
+    """Seconds per call of one float32 row-major product of this shape, made ``calls`` times
+    without the GIL through the small loops (small=True, when the shape qualifies) or BLAS. For
+    ``python -m fastlin bench``, which shows what the small-product path saves here."""
+    if m <= 0 or n <= 0 or k <= 0 or calls <= 0:
+        raise ValueError("time_product: m, n, k and calls must be positive")
+    if <int64_t>m * k > (1 << 24) or <int64_t>k * n > (1 << 24) or <int64_t>m * n > (1 << 24):
+        raise ValueError("time_product: at most 2**24 elements per operand")
+    import time
+    import numpy as np
+    cdef float[::1] a = np.full(m * k, 0.5, np.float32)
+    cdef float[::1] b = np.full(k * n, 0.25, np.float32)
+    cdef float[::1] c = np.empty(m * n, np.float32)
+    cdef int lda = m if trans_a else k, ldb = k if trans_b else n, i
+    global _small_enabled
+    previous = _small_enabled
+    _small_enabled = small
+    try:
+        start = time.perf_counter()
+        with nogil:
+            for i in range(calls):
+                gemm_rm(trans_a, trans_b, m, n, k, 1.0, &a[0], lda, &b[0], ldb, 0.0, &c[0], n)
+        return (time.perf_counter() - start) / calls
+    finally:
+        _small_enabled = previous
 
 
 def using_ilp64():
@@ -89,6 +142,15 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
     cdef char no = b'N', yes = b'T'
     if m == 0 or n == 0:
         return
+    if _small_enabled and beta == 0.0 and k > 0 and (
+            <int64_t>m * n * k <= FL_GEMM_SMALL_MACS if trans_a
+            else <int64_t>n * k <= FL_GEMM_SMALL_ROW_MACS):
+        if floating is float:
+            if fl_gemm_small_f32(trans_a, trans_b, m, n, k, alpha_f, a, lda, b, ldb, c, ldc) == 0:
+                return
+        else:
+            if fl_gemm_small_f64(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc) == 0:
+                return
     # k == 0 stays with GEMM: GEMV returns early without applying beta to y
     if n == 1 and k > 0:
         # c[:, 0] = op(a) @ op(b)[:, 0]; a row-major (m x k) block is a column-major (k x m) one

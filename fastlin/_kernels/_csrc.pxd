@@ -12,6 +12,17 @@ cdef extern from "fl_common.h":
         FL_PRELU
         FL_ABS
 
+cdef extern from "fl_gemm_small.h" nogil:
+    enum:
+        FL_GEMM_SMALL_MACS
+        FL_GEMM_SMALL_ROW_MACS
+    int fl_gemm_small_f32(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k,
+                           float alpha, const float *a, fl_index lda, const float *b,
+                           fl_index ldb, float *c, fl_index ldc) noexcept
+    int fl_gemm_small_f64(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k,
+                           double alpha, const double *a, fl_index lda, const double *b,
+                           fl_index ldb, double *c, fl_index ldc) noexcept
+
 cdef extern from "fl_activation.h" nogil:
     void fl_act_forward_f32(fl_index n, fl_index m, const float *x, const float *bias, int act,
                             const float *alpha, int alpha_per_unit, float *z, float *y) noexcept

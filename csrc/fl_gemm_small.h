@@ -1,0 +1,38 @@
+/* Row-major products too small for a BLAS call to pay: c[m, n] = alpha * op(a) @ op(b).
+ *
+ * Why: an OpenBLAS sgemm/sgemv call costs ~60-100 ns before any arithmetic (argument checks,
+ * a lock, a version/core check, packing both operands), and a tiny network's step makes five
+ * of them: W4's 2-16-1 step spent ~40% of its 1.2 us inside OpenBLAS for ~300 multiply-adds.
+ * fastlin/_kernels/_blas.pyx sends a product here when it is small by one of two rules:
+ *  - op(a) not transposed (a forward pass X @ W, an input gradient dZ @ W^T): each output row
+ *    costs n * k multiply-adds, at most FL_GEMM_SMALL_ROW_MACS, whatever the number of rows m.
+ *    The rule ignores m so that a row's result never depends on the batch it came in: predict
+ *    on 100 rows returns bitwise what predict on 442 rows returns for those rows.
+ *  - op(a) transposed (a weight gradient X^T dZ, a sum over the batch): m * n * k at most
+ *    FL_GEMM_SMALL_MACS in all.
+ * Everything else goes to BLAS, whose blocked kernels win there.
+ *
+ * Loop order i, p, j: each row of c is accumulated from rows of op(b), so the inner loop runs
+ * over contiguous memory and vectorizes. op(b) = b^T is first copied (k * n values, at most
+ * FL_GEMM_SMALL_MACS) into a buffer on the stack. One output column (n == 1) with a
+ * non-transposed a is a set of dot products instead, so the inner loop is again contiguous.
+ * beta is always 0: c is written, never read. Returns -1, touching nothing, when op(b) would
+ * not fit the stack buffer (the caller then uses BLAS), else 0. Every summation order is fixed, so results are
+ * the same on every run and for every thread count. */
+#ifndef FL_GEMM_SMALL_H
+#define FL_GEMM_SMALL_H
+#include "fl_common.h"
+
+#define FL_GEMM_SMALL_MACS 4096
+#define FL_GEMM_SMALL_ROW_MACS 256
+/* Values of op(b), padded to whole vectors, that the stack buffer holds: a product qualifies
+ * when k * roundup(n, 8) <= FL_GEMM_SMALL_PACK (and k <= it when n == 1). */
+#define FL_GEMM_SMALL_PACK 8192
+
+int fl_gemm_small_f32(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k, float alpha,
+                      const float *a, fl_index lda, const float *b, fl_index ldb, float *c,
+                      fl_index ldc);
+int fl_gemm_small_f64(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k, double alpha,
+                      const double *a, fl_index lda, const double *b, fl_index ldb, double *c,
+                      fl_index ldc);
+#endif
