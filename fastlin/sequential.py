@@ -182,6 +182,32 @@ class _CompiledLoop:
         return status, out
 
 
+class _EpochStart:
+    """The weights at the start of fit's current epoch, retaken every epoch and restored when a
+    loss turns non-finite. With the compiled loop one plan call copies them all (a NumPy copy
+    per array cost a small model ~4 us per epoch, ~0.06 us of each W4 step)."""
+
+    def __init__(self, model, plan):
+        self.model, self.plan = model, plan
+        if plan is None:
+            self.saved = model._snapshot()
+        else:
+            self.saved = np.empty(plan.weight_bytes, np.uint8)
+            plan.copy_weights(self.saved, False)
+
+    def take(self):
+        if self.plan is None:
+            self.model._snapshot(self.saved)
+        else:
+            self.plan.copy_weights(self.saved, False)
+
+    def restore(self):
+        if self.plan is None:
+            self.model._restore(self.saved)
+        else:
+            self.plan.copy_weights(self.saved, True)
+
+
 class _FitThreads:
     """The thread counts of one fit call: a count fixed with ``set_num_threads`` applied to
     fit's BLAS calls, or else the contention guard's count (fastlin/backend/_contention.py)
@@ -704,7 +730,6 @@ class Sequential:
         xb = None if sparse else np.empty((batch_size,) + X.shape[1:], self.dtype)
         yb = np.empty((batch_size,) + target.shape[1:], target.dtype)
         swb = None if sw is None else np.empty(batch_size, self.dtype)
-        epoch_start = self._snapshot()
         best, best_weights, waited = np.inf, None, 0
         progress = None
         if verbose:
@@ -716,6 +741,7 @@ class Sequential:
         compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
                                                            target, sw)
         threads.attach(None if compiled is None else compiled.plan)
+        epoch_start = _EpochStart(self, None if compiled is None else compiled.plan)
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
         plateau_schedule = False
@@ -742,7 +768,7 @@ class Sequential:
         for epoch in range(1, epochs + 1):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch - 1, {})
-            self._snapshot(epoch_start)
+            epoch_start.take()
             order = None
             if shuffle:
                 order = order_buffer
@@ -901,7 +927,7 @@ class Sequential:
 
     def _stop_non_finite(self, epoch, batch, value, epoch_start):
         if not all(np.isfinite(p).all() for p in self.parameters()):
-            self._restore(epoch_start)
+            epoch_start.restore()
         raise NonFiniteLossError(
             f"loss became {value} at epoch {epoch}, batch {batch}; training stopped and the "
             "weights were left at their last finite values (try a smaller learning rate)")
