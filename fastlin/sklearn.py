@@ -88,6 +88,13 @@ def _make_init(qualname, spec):
     return init
 
 
+def _immutable(value):
+    """A parameter value that cannot change without being replaced (so identity means same)."""
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return value is None or type(value) in (bool, int, float, str, np.float64, np.int64)
+
+
 class _Parity:
     """Shared parameter handling: scikit-learn's constraints, checked in fit; parameters of a
     newer scikit-learn that fastlin does not know are refused unless left at their default."""
@@ -96,8 +103,14 @@ class _Parity:
     _known = frozenset()
 
     def _check_parameters(self):
-        # scikit-learn's _validate_params, without its signature inspection on every call
-        params = {name: getattr(self, name) for name, _, _ in self._spec}
+        # scikit-learn's _validate_params, without its signature inspection on every call, and
+        # skipped when every parameter is the very same immutable object it was at the last
+        # successful check (~0.1 ms of each partial_fit); set_params or an assignment rechecks
+        values = tuple(getattr(self, name) for name, _, _ in self._spec)
+        if self.__dict__.get("_checked_parameters") is not None and all(
+                a is b for a, b in zip(values, self._checked_parameters)):
+            return
+        params = dict(zip((name for name, _, _ in self._spec), values))
         validate_parameter_constraints(self._parameter_constraints, params,
                                        caller_name=type(self).__name__)
         for name, default, _ in self._spec:
@@ -107,6 +120,8 @@ class _Parity:
             if value is not default and not (isinstance(value, str) and value == default):
                 raise ValueError(f"{type(self).__name__}: fastlin does not support scikit-learn's "
                                  f"parameter {name}={value!r}; leave it at its default {default!r}")
+        if all(_immutable(v) for v in values):
+            self._checked_parameters = values
 
     def _model_dtype(self, X):
         if self.dtype is not None:
@@ -148,6 +163,43 @@ def _validate(estimator, X, y=_NO_Y, *, reset=True, dtype=_FLOATS, multi_output=
     if y is _NO_Y:
         return validate_data(estimator, X, reset=reset, dtype=dtype, **kwargs)
     return validate_data(estimator, X, y, reset=reset, dtype=dtype, **kwargs)
+
+
+def _plain_labels(binarizer, y):
+    """True when y may skip scikit-learn's target inspection (type_of_target, ~0.5 ms a call,
+    which made a 64-row partial_fit cost 2 ms): a 1-D integer or bool ndarray, for a binarizer
+    fitted on integer classes of a binary or multiclass target. type_of_target calls such y
+    binary or multiclass whatever its values, so only the classes are left to check."""
+    return (type(y) is np.ndarray and y.ndim == 1 and y.dtype.kind in "iub"
+            and getattr(binarizer, "y_type_", None) in ("binary", "multiclass")
+            and binarizer.classes_.dtype.kind in "iub" and not binarizer.sparse_output
+            and binarizer.neg_label == 0 and binarizer.pos_label == 1)
+
+
+def _binarize(binarizer, y):
+    """LabelBinarizer.transform(y).astype(bool) for _plain_labels y whose values are all in
+    classes_: one indicator column for two classes, one per class otherwise."""
+    classes = binarizer.classes_
+    idx = np.searchsorted(classes, y)
+    if len(classes) == 2:
+        return (idx == 1).reshape(-1, 1)
+    Y = np.zeros((len(y), len(classes)), bool)
+    Y[np.arange(len(y)), idx] = True
+    return Y
+
+
+def _unbinarize(binarizer, p):
+    """LabelBinarizer.inverse_transform(p) for a dense binary or multiclass output (the most
+    probable class; p > 0.5 for one column), without its target inspection; anything else
+    goes to scikit-learn."""
+    kind = getattr(binarizer, "y_type_", None)
+    if isinstance(p, np.ndarray) and not getattr(binarizer, "sparse_input_", False):
+        if kind == "multiclass" and p.ndim == 2 and p.shape[1] == len(binarizer.classes_):
+            return binarizer.classes_.take(p.argmax(axis=1), mode="clip")
+        if (kind == "binary" and p.ndim == 1 and len(binarizer.classes_) == 2
+                and binarizer.neg_label == 0 and binarizer.pos_label == 1):
+            return binarizer.classes_[(p > 0.5).astype(int)]
+    return binarizer.inverse_transform(p)
 
 
 def _as_model_input(X, dtype):
@@ -363,6 +415,34 @@ class _BaseMLP(_Parity, BaseEstimator):
         return 0.5 * c * total
 
     # --------------------------------------------------------------- training
+    @property
+    def _random_state(self):
+        """check_random_state(self.random_state), made anew by every fit/partial_fit call as in
+        scikit-learn, but only when the call draws from it (seeding a RandomState costs
+        ~0.19 ms, more than a small partial_fit's training)."""
+        rs = self.__dict__.get("_random_state_")
+        if rs is None:
+            rs = self._random_state_ = check_random_state(self.random_state)
+        return rs
+
+    @_random_state.setter
+    def _random_state(self, rs):
+        self._random_state_ = rs
+
+    def _first_shuffle(self, n):
+        """np.arange(n) shuffled by a fresh check_random_state(random_state) for an integer
+        random_state, computed once per (seed, n): every partial_fit call shuffles its rows by
+        exactly this permutation, as scikit-learn's does."""
+        seed = self.random_state
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+            return None
+        cached = self.__dict__.get("_first_shuffle_cache")
+        if cached is None or cached[0] != (int(seed), n):
+            perm = np.arange(n)
+            check_random_state(seed).shuffle(perm)
+            cached = self._first_shuffle_cache = ((int(seed), n), perm)
+        return cached[1]
+
     def _fit(self, X, y, sample_weight=None, incremental=False):
         self._check_parameters()
         hidden = self._hidden_sizes()
@@ -374,7 +454,7 @@ class _BaseMLP(_Parity, BaseEstimator):
                 raise ValueError("sample_weight sums to zero; at least one sample needs weight")
         if y.ndim == 1:
             y = y.reshape(-1, 1)
-        self._random_state = check_random_state(self.random_state)
+        self.__dict__.pop("_random_state_", None)  # a fresh one when first used, as sklearn does
         if first_pass:
             self._initialize(X.shape[1], y.shape[1], self._model_dtype(X), hidden)
         elif y.shape[1] != self.n_outputs_:
@@ -505,8 +585,13 @@ class _BaseMLP(_Parity, BaseEstimator):
                 if self.shuffle:
                     # sklearn.utils.shuffle(sample_idx, random_state=...), without its
                     # per-call parameter validation
-                    perm = np.arange(n_samples)
-                    self._random_state.shuffle(perm)
+                    # (the cache holds a fresh generator's first shuffle: only when this call
+                    # has not drawn from its generator yet, as a first call's init does)
+                    perm = (self._first_shuffle(n_samples) if incremental
+                            and "_random_state_" not in self.__dict__ else None)
+                    if perm is None:
+                        perm = np.arange(n_samples)
+                        self._random_state.shuffle(perm)
                     sample_idx = sample_idx[perm]
                 accumulated_loss = 0.0
                 for start in range(0, n_samples, batch_size):  # sklearn's gen_batches
@@ -654,13 +739,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                              dtype=_FLOATS, reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        refit = not hasattr(self, "classes_") or (not self.warm_start and not incremental)
+        plain = not refit and _plain_labels(self._label_binarizer, y)
+        if not plain:
+            check_classification_targets(y)
+        if refit:
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
-            classes = unique_labels(y)
+            classes = np.unique(y) if plain else unique_labels(y)
             if self.warm_start:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
@@ -672,7 +760,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
             raise ValueError(f"MLPClassifier needs samples of at least 2 classes; got 1 class "
                              f"({self.classes_[0]})")
-        Y = self._label_binarizer.transform(y).astype(bool)
+        Y = (_binarize(self._label_binarizer, y) if plain
+             else self._label_binarizer.transform(y).astype(bool))
         if reset or not hasattr(self, "out_activation_"):
             self.out_activation_ = ("softmax" if self._label_binarizer.y_type_ == "multiclass"
                                     else "logistic")
@@ -687,7 +776,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         p = self._output(X)
         if self.n_outputs_ == 1:
             p = p.ravel()
-        return self._label_binarizer.inverse_transform(p)
+        return _unbinarize(self._label_binarizer, p)
 
     def predict(self, X):
         """Predicted classes (an indicator matrix for multilabel targets)."""
