@@ -303,13 +303,15 @@ def test_other_processes_are_counted_here():
 
 def test_threads_of_this_process_are_not_other_processes():
     """Four busy threads of this process: the count of other processes' runnable tasks stays
-    below them (it is exact up to tasks changing state between the two reads)."""
+    below them (it is exact up to tasks changing state between the two reads). Measured
+    against the count before they start, so that other processes busy on the machine (a
+    parallel test run, say) do not fail it."""
     import hashlib
     import threading
     if own_running() is None or read_runnable() is None:
         pytest.skip("no /proc/self/task or /proc/loadavg")
     stop = threading.Event()
-
+    before = min(others_running() for _ in range(20))
     data = bytes(1 << 20)
 
     def spin():
@@ -325,4 +327,4 @@ def test_threads_of_this_process_are_not_other_processes():
         stop.set()
         for t in threads:
             t.join()
-    assert min(samples) <= 1
+    assert min(samples) <= before + 1
