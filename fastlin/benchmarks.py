@@ -162,6 +162,23 @@ def _gemm_floor(spec, X, dtype):
     return floor
 
 
+def _update_floor(spec, dtype):
+    """The optimizer step's memory traffic alone: NumPy adding arrays as large as all the
+    parameters, as many streams as the update reads and writes (SGD: p += g, three; Adam:
+    p += g and m += v, six of its seven). No update kernel can move those bytes faster."""
+    sizes = spec["sizes"]
+    total = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    p, g = np.zeros(total, dtype), np.zeros(total, dtype)
+    if spec["opt"] == "sgd":
+        return lambda: np.add(p, g, out=p)
+    m, v = np.zeros(total, dtype), np.zeros(total, dtype)
+
+    def floor():
+        np.add(p, g, out=p)
+        np.add(m, v, out=m)
+    return floor
+
+
 def _careful_numpy_step(spec, X, y, dtype):
     """The step a careful NumPy user writes by hand: preallocated buffers, ``out=`` and in-place
     ufuncs, the loss gradient in closed form (softmax − onehot, sigmoid − y, 2(z − y)/n)."""
@@ -411,7 +428,7 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
     header = (f"{'workload (us per training step)':<38}{'floor':>8}{'careful':>9}{'np step':>9}"
               f"{'cy step':>9}{'np fit':>9}{'cy fit':>9}{'cy ordr':>9}{'torch':>9}{'fit/car':>9}"
               f"{'fit/trch':>9}"
-              f"{'step/flr':>9}{'fit flr':>9}{'fit/flr':>9}")
+              f"{'step/flr':>9}{'fit flr':>9}{'fit/flr':>9}{'upd flr':>9}{'fit/f+u':>9}")
     print_fn(header)
     for name, spec in WORKLOADS.items():
         if quick and name.startswith("W2"):
@@ -427,7 +444,8 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
         contenders = {"floor": _gemm_floor(spec, X, dtype),
                       "careful": _careful_numpy_step(spec, X, y, dtype),
                       "np step": _step(spec, "numpy", X, y, dtype),
-                      "cy step": _step(spec, "cython", X, y, dtype)}
+                      "cy step": _step(spec, "cython", X, y, dtype),
+                      "update floor": _update_floor(spec, dtype)}
         torch_step = _torch_step(spec, X, y)
         if torch_step is not None:
             contenders["torch"] = torch_step
@@ -451,7 +469,8 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
         vs_torch = f"{t['torch'] / t['cy fit']:8.1f}x" if "torch" in t else f"{'n/a':>9}"
         print_fn(f"{name:<38}{cells[1:]}{t['careful'] / t['cy fit']:8.2f}x{vs_torch}"
                  f"{t['cy step'] / t['floor']:8.2f}x{t['fit floor'] * 1e6:9.1f}"
-                 f"{t['cy fit'] / t['fit floor']:8.2f}x")
+                 f"{t['cy fit'] / t['fit floor']:8.2f}x{t['update floor'] * 1e6:9.1f}"
+                 f"{t['cy fit'] / (t['fit floor'] + t['update floor']):8.2f}x")
     print_fn("\nfloor = the step's matrix products alone (the GEMM calls fastlin makes, same BLAS); careful = a hand-written "
              "preallocated NumPy step; np/cy step = a manual forward/loss/backward/step loop on the "
              "numpy/cython backend; np/cy fit = per-step time inside fit(); cy ordr = the same without "
@@ -459,7 +478,9 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
              "many times faster fastlin's fit is than careful NumPy and than PyTorch eager; "
              "step/flr = cython manual step over the floor; fit flr = the floor's products run "
              "back to back for as many steps as a timed fit call (warm, as fit's are); fit/flr = "
-             "cy fit over it (1.00x is the BLAS limit).")
+             "cy fit over it (1.00x is the BLAS limit); upd flr = the optimizer update's memory "
+             "traffic alone (NumPy adding arrays the size of all parameters, as many streams as the "
+             "update moves); fit/f+u = cy fit over fit flr + upd flr, both floors together.")
     return rows
 
 
