@@ -136,3 +136,58 @@ def test_cli_regression_predictions_are_not_rounded_to_seven_digits(in_tmp, caps
     # equal up to the standardisation's rounding (float32 inputs), far below the old 0.5
     assert np.max(np.abs(written - expected)) < 1e-3
     assert np.sqrt(np.mean((written - y) ** 2)) < 0.2
+
+
+# ------------------------------------------------------------------------------ checkpoints
+@pytest.mark.parametrize("make_loss, target", [
+    (lambda: fastlin.SoftmaxCrossEntropyLoss(label_smoothing=0.1, class_weight=[1.0, 5.0, 1.0]),
+     "labels"),
+    (lambda: fastlin.BCEWithLogitsLoss(pos_weight=[3.0, 0.5, 1.0]), "indicators"),
+])
+def test_checkpoint_keeps_a_weighted_loss_so_fit_continues_bitwise(tmp_path, make_loss, target):
+    # A loss with class_weight (or an array pos_weight) was not stored: the loaded model had no
+    # loss_, so fit(loss=None) silently continued with an unweighted loss it inferred
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5))
+    y = rng.integers(0, 3, 64) if target == "labels" else \
+        (rng.uniform(size=(64, 3)) > 0.5).astype(float)
+    model = fastlin.MLP([5, 8, 3], seed=1)
+    opt = fastlin.Adam(model.parameters(), lr=0.01)
+    model.fit(X, y, loss=make_loss(), optimizer=opt, epochs=1, seed=0)
+    path = tmp_path / "ckpt.npz"
+    model.save(path, optimizer=opt)
+    loaded, loaded_opt = fastlin.load_checkpoint(path)
+    reference = make_loss()
+    assert type(loaded.loss_) is type(reference)
+    for name in ("class_weight", "pos_weight", "label_smoothing"):
+        if hasattr(reference, name):
+            np.testing.assert_array_equal(getattr(loaded.loss_, name), getattr(reference, name))
+    model.fit(X, y, optimizer=opt, epochs=2)
+    loaded.fit(X, y, optimizer=loaded_opt, epochs=2)
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_refuses_class_weights_that_do_not_fit_the_model(tmp_path):
+    import zipfile
+    model = fastlin.MLP([4, 3], seed=0)
+    model.fit(np.eye(4), np.array([0, 1, 2, 0]), epochs=1,
+              loss=fastlin.SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 3.0]))
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    name = "__architecture__.npy"
+    stored = '"class_weight": [1.0, 2.0, 3.0]'
+    assert stored.encode() in entries[name]
+    # same byte length (the .npy header states it): too few entries, a negative one, a string
+    for bad in ('"class_weight":      [1.0, 2.0]', '"class_weight": [1.0,-2.0, 3.0]',
+                '"class_weight":             "x"'):
+        assert len(bad) == len(stored)
+        damaged = tmp_path / "bad.npz"
+        with zipfile.ZipFile(damaged, "w") as zf:
+            for entry, data in entries.items():
+                zf.writestr(entry, data.replace(stored.encode(), bad.encode())
+                            if entry == name else data)
+        with pytest.raises(ValueError, match="class_weight"):
+            fastlin.load(damaged)
