@@ -478,6 +478,8 @@ class Sequential:
         if self.loss_ is not None:
             return self.loss_
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]  # a column of labels or targets is inferred as the vector would be
         if y.ndim == 1 and y.size and y.dtype.kind in "iubf":
             whole = y.dtype.kind in "iub" or bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
             if self.n_outputs > 1 and whole:
@@ -491,7 +493,9 @@ class Sequential:
     def _prepare_target(self, loss, y, n):
         """The whole target converted once to what the loss kernel reads."""
         y = _checks.check_y(y, n)
-        if isinstance(loss, SoftmaxCrossEntropyLoss) and y.ndim == 1:
+        if isinstance(loss, SoftmaxCrossEntropyLoss) and (
+                y.ndim == 1 or (y.shape[1] == 1 and self.n_outputs > 1)):
+            # labels, also as a column (n, 1): with several outputs it cannot be probabilities
             return _checks.check_labels(y, self.n_outputs)
         if y.ndim == 1:
             y = y.reshape(-1, 1)

@@ -191,3 +191,23 @@ def test_checkpoint_refuses_class_weights_that_do_not_fit_the_model(tmp_path):
                             if entry == name else data)
         with pytest.raises(ValueError, match="class_weight"):
             fastlin.load(damaged)
+
+
+# ------------------------------------------------------------------------ Sequential targets
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_a_column_of_labels_trains_as_the_vector_does(n_outputs):
+    # y of shape (n, 1): one output inferred MSE where (n,) infers binary cross-entropy (a
+    # different objective, no accuracy); three outputs raised "y has 1 columns but the model
+    # has 3 outputs", also with loss="cross_entropy"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int) if n_outputs == 1 else rng.integers(0, 3, 50)
+    vector, column = (fastlin.MLP([3, 4, n_outputs], seed=0) for _ in range(2))
+    h_vector = vector.fit(X, y, epochs=2, seed=0, validation_data=(X, y))
+    h_column = column.fit(X, y.reshape(-1, 1), epochs=2, seed=0,
+                          validation_data=(X, y.reshape(-1, 1)))
+    assert type(column.loss_) is type(vector.loss_)
+    assert h_column.history == h_vector.history and "accuracy" in h_column.history
+    for a, b in zip(vector.parameters(), column.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert column.evaluate(X, y.reshape(-1, 1)) == vector.evaluate(X, y)
