@@ -16,7 +16,7 @@ from fastlin._kernels import train
 from fastlin.backend import _blas_threads, _contention, _threads
 from fastlin.backend._contention import ContentionGuard
 from fastlin.backend import get as get_backend
-from fastlin.backend._validation import ACTIVATIONS
+from fastlin.backend._validation import ACTIVATIONS, number
 from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
                             LeakyReLU, ReLU, Sigmoid, Tanh, _as_dtype)
 from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss, get_loss
@@ -530,6 +530,13 @@ class Sequential:
         target = self._prepare_target(loss, y, X.shape[0])
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], self.dtype)
         loss = loss._private_copy()  # its gradient buffer may be in use by a fit
+        # each block's mean is weighted by its denominator (with a class-weighted loss that is
+        # Σ sample_weight·class_weight[label], not the sample count), so blocks of rows add up
+        # to the mean over all rows
+        row_weight = self._row_weights(loss, target, sw)
+        if row_weight is not None and not row_weight.sum() > 0:
+            raise ValueError("the samples' total weight in the loss is zero (sample_weight, "
+                             "class_weight); nothing to average")
         total, weight, correct = 0.0, 0.0, 0.0
         out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
@@ -539,10 +546,10 @@ class Sequential:
             else:
                 out = self._infer(X[start:stop], out_buffer[:stop - start])
             swb = None if sw is None else sw[start:stop]
-            value = loss.forward(out, target[start:stop], sample_weight=swb)
-            w = (stop - start) if swb is None else float(swb.sum())
-            total += value * w
-            weight += w
+            w = (stop - start) if row_weight is None else float(row_weight[start:stop].sum())
+            if w > 0:  # (a block of zero weight adds nothing to the mean)
+                total += loss.forward(out, target[start:stop], sample_weight=swb) * w
+                weight += w
             if self._is_classification(loss):
                 correct += self._correct(out, target[start:stop], loss)
         result = {"loss": total / weight}
@@ -643,9 +650,13 @@ class Sequential:
             cw = np.ones(self.n_outputs)
             items = class_weight.items() if isinstance(class_weight, dict) else enumerate(class_weight)
             for k, w in items:
-                if not 0 <= int(k) < self.n_outputs:
-                    raise ValueError(f"class_weight names class {k}, outside [0, {self.n_outputs})")
-                cw[int(k)] = float(w)
+                whole = isinstance(k, (int, np.integer)) or (
+                    isinstance(k, (float, np.floating)) and float(k).is_integer())
+                if isinstance(k, bool) or not whole or not 0 <= k < self.n_outputs:
+                    raise ValueError(f"class_weight names class {k!r}, not an int in "
+                                     f"[0, {self.n_outputs})")
+                # as sample_weight: a negative or NaN weight would train another objective
+                cw[int(k)] = number(f"class_weight[{k}]", w, 0.0)
             per_sample = cw[target].astype(self.dtype)
             sw = per_sample if sw is None else sw * per_sample
         if validation_data is not None and validation_split:
@@ -717,8 +728,12 @@ class Sequential:
         n_batches = (n + batch_size - 1) // batch_size
         # sparse rows train on the Python loop: the first layer's products come from SciPy's
         # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
-        compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
-                                                           target, sw)
+        # rows whose weight in the loss's mean is zero: a batch of them alone has no gradient
+        # and is skipped (no step, as scikit-learn's MLP does); the compiled loop would refuse
+        # such a batch, so fit takes the Python loop when one can occur
+        row_weight = self._zero_weight_batches(loss, target, sw, batch_size, shuffle)
+        compiled = None if sparse or row_weight is not None else _CompiledLoop.build(
+            self, loss, opt, batch_size, X, target, sw)
         threads.attach(None if compiled is None else compiled.plan)
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
@@ -791,19 +806,26 @@ class Sequential:
                     for index, layer in dropouts:
                         layer._fit_seed = train.dropout_seed(drop_seed, b, index)
                     out = _sparse.forward(self, xs) if sparse else self._forward(xs)
-                    value = loss.forward(out, ys, sample_weight=ws)
-                    if not np.isfinite(value):
-                        self._stop_non_finite(epoch, b, value, epoch_start)
-                    if classification:
-                        correct += self._correct(out, ys, loss)
-                    if sparse:
-                        _sparse.backward(self, xs, loss.backward())
+                    if row_weight is not None and not row_weight[
+                            slice(start, stop) if order is None else order[start:stop]].any():
+                        # no weight in the mean: no gradient, no step (its rows still count
+                        # in the epoch's accuracy, as every row does)
+                        if classification:
+                            correct += self._correct(out, ys, loss)
                     else:
-                        self.backward(loss.backward(), need_input_grad=False)
-                    opt.step()
-                    w = m if ws is None else float(ws.sum())
-                    total += value * w
-                    weight += w
+                        value = loss.forward(out, ys, sample_weight=ws)
+                        if not np.isfinite(value):
+                            self._stop_non_finite(epoch, b, value, epoch_start)
+                        if classification:
+                            correct += self._correct(out, ys, loss)
+                        if sparse:
+                            _sparse.backward(self, xs, loss.backward())
+                        else:
+                            self.backward(loss.backward(), need_input_grad=False)
+                        opt.step()
+                        w = m if ws is None else float(ws.sum())
+                        total += value * w
+                        weight += w
                     seen = stop
                 if per_batch_schedule:
                     scheduler.step()
@@ -863,6 +885,33 @@ class Sequential:
             self._restore(best_weights)
         for cb in callbacks:
             cb.on_train_end({k: v[-1] for k, v in history.history.items()})
+
+    def _row_weights(self, loss, target, sw):
+        """Each row's weight in the loss's mean, the mean's denominator summing them: the
+        sample weight times, for labels, the loss's class_weight of the row's class (float64);
+        None when every row weighs 1."""
+        weight = sw
+        cw = getattr(loss, "class_weight", None)
+        if isinstance(loss, SoftmaxCrossEntropyLoss) and target.ndim == 1 and cw is not None \
+                and np.shape(cw) == (self.n_outputs,):
+            per_row = np.asarray(cw, np.float64)[target]
+            weight = per_row if weight is None else weight * per_row
+        return None if weight is None else np.asarray(weight, np.float64)
+
+    def _zero_weight_batches(self, loss, target, sw, batch_size, shuffle):
+        """The rows' weights (``_row_weights``) when a batch may weigh zero in all, else None."""
+        weight = self._row_weights(loss, target, sw)
+        if weight is None:
+            return None
+        n = len(weight)
+        zeros = n - np.count_nonzero(weight)
+        if not zeros:
+            return None
+        if shuffle:  # any batch can hold any rows: the shortest (the last) decides
+            possible = zeros >= min(batch_size, n - (n - 1) // batch_size * batch_size)
+        else:
+            possible = any(not weight[i:i + batch_size].any() for i in range(0, n, batch_size))
+        return weight if possible else None
 
     def _shuffle_stream(self, seed):
         """The Generator fit draws epoch orders (and dropout masks) from: continued across fits,
