@@ -184,13 +184,19 @@ class GaussianNLLLoss(Loss):
 
     def __init__(self, var=1.0, eps=1e-6, backend=None):
         super().__init__(backend)
+        if np.ndim(var) == 0:
+            _check_var(var)
         self.var = var
-        self.eps = float(eps)
+        self.eps = number("eps", eps, 0.0)
         self.grad_var = None
 
     def forward(self, output, target, var=None, sample_weight=None):
         target = self._float_target(output, target)
         var = self.var if var is None else var
+        _check_var(var)
+        if np.ndim(var) and np.size(var) != output.size:
+            raise ValueError(f"var must be a scalar or hold one value per output element "
+                             f"(shape {output.shape}), got shape {np.shape(var)}")
         grad = self._grad_buffer(output)
         if np.ndim(var) == 0:
             v = max(float(var), self.eps)
@@ -210,6 +216,20 @@ class GaussianNLLLoss(Loss):
 
     def get_config(self):
         return {"var": self.var}
+
+
+def _check_var(var):
+    """PyTorch's rule: a negative variance is an error (values below eps are clamped); so is a
+    NaN or infinite one, which would only make the loss NaN."""
+    try:
+        v = np.asarray(var, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"var must be a number or an array of numbers, got "
+                        f"{type(var).__name__}") from None
+    if not np.isfinite(v).all():
+        raise ValueError("var must be finite")
+    if (v < 0).any():
+        raise ValueError("var has negative entry/entries")
 
 
 LOSSES = {

@@ -276,3 +276,27 @@ def test_evaluate_with_a_class_weighted_loss_is_the_mean_over_all_rows():
         loss.forward(out, y, sample_weight=sw), rel=1e-12)
     with pytest.raises(ValueError, match="total weight"):
         model.evaluate(X, y, sample_weight=np.zeros(n))
+
+
+# ---------------------------------------------------------------------------- GaussianNLLLoss
+def test_gaussian_nll_refuses_a_negative_variance_as_torch_does():
+    # a negative var was clamped to eps silently (a loss of ~5e5 for ~1.5); torch raises
+    torch = pytest.importorskip("torch")
+    mu, y = np.zeros((3, 1)), np.ones((3, 1))
+    ref = torch.nn.GaussianNLLLoss(full=True)
+    with pytest.raises(ValueError, match="negative"):
+        ref(torch.tensor(mu), torch.tensor(y), torch.full((3, 1), -2.0, dtype=torch.float64))
+    loss = fastlin.GaussianNLLLoss()
+    for bad in (np.full((3, 1), -2.0), -1.0):
+        with pytest.raises(ValueError, match="negative"):
+            loss.forward(mu, y, var=bad)
+    with pytest.raises(ValueError, match="negative"):
+        fastlin.GaussianNLLLoss(var=-1.0)
+    with pytest.raises(ValueError, match="finite"):
+        loss.forward(mu, y, var=np.full((3, 1), np.nan))
+    with pytest.raises(ValueError, match="one value per output element"):
+        loss.forward(mu, y, var=np.full((2, 1), 2.0))
+    # zero is clamped to eps, as in torch (fastlin includes the ½ log 2π constant: full=True)
+    var0 = torch.zeros((3, 1), dtype=torch.float64)
+    assert loss.forward(mu, y, var=0.0) == pytest.approx(
+        float(ref(torch.tensor(mu), torch.tensor(y), var0)), rel=1e-12)
