@@ -759,7 +759,10 @@ def _build_model(plan):
             layers.append(cls(**cfg, dtype=dtype) if cls in (Dense, PReLU) else cls(**cfg))
         except (TypeError, ValueError) as exc:
             raise _Invalid(f"a {kind} layer has an invalid config: {exc}") from None
-    return Sequential(*layers, dtype=dtype, backend=backend)
+    try:
+        return Sequential(*layers, dtype=dtype, backend=backend)
+    except ValueError as exc:  # layers whose widths do not chain
+        raise _Invalid(f"the stored layers do not fit together: {exc}") from None
 
 
 def _restore_attributes(model, header, plan):

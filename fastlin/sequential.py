@@ -263,6 +263,7 @@ class Sequential:
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a fastlin Layer")
         if not layers:
             raise ValueError("Sequential needs at least one layer")
+        self._check_widths(layers)
         self.layers = list(layers)
         self.dtype = _as_dtype(dtype)
         self.backend_name = get_backend(backend).name
@@ -285,6 +286,23 @@ class Sequential:
         state = self.__dict__.copy()
         state.pop("_local", None)  # per-thread inference buffers
         return state
+
+    @staticmethod
+    def _check_widths(layers):
+        """Each Dense reads what the layer before it writes, and a per-unit PReLU has one slope
+        per unit: refused here, with the layers named, rather than at the first kernel call."""
+        from fastlin.layers import PReLU
+        width = None
+        for i, layer in enumerate(layers):
+            if isinstance(layer, Dense):
+                if width is not None and layer.in_features != width:
+                    raise ValueError(f"layer {i} (Dense) takes {layer.in_features} features but "
+                                     f"the layer before it gives {width}")
+                width = layer.out_features
+            elif isinstance(layer, PReLU) and layer.num_parameters != 1 and width is not None \
+                    and layer.num_parameters != width:
+                raise ValueError(f"layer {i} (PReLU) has {layer.num_parameters} slopes for "
+                                 f"{width} units (give 1 or {width})")
 
     # ------------------------------------------------------------ structure
     @property

@@ -300,3 +300,37 @@ def test_gaussian_nll_refuses_a_negative_variance_as_torch_does():
     var0 = torch.zeros((3, 1), dtype=torch.float64)
     assert loss.forward(mu, y, var=0.0) == pytest.approx(
         float(ref(torch.tensor(mu), torch.tensor(y), var0)), rel=1e-12)
+
+
+def test_sequential_refuses_layers_whose_widths_do_not_chain(tmp_path):
+    # built silently, then failed at the first fit with "TrainPlan: layer 1 buffers have
+    # inconsistent sizes" (or a kernel's shape message at predict)
+    with pytest.raises(ValueError, match="layer 2 \\(Dense\\) takes 5 features but the layer "
+                                         "before it gives 6"):
+        fastlin.Sequential(fastlin.Dense(4, 6), fastlin.ReLU(), fastlin.Dense(5, 2))
+    with pytest.raises(ValueError, match="layer 1 \\(PReLU\\) has 5 slopes for 6 units"):
+        fastlin.Sequential(fastlin.Dense(4, 6), fastlin.PReLU(5), fastlin.Dense(6, 2))
+    fastlin.Sequential(fastlin.Dense(4, 6), fastlin.PReLU(6), fastlin.Dropout(0.1),
+                       fastlin.Dense(6, 2), fastlin.PReLU(1))
+    # a file whose stored layers do not chain is refused by load with the file named
+    import zipfile
+    model = fastlin.Sequential(fastlin.Dense(4, 6), fastlin.ReLU(), fastlin.Dense(6, 6), seed=0)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    stored = b'"in_features": 6, "out_features": 6'
+    assert stored in entries["__architecture__.npy"]
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in entries.items():
+            if name == "__architecture__.npy":
+                data = data.replace(stored, b'"in_features": 5, "out_features": 6')
+            elif name == "param_2_0.npy":  # the weight of the shape the header now states
+                import io
+                buf = io.BytesIO()
+                np.save(buf, np.zeros((5, 6), np.float32))
+                data = buf.getvalue()
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="bad.npz.*do not fit together"):
+        fastlin.load(bad)
