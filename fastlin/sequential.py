@@ -698,6 +698,15 @@ class Sequential:
         if scheduler is not None and getattr(scheduler, "optimizer", None) is not opt:
             raise ValueError("scheduler must be built over the optimizer this fit uses "
                              "(pass that optimizer as optimizer=)")
+        from fastlin.optim.lr_scheduler import ReduceLROnPlateau
+        if isinstance(scheduler, ReduceLROnPlateau):
+            # the epochs' records hold these keys; refused now, not after the first epoch
+            keys = ["loss"] + (["accuracy"] if self._is_classification(loss) else [])
+            keys += [f"val_{k}" for k in keys] if validation_data is not None else []
+            key = scheduler.monitor
+            if key not in keys and not (key.startswith("val_") and key[4:] in keys):
+                raise ValueError(f"ReduceLROnPlateau monitors {key!r}, which fit does not record "
+                                 f"(it has {sorted(keys)})")
         # every argument is checked: from here on the model changes
         self.optimizer = opt
         self.loss_ = loss

@@ -349,3 +349,23 @@ def test_data_train_test_split_checks_its_arguments():
             train_test_split(X, y, test_fraction=bad)
     with pytest.raises(ValueError, match="samples"):
         train_test_split(X, y[:5])
+
+
+def test_a_plateau_schedule_on_a_key_fit_does_not_record_is_refused_before_training():
+    # the ValueError came at the end of the first epoch, after its updates (SPEC 7)
+    from fastlin.optim.lr_scheduler import ReduceLROnPlateau
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    model = fastlin.MLP([3, 4, 1], seed=0)
+    opt = fastlin.Adam(model.parameters(), lr=0.01)
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="'val_accuracy', which fit does not record"):
+        model.fit(X, y, optimizer=opt, epochs=2,
+                  scheduler=ReduceLROnPlateau(opt, monitor="val_accuracy"))
+    for p, q in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, q)
+    assert opt.step_count == 0
+    # val_loss without validation data monitors loss (as the loop does); with it, val_loss
+    model.fit(X, y, optimizer=opt, epochs=1, scheduler=ReduceLROnPlateau(opt))
+    model.fit(X, y, optimizer=opt, epochs=1, validation_split=0.2,
+              scheduler=ReduceLROnPlateau(opt, monitor="val_loss"))
