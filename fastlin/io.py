@@ -456,6 +456,9 @@ def _read(zf, archive_size, backend, with_optimizer):
     if with_optimizer and opt is not None:
         optimizer = _build_optimizer(model, opt, [_finite(e) for e in opt_entries],
                                      plan["backend_override"])
+        # as after the fit that saved it: fit(optimizer="adam"), the default, continues this
+        # optimizer (its moments and step count) rather than starting a fresh one
+        model.optimizer = optimizer
     return model, optimizer
 
 

@@ -369,3 +369,23 @@ def test_a_plateau_schedule_on_a_key_fit_does_not_record_is_refused_before_train
     model.fit(X, y, optimizer=opt, epochs=1, scheduler=ReduceLROnPlateau(opt))
     model.fit(X, y, optimizer=opt, epochs=1, validation_split=0.2,
               scheduler=ReduceLROnPlateau(opt, monitor="val_loss"))
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "adamw"])
+def test_load_checkpoint_resumes_a_fit_that_named_its_optimizer(tmp_path, name):
+    # fit(optimizer="adam") (the default) keeps model.optimizer and a later fit continues it;
+    # a model from load_checkpoint had no model.optimizer, so the same call started a fresh
+    # optimizer (moments and step count lost) and the resumed run silently diverged
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    model = fastlin.MLP([3, 5, 3], seed=0)
+    model.fit(X, y, optimizer=name, epochs=1, seed=0)
+    path = tmp_path / "ckpt.npz"
+    model.save(path, optimizer=model.optimizer)
+    loaded, opt = fastlin.load_checkpoint(path)
+    assert loaded.optimizer is opt
+    model.fit(X, y, optimizer=name, epochs=2)
+    loaded.fit(X, y, optimizer=name, epochs=2)
+    assert loaded.optimizer is opt and opt.step_count == model.optimizer.step_count
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(a, b)
