@@ -207,11 +207,18 @@ class GaussianNLLLoss(Loss):
             return 0.5 * np.log(2 * np.pi * v) + mse / (2 * v)
         v = np.maximum(np.asarray(var, np.float64).reshape(output.shape), self.eps)
         d = output.astype(np.float64) - target
-        n = output.size
-        loss = float(np.mean(0.5 * np.log(2 * np.pi * v) + d * d / (2 * v)))
-        np.copyto(grad, d / (v * n), casting="same_kind")
+        # the mean over elements, each row weighted by its sample weight (as MSE weighs them)
+        if sample_weight is None:
+            w, total = 1.0, float(output.size)
+        else:
+            sw = optional_vector("sample_weight", sample_weight, output.shape[0], np.float64)
+            if not np.isfinite(sw).all() or (sw < 0).any() or not sw.sum() > 0:
+                raise ValueError("sample_weight must be finite, non-negative and not all zero")
+            w, total = sw[:, None], float(sw.sum()) * output.shape[1]
+        loss = float(np.sum(w * (0.5 * np.log(2 * np.pi * v) + d * d / (2 * v))) / total)
+        np.copyto(grad, w * d / (v * total), casting="same_kind")
         self._grad = grad
-        self.grad_var = (0.5 / v - d * d / (2 * v * v)) / n
+        self.grad_var = w * (0.5 / v - d * d / (2 * v * v)) / total
         return loss
 
     def get_config(self):

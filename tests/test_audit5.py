@@ -389,3 +389,39 @@ def test_load_checkpoint_resumes_a_fit_that_named_its_optimizer(tmp_path, name):
     assert loaded.optimizer is opt and opt.step_count == model.optimizer.step_count
     for a, b in zip(model.parameters(), loaded.parameters()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_gaussian_nll_with_an_array_variance_weighs_the_samples():
+    # with an array var, sample_weight was ignored (the plain mean came back); with a scalar
+    # var it was honoured: a constant array must give what the scalar gives
+    rng = np.random.default_rng(0)
+    out, target = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    sw = np.array([1.0, 0.0, 2.0, 0.5, 0.0])
+    loss = fastlin.GaussianNLLLoss()
+    scalar = loss.forward(out, target, var=2.0, sample_weight=sw)
+    grad_scalar = loss.backward().copy()
+    array = loss.forward(out, target, var=np.full((5, 2), 2.0), sample_weight=sw)
+    np.testing.assert_allclose(array, scalar, rtol=1e-13)
+    np.testing.assert_allclose(loss.backward(), grad_scalar, rtol=1e-13, atol=1e-16)
+    # closed form, per-element variances
+    var = rng.uniform(0.5, 3.0, size=(5, 2))
+    terms = 0.5 * np.log(2 * np.pi * var) + (out - target) ** 2 / (2 * var)
+    expected = np.sum(sw[:, None] * terms) / (sw.sum() * 2)
+    assert loss.forward(out, target, var=var, sample_weight=sw) == pytest.approx(expected, rel=1e-13)
+    # its gradients against central differences in float64
+    grad = loss.backward().copy()
+    grad_var = loss.grad_var.copy()
+    h = 1e-6
+    for (i, j) in [(0, 0), (2, 1), (3, 0), (1, 1)]:
+        for arr, analytic in ((out, grad), (var, grad_var)):
+            up, down = arr.copy(), arr.copy()
+            up[i, j] += h
+            down[i, j] -= h
+            args_up = (up, target, var) if arr is out else (out, target, up)
+            args_down = (down, target, var) if arr is out else (out, target, down)
+            numeric = (loss.forward(args_up[0], args_up[1], var=args_up[2], sample_weight=sw)
+                       - loss.forward(args_down[0], args_down[1], var=args_down[2],
+                                      sample_weight=sw)) / (2 * h)
+            assert analytic[i, j] == pytest.approx(numeric, rel=1e-6, abs=1e-10)
+    with pytest.raises(ValueError, match="sample_weight"):
+        loss.forward(out, target, var=var, sample_weight=np.zeros(5))
