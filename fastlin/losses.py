@@ -144,9 +144,15 @@ class SoftmaxCrossEntropyLoss(Loss):
     def _class_weight(self, dtype):
         if self.class_weight is None:
             return None
-        if self._cw_cache is None or self._cw_cache.dtype != dtype:
-            self._cw_cache = optional_vector("class_weight", self.class_weight, None, dtype)
-        return self._cw_cache
+        # class_weight may be reassigned or changed in place between calls (as label_smoothing
+        # may): the cached kernel copy is rebuilt whenever it no longer equals it (k values)
+        cache = self._cw_cache
+        if cache is None or cache[0].dtype != dtype \
+                or not np.array_equal(cache[1], self.class_weight):
+            cache = self._cw_cache = (
+                optional_vector("class_weight", self.class_weight, None, dtype).copy(),
+                np.array(self.class_weight, copy=True))
+        return cache[0]
 
     def forward(self, output, target, sample_weight=None):
         if not isinstance(output, np.ndarray):

@@ -425,3 +425,39 @@ def test_gaussian_nll_with_an_array_variance_weighs_the_samples():
             assert analytic[i, j] == pytest.approx(numeric, rel=1e-6, abs=1e-10)
     with pytest.raises(ValueError, match="sample_weight"):
         loss.forward(out, target, var=var, sample_weight=np.zeros(5))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_class_weight_changed_after_a_forward_is_used(dtype):
+    # the kernel copy of class_weight was cached at the first forward: a reassigned or
+    # edited class_weight was silently ignored (label_smoothing changes were honoured)
+    torch = pytest.importorskip("torch")
+    z = np.array([[1.0, 2.0, 0.5], [0.1, 0.2, 3.0], [0.3, -1.0, 0.0]])
+    y = np.array([0, 2, 1])
+
+    def reference(weights):
+        crit = torch.nn.CrossEntropyLoss(weight=torch.tensor(weights, dtype=torch.float64))
+        return float(crit(torch.tensor(z), torch.tensor(y)))
+
+    tol = 1e-12 if dtype == np.float64 else 1e-6
+    loss = fastlin.SoftmaxCrossEntropyLoss(class_weight=[1.0, 1.0, 1.0])
+    assert loss.forward(z.astype(dtype), y) == pytest.approx(reference([1, 1, 1]), rel=tol)
+    loss.class_weight = np.array([1.0, 2.0, 10.0])
+    assert loss.forward(z.astype(dtype), y) == pytest.approx(reference([1, 2, 10]), rel=tol)
+    loss.class_weight[1] = 0.5
+    assert loss.forward(z.astype(dtype), y) == pytest.approx(reference([1, 0.5, 10]), rel=tol)
+    unweighted = fastlin.SoftmaxCrossEntropyLoss()
+    unweighted.forward(z.astype(dtype), y)
+    unweighted.class_weight = [3.0, 1.0, 1.0]
+    assert unweighted.forward(z.astype(dtype), y) == pytest.approx(reference([3, 1, 1]), rel=tol)
+    # and a fit started after the change trains with it
+    X = np.eye(3)
+    a, b = (fastlin.MLP([3, 3], seed=0, dtype=dtype) for _ in range(2))
+    changed = fastlin.SoftmaxCrossEntropyLoss(class_weight=[1.0, 1.0, 1.0])
+    changed.forward(z.astype(dtype), y)
+    changed.class_weight = [1.0, 2.0, 10.0]
+    a.fit(X, y, loss=changed, epochs=2, seed=0)
+    b.fit(X, y, loss=fastlin.SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 10.0]), epochs=2,
+          seed=0)
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p, q)
