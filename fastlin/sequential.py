@@ -578,6 +578,12 @@ class Sequential:
     # ---------------------------------------------------------------- training
     def _make_optimizer(self, optimizer, lr):
         if isinstance(optimizer, Optimizer):
+            # (a subset of the model's parameters is fine: the others stay frozen)
+            mine = {id(p) for p in self.parameters()}
+            if any(id(p) not in mine for p, _ in optimizer.param_groups):
+                raise ValueError("the optimizer updates arrays that are not this model's "
+                                 "parameters (it would train nothing here): build it over "
+                                 "model.parameters()")
             if lr is not None:
                 optimizer.lr = lr
             return optimizer

@@ -461,3 +461,20 @@ def test_class_weight_changed_after_a_forward_is_used(dtype):
           seed=0)
     for p, q in zip(a.parameters(), b.parameters()):
         np.testing.assert_array_equal(p, q)
+
+
+def test_fit_refuses_an_optimizer_over_another_models_parameters():
+    # it "trained" for every epoch with a constant loss: the optimizer stepped the other
+    # model's arrays with their (zero) gradients and this model never changed
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    model, other = fastlin.MLP([3, 5, 3], seed=0), fastlin.MLP([3, 5, 3], seed=1)
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="not this model's parameters"):
+        model.fit(X, y, optimizer=fastlin.Adam(other.parameters(), lr=0.1), epochs=2)
+    for p, q in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, q)
+    # an optimizer over some of the model's parameters trains those and freezes the rest
+    model.fit(X, y, optimizer=fastlin.Adam(model.parameters()[2:], lr=0.1), epochs=2)
+    changed = [not np.array_equal(p, q) for p, q in zip(model.parameters(), before)]
+    assert changed == [False, False, True, True]
