@@ -478,3 +478,17 @@ def test_fit_refuses_an_optimizer_over_another_models_parameters():
     model.fit(X, y, optimizer=fastlin.Adam(model.parameters()[2:], lr=0.1), epochs=2)
     changed = [not np.array_equal(p, q) for p, q in zip(model.parameters(), before)]
     assert changed == [False, False, True, True]
+
+
+def test_optimizer_load_state_dict_with_a_bad_step_count_changes_nothing():
+    # the settings were assigned first and the step count checked last: a bad state left the
+    # optimizer with the saved lr but its own moments; a non-numeric count gave int()'s error
+    model = fastlin.MLP([3, 2], seed=0)
+    saved = fastlin.Adam(model.parameters(), lr=0.1).state_dict()
+    opt = fastlin.Adam(model.parameters(), lr=0.5)
+    for bad in (-1, 1.5, "x", True):
+        with pytest.raises(ValueError, match="invalid step_count"):
+            opt.load_state_dict({**saved, "step_count": bad})
+        assert opt.lr == 0.5 and opt.step_count == 0
+    opt.load_state_dict({**saved, "step_count": np.int64(3)})
+    assert opt.lr == 0.1 and opt.step_count == 3

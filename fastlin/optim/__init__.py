@@ -112,13 +112,13 @@ class Optimizer:
         for key, value in config.items():
             if key not in self.get_config():
                 raise ValueError(f"unknown optimizer setting {key!r} in state")
+        step = state.get("step_count", 0)  # checked before anything is set
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"invalid step_count {step!r} in state")
         for key, value in config.items():
             setattr(self, key, tuple(value) if key == "betas" else value)
         for m, a in zip(mine, arrays):
             np.copyto(m, a, casting="same_kind")
-        step = state.get("step_count", 0)
-        if isinstance(step, bool) or int(step) != step or step < 0:
-            raise ValueError(f"invalid step_count {step!r} in state")
         self.step_count = int(step)
 
     def zero_grad(self):
