@@ -222,6 +222,8 @@ def _optimizer_spec(model, optimizer):
     spec = {"class": state["class"], "config": _plain(state["config"], "optimizer config"),
             "step_count": int(state["step_count"]), "n_state": len(state["state"]),
             "backend": optimizer.backend.name}
+    if "initial_lr" in state:
+        spec["initial_lr"] = state["initial_lr"]
     return spec, state["state"]
 
 
@@ -714,8 +716,11 @@ _OPTIMIZER_SETTINGS["AdamW"] = _OPTIMIZER_SETTINGS["Adam"]
 
 def _validate_optimizer(spec):
     from fastlin.backend import available
-    _dict(spec, "optimizer", ("class", "config", "step_count", "n_state", "backend"),
+    _dict(spec, "optimizer", ("class", "config", "step_count", "n_state", "backend",
+                              "initial_lr"),
           ("class", "config", "step_count", "n_state"))
+    if "initial_lr" in spec:
+        _real(spec["initial_lr"], "optimizer initial_lr", 0.0)
     if "backend" in spec:
         _choice(spec["backend"], "optimizer backend", tuple(available()))
     kind = _choice(spec["class"], "optimizer class", _OPTIMIZERS)
@@ -791,7 +796,8 @@ def _build_optimizer(model, spec, state, backend):
     try:
         opt = cls(model.parameters(), backend=backend, **cfg)
         opt.load_state_dict({"class": spec["class"], "config": opt.get_config(),
-                             "step_count": spec["step_count"], "state": state})
+                             "step_count": spec["step_count"], "state": state,
+                             "initial_lr": spec.get("initial_lr")})
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"the optimizer state does not fit: {exc}") from None
     return opt

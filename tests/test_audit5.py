@@ -492,3 +492,37 @@ def test_optimizer_load_state_dict_with_a_bad_step_count_changes_nothing():
         assert opt.lr == 0.5 and opt.step_count == 0
     opt.load_state_dict({**saved, "step_count": np.int64(3)})
     assert opt.lr == 0.1 and opt.step_count == 3
+
+
+def test_checkpoint_keeps_the_schedules_initial_lr(tmp_path):
+    # A scheduler records optimizer.initial_lr (torch keeps it in the optimizer's state); the
+    # checkpoint dropped it, so resuming a schedule with last_epoch >= 0 after load_checkpoint
+    # failed with "optimizer.initial_lr is not set ... load the optimizer's checkpoint first"
+    torch = pytest.importorskip("torch")
+    from fastlin.optim.lr_scheduler import CosineAnnealingLR
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
+    model = fastlin.MLP([3, 4, 2], seed=0)
+    opt = fastlin.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.fit(X, y, optimizer=opt, scheduler=CosineAnnealingLR(opt, 6, 0.001), epochs=3)
+    path = tmp_path / "ckpt.npz"
+    model.save(path, optimizer=opt)
+    _, loaded = fastlin.load_checkpoint(path)
+    assert loaded.initial_lr == 0.1 and loaded.lr == opt.lr
+    CosineAnnealingLR(loaded, 6, 0.001, last_epoch=2)
+    # torch, the same protocol: optimizer state loaded, the schedule rebuilt at last_epoch=2
+    t = torch.zeros(1, requires_grad=True)
+    t_opt = torch.optim.SGD([t], lr=0.1, momentum=0.9)
+    t_sched = torch.optim.lr_scheduler.CosineAnnealingLR(t_opt, 6, 0.001)
+    for _ in range(3):
+        t_opt.step()
+        t_sched.step()
+    t2 = torch.zeros(1, requires_grad=True)
+    t_opt2 = torch.optim.SGD([t2], lr=0.1, momentum=0.9)
+    t_opt2.load_state_dict(t_opt.state_dict())
+    torch.optim.lr_scheduler.CosineAnnealingLR(t_opt2, 6, 0.001, last_epoch=2)
+    assert loaded.lr == pytest.approx(t_opt2.param_groups[0]["lr"], rel=1e-12)
+    # the in-memory state_dict carries it too
+    fresh = fastlin.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    fresh.load_state_dict(opt.state_dict())
+    assert fresh.initial_lr == 0.1
