@@ -196,7 +196,10 @@ class LinearRegression:
             if alpha > 0:
                 A = np.vstack([A, np.diag(np.sqrt(penalty))])
                 Yw = np.vstack([Yw, np.zeros((d, Y.shape[1]))])
-            w, _, self.rank_, self.singular_ = scipy.linalg.lstsq(A, Yw, lapack_driver="gelsd")
+            # (_cond: the relative cut-off of small singular values; None is LAPACK's default.
+            # fastlin.sklearn sets it to tol where scikit-learn does, from 1.9 on)
+            w, _, self.rank_, self.singular_ = scipy.linalg.lstsq(
+                A, Yw, cond=getattr(self, "_cond", None), lapack_driver="gelsd")
         else:
             w = self._solve_normal(A.T @ A + np.diag(penalty), A.T @ Yw)
         W = w[:-1] if self.fit_intercept else w

@@ -526,3 +526,55 @@ def test_checkpoint_keeps_the_schedules_initial_lr(tmp_path):
     fresh = fastlin.SGD(model.parameters(), lr=0.5, momentum=0.9)
     fresh.load_state_dict(opt.state_dict())
     assert fresh.initial_lr == 0.1
+
+
+# ------------------------------------------------------------------- fastlin.sklearn drop-in
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_targets", [None, 1, 2])
+def test_sklearn_linear_regression_rank_deficient_coefficients_are_scikit_learns(weighted,
+                                                                                 n_targets):
+    # with a constant column (or columns summing to one, as one-hot groups do) the appended
+    # column of ones made the minimum-norm solution spread the intercept over coef_:
+    # coef 2.0 and intercept 1.0 where scikit-learn gives 0 and 5.0 (same predictions)
+    sk_linear = pytest.importorskip("sklearn.linear_model")
+    from fastlin.sklearn import LinearRegression
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    X = np.column_stack([X, np.full(30, 2.0), X[:, 0] + X[:, 1]])
+    y = X[:, :3] @ [1.0, 2.0, 3.0] + 5 + 0.1 * rng.normal(size=30)
+    if n_targets == 1:
+        y = y[:, None]
+    elif n_targets == 2:
+        y = np.column_stack([y, -2 * y])
+    sw = rng.uniform(0.1, 2.0, 30) if weighted else None
+    ours = LinearRegression().fit(X, y, sample_weight=sw)
+    ref = sk_linear.LinearRegression().fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-10, atol=1e-10)
+    assert np.shape(ours.intercept_) == np.shape(ref.intercept_)
+    assert ours.rank_ == ref.rank_
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-12, atol=1e-12)
+    residual = y - ref.predict(X)
+    np.testing.assert_allclose(ours.noise_variance_,
+                               np.average(residual ** 2, axis=0, weights=sw), rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sklearn_linear_regression_cuts_tiny_singular_values_as_scikit_learn_does(fit_intercept):
+    # scikit-learn 1.9 gives lstsq cond=tol on dense X; two columns 1e-9 apart then count as
+    # one (rank 3 of 4) and the coefficients stay small, where LAPACK's default cut-off kept
+    # the tiny singular value and returned huge opposite coefficients
+    sklearn = pytest.importorskip("sklearn")
+    from fastlin.sklearn import LinearRegression, _sklearn_at_least
+    if not _sklearn_at_least(1, 9):
+        pytest.skip("scikit-learn before 1.9 uses LAPACK's default cut-off")
+    from sklearn.linear_model import LinearRegression as SkLinearRegression
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    X[:, 3] = X[:, 2] + 1e-9 * rng.normal(size=20)
+    y = rng.normal(size=20)
+    ours = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    ref = SkLinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    assert ours.rank_ == ref.rank_ == 3
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
