@@ -131,6 +131,28 @@ class _CompiledLoop:
             _threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
             _threads.PARALLEL_MIN_ELEMENTS_ADAM, self.xb, self.lb, self.tb, self.swb)
         self.no_order = np.empty(0, np.int64)
+        self.settings = self._settings()
+
+    def _settings(self):
+        """The optimizer's and the loss's settings the plan was built with (lr, SGD's momentum
+        and Adam's beta1 go to every run instead). A callback may change them between
+        epochs; fit then builds a new plan, as the Python loop reads them at every step."""
+        opt, loss = self.opt, self.loss
+        if isinstance(opt, SGD):
+            settings = (opt.weight_decay, opt.nesterov, opt.momentum == 0)
+        else:
+            settings = (opt.weight_decay, opt.betas[1], opt.eps, opt.decoupled_weight_decay)
+        if isinstance(loss, SoftmaxCrossEntropyLoss):
+            cw = loss._class_weight(self.model.dtype)
+            settings += (loss.label_smoothing, None if cw is None else cw.tobytes())
+        elif isinstance(loss, BCEWithLogitsLoss):
+            pw = loss.pos_weight
+            settings += (None if pw is None else np.asarray(pw, np.float64).tobytes(),)
+        return settings
+
+    def stale(self):
+        """True when a setting the plan holds has changed since it was built."""
+        return self._settings() != self.settings
 
     @classmethod
     def _pairs(cls, layers):
@@ -794,6 +816,11 @@ class Sequential:
         for epoch in range(1, epochs + 1):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch - 1, {})
+            if compiled is not None and compiled.stale():
+                # a callback changed a setting the compiled plan holds (weight decay, label
+                # smoothing, ...): a new plan takes it, as the Python loop would
+                compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
+                threads.attach(None if compiled is None else compiled.plan)
             self._snapshot(epoch_start)
             order = None
             if shuffle:
