@@ -148,7 +148,10 @@ class _CompiledLoop:
         elif isinstance(loss, BCEWithLogitsLoss):
             pw = loss.pos_weight
             settings += (None if pw is None else np.asarray(pw, np.float64).tobytes(),)
-        return settings
+        # and the layers' fixed slopes and dropout rates
+        return settings + tuple((type(layer).__name__, layer.alpha if isinstance(
+            layer, LeakyReLU) else layer.p) for layer in self.model.layers
+            if isinstance(layer, (LeakyReLU, Dropout)))
 
     def stale(self):
         """True when a setting the plan holds has changed since it was built."""

@@ -619,3 +619,24 @@ def test_settings_changed_by_a_callback_reach_the_compiled_loop(make_opt, monkey
     assert calls  # the cython fit ran on the compiled loop
     for p, q in zip(weights["cython"], weights["numpy"]):
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+def test_slopes_and_dropout_rates_changed_by_a_callback_reach_the_compiled_loop():
+    class Change(fastlin.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.layers[1].alpha = 0.3
+            self.model.layers[2].p = 0.5
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    weights = {}
+    for backend in ("cython", "numpy"):
+        model = fastlin.Sequential(fastlin.Dense(3, 6), fastlin.LeakyReLU(0.1),
+                                   fastlin.Dropout(0.2), fastlin.Dense(6, 3), seed=0,
+                                   dtype="float64", backend=backend)
+        model.fit(X, y, optimizer=fastlin.Adam(model.parameters(), lr=0.05, backend=backend),
+                  loss=fastlin.SoftmaxCrossEntropyLoss(backend=backend), epochs=3, seed=0,
+                  batch_size=8, callbacks=[Change()])
+        weights[backend] = model.parameters()
+    for p, q in zip(weights["cython"], weights["numpy"]):
+        np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
