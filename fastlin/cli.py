@@ -133,7 +133,12 @@ def _standardise(X, meta, path):
 
 
 def _label(v):
-    return v if isinstance(v, str) else f"{v:g}"
+    """A class label as text: strings as they are, numbers exactly (1000001, not "1e+06",
+    which would make 1000001 and 1000002 the same name)."""
+    if isinstance(v, str):
+        return v
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(v)
 
 
 def _r2(y, pred):
@@ -307,7 +312,10 @@ def cmd_predict(args):
             header, lines = [meta["target"]], [quoted[i] for i in model.predict_classes(Z)]
     else:
         values = model.predict(Z)[:, 0].astype(np.float64) * meta["y_std"] + meta["y_mean"]
-        header, lines = [meta["target"]], [f"{v:.7g}\n" for v in values]
+        # the shortest text that reads back as the same float64: a fixed number of
+        # significant digits would round away what the model resolves on a large offset
+        # (1000000.51 written as 1000001)
+        header, lines = [meta["target"]], [f"{v!r}\n" for v in values.tolist()]
     if args.out is None:
         _write_rows(sys.stdout, header, lines)
         return 0

@@ -172,18 +172,37 @@ def _same_json(a, b):
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def _loss_weights(value):
+    """A loss's weight per output (class_weight, pos_weight) as a JSON list of floats, or
+    False when it cannot be one (not finite, say: that loss is then not stored)."""
+    try:
+        w = np.asarray(value, np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return False
+    return [float(v) for v in w] if w.size and np.isfinite(w).all() else False
+
+
 def _loss_spec(loss):
-    """The loss ``fit`` recorded (``model.loss_``), when its settings fit in a few JSON scalars."""
+    """The loss ``fit`` recorded (``model.loss_``), when its settings fit in JSON: scalars, and
+    the per-output weights (class_weight, pos_weight), which the model's width bounds."""
     from fastlin.losses import BCEWithLogitsLoss, GaussianNLLLoss, MSELoss, SoftmaxCrossEntropyLoss
     kind = type(loss)
     if kind is MSELoss:
         return {"class": "MSELoss", "config": {}}
-    if kind is BCEWithLogitsLoss and (loss.pos_weight is None or np.ndim(loss.pos_weight) == 0):
-        pw = None if loss.pos_weight is None else float(loss.pos_weight)
+    if kind is BCEWithLogitsLoss:
+        pw = loss.pos_weight
+        if pw is not None:
+            pw = float(pw) if np.ndim(pw) == 0 else _loss_weights(pw)
+            if pw is False:
+                return None
         return {"class": "BCEWithLogitsLoss", "config": {"pos_weight": pw}}
-    if kind is SoftmaxCrossEntropyLoss and loss.class_weight is None:
-        return {"class": "SoftmaxCrossEntropyLoss",
-                "config": {"label_smoothing": float(loss.label_smoothing)}}
+    if kind is SoftmaxCrossEntropyLoss:
+        config = {"label_smoothing": float(loss.label_smoothing)}
+        if loss.class_weight is not None:
+            config["class_weight"] = _loss_weights(loss.class_weight)
+            if config["class_weight"] is False:
+                return None
+        return {"class": "SoftmaxCrossEntropyLoss", "config": config}
     if kind is GaussianNLLLoss and np.ndim(loss.var) == 0:
         return {"class": "GaussianNLLLoss",
                 "config": {"var": float(loss.var), "eps": float(loss.eps)}}
@@ -203,6 +222,8 @@ def _optimizer_spec(model, optimizer):
     spec = {"class": state["class"], "config": _plain(state["config"], "optimizer config"),
             "step_count": int(state["step_count"]), "n_state": len(state["state"]),
             "backend": optimizer.backend.name}
+    if "initial_lr" in state:
+        spec["initial_lr"] = state["initial_lr"]
     return spec, state["state"]
 
 
@@ -437,6 +458,9 @@ def _read(zf, archive_size, backend, with_optimizer):
     if with_optimizer and opt is not None:
         optimizer = _build_optimizer(model, opt, [_finite(e) for e in opt_entries],
                                      plan["backend_override"])
+        # as after the fit that saved it: fit(optimizer="adam"), the default, continues this
+        # optimizer (its moments and step count) rather than starting a fresh one
+        model.optimizer = optimizer
     return model, optimizer
 
 
@@ -606,7 +630,8 @@ def _validate(header, backend):
         if not isinstance(state, dict):
             raise _Invalid("fit_rng_state must be a JSON object or null")
         _check_state(state, "fit_rng_state", 0)
-    plan["loss"] = _validate_loss(header.get("loss"))
+    widths = [cfg["out_features"] for (kind_i, cfg), _ in layers if kind_i == "Dense"]
+    plan["loss"] = _validate_loss(header.get("loss"), widths[-1] if widths else None)
     if header.get("optimizer") is not None:
         plan["optimizer"] = _validate_optimizer(header["optimizer"])
     return plan
@@ -646,7 +671,15 @@ def _validate_mlp(spec, layers):
     return spec
 
 
-def _validate_loss(spec):
+def _per_output(value, what, n_outputs):
+    """A list of one finite number >= 0 per model output."""
+    if not isinstance(value, list) or len(value) != n_outputs:
+        raise _Invalid(f"{what} must be a list of {n_outputs} numbers (one per output)")
+    for v in value:
+        _real(v, what, 0.0)
+
+
+def _validate_loss(spec, n_outputs):
     if spec is None:
         return None
     _dict(spec, "loss", ("class", "config"))
@@ -657,11 +690,15 @@ def _validate_loss(spec):
         _dict(cfg, "loss config", ())
     elif kind == "BCEWithLogitsLoss":
         _dict(cfg, "loss config", ("pos_weight",))
-        if cfg["pos_weight"] is not None:
+        if isinstance(cfg["pos_weight"], list):
+            _per_output(cfg["pos_weight"], "loss pos_weight", n_outputs)
+        elif cfg["pos_weight"] is not None:
             _real(cfg["pos_weight"], "loss pos_weight", 0.0)
     elif kind == "SoftmaxCrossEntropyLoss":
-        _dict(cfg, "loss config", ("label_smoothing",))
+        _dict(cfg, "loss config", ("label_smoothing", "class_weight"), ("label_smoothing",))
         _real(cfg["label_smoothing"], "loss label_smoothing", 0.0, 1.0)
+        if "class_weight" in cfg:
+            _per_output(cfg["class_weight"], "loss class_weight", n_outputs)
     else:
         _dict(cfg, "loss config", ("var", "eps"))
         _real(cfg["var"], "loss var", 0.0)
@@ -679,8 +716,11 @@ _OPTIMIZER_SETTINGS["AdamW"] = _OPTIMIZER_SETTINGS["Adam"]
 
 def _validate_optimizer(spec):
     from fastlin.backend import available
-    _dict(spec, "optimizer", ("class", "config", "step_count", "n_state", "backend"),
+    _dict(spec, "optimizer", ("class", "config", "step_count", "n_state", "backend",
+                              "initial_lr"),
           ("class", "config", "step_count", "n_state"))
+    if "initial_lr" in spec:
+        _real(spec["initial_lr"], "optimizer initial_lr", 0.0)
     if "backend" in spec:
         _choice(spec["backend"], "optimizer backend", tuple(available()))
     kind = _choice(spec["class"], "optimizer class", _OPTIMIZERS)
@@ -727,7 +767,10 @@ def _build_model(plan):
             layers.append(cls(**cfg, dtype=dtype) if cls in (Dense, PReLU) else cls(**cfg))
         except (TypeError, ValueError) as exc:
             raise _Invalid(f"a {kind} layer has an invalid config: {exc}") from None
-    return Sequential(*layers, dtype=dtype, backend=backend)
+    try:
+        return Sequential(*layers, dtype=dtype, backend=backend)
+    except ValueError as exc:  # layers whose widths do not chain
+        raise _Invalid(f"the stored layers do not fit together: {exc}") from None
 
 
 def _restore_attributes(model, header, plan):
@@ -753,7 +796,8 @@ def _build_optimizer(model, spec, state, backend):
     try:
         opt = cls(model.parameters(), backend=backend, **cfg)
         opt.load_state_dict({"class": spec["class"], "config": opt.get_config(),
-                             "step_count": spec["step_count"], "state": state})
+                             "step_count": spec["step_count"], "state": state,
+                             "initial_lr": spec.get("initial_lr")})
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"the optimizer state does not fit: {exc}") from None
     return opt

@@ -106,6 +106,18 @@ def minimize_lbfgsb(fun, x0, maxiter, gtol, ftol=2.2204460492503131e-09, maxls=2
                                          status=status, success=status == 0, message=message)
 
 
+def _target_like(y, pred):
+    """The target y checked (finite, numeric, one row per sample) as float64 of the shape of
+    the predictions `pred`: a column (n, 1) and a vector (n,) stand for each other, so they
+    never broadcast into an (n, n) difference."""
+    y = _checks.check_y(y, pred.shape[0]).astype(np.float64, copy=False)
+    if y.shape != pred.shape and y.size == pred.size and 1 in (y.ndim, pred.ndim):
+        y = y.reshape(pred.shape)
+    if y.shape != pred.shape:
+        raise ValueError(f"y has shape {y.shape} but the model predicts shape {pred.shape}")
+    return y
+
+
 class LinearRegression:
     """Ordinary least squares / ridge in closed form.
 
@@ -184,7 +196,10 @@ class LinearRegression:
             if alpha > 0:
                 A = np.vstack([A, np.diag(np.sqrt(penalty))])
                 Yw = np.vstack([Yw, np.zeros((d, Y.shape[1]))])
-            w, _, self.rank_, self.singular_ = scipy.linalg.lstsq(A, Yw, lapack_driver="gelsd")
+            # (_cond: the relative cut-off of small singular values; None is LAPACK's default.
+            # fastlin.sklearn sets it to tol where scikit-learn does, from 1.9 on)
+            w, _, self.rank_, self.singular_ = scipy.linalg.lstsq(
+                A, Yw, cond=getattr(self, "_cond", None), lapack_driver="gelsd")
         else:
             w = self._solve_normal(A.T @ A + np.diag(penalty), A.T @ Yw)
         W = w[:-1] if self.fit_intercept else w
@@ -237,14 +252,17 @@ class LinearRegression:
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
     def score(self, X, y, sample_weight=None):
-        """Coefficient of determination R²."""
-        y = np.asarray(y, dtype=np.float64)
+        """Coefficient of determination R² (the mean over the targets of several)."""
         pred = self.predict(X)
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
-        w = w.reshape(-1, *([1] * (y.ndim - 1)))
+        y = _target_like(y, pred)
+        w = _checks.check_sample_weight(sample_weight, len(y), np.float64)
+        w = (np.ones(len(y)) if w is None else w).reshape(-1, *([1] * (y.ndim - 1)))
         ss_res = (w * (y - pred) ** 2).sum(axis=0)
         ss_tot = (w * (y - np.average(y, axis=0, weights=w.ravel())) ** 2).sum(axis=0)
-        r2 = 1 - ss_res / np.where(ss_tot == 0, 1, ss_tot)
+        # a constant target (ss_tot = 0) scores 1 when predicted exactly, else 0, as
+        # scikit-learn's r2_score does (not 1 - ss_res, a number in the target's units)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot == 0, np.where(ss_res == 0, 1.0, 0.0), 1 - ss_res / ss_tot)
         return float(np.mean(r2))
 
     def log_likelihood(self, X, y, noise_variance=None):
@@ -252,8 +270,8 @@ class LinearRegression:
         self._check_fitted()
         var = self.noise_variance_ if noise_variance is None else noise_variance
         var = np.maximum(np.asarray(var, np.float64), np.finfo(np.float64).tiny)
-        y = np.asarray(y, dtype=np.float64)
-        r = y - self.predict(X)
+        pred = self.predict(X)
+        r = _target_like(y, pred) - pred
         return float(np.sum(-0.5 * np.log(2 * np.pi * var) - r ** 2 / (2 * var)))
 
     def negative_log_likelihood(self, X, y, noise_variance=None):
@@ -389,7 +407,15 @@ class _KernelLinearClassifier:
         return self.classes_[self._predict_index(X)]
 
     def score(self, X, y):
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        """Mean accuracy of predict(X) against the labels y."""
+        pred = self.predict(X)
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]  # a column of labels, as fit takes it
+        if y.shape != pred.shape:
+            raise ValueError(f"y must hold one label per sample, shape {pred.shape}; got "
+                             f"shape {y.shape}")
+        return float(np.mean(pred == y))
 
 
 class LogisticRegression(_KernelLinearClassifier):

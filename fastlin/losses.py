@@ -144,9 +144,15 @@ class SoftmaxCrossEntropyLoss(Loss):
     def _class_weight(self, dtype):
         if self.class_weight is None:
             return None
-        if self._cw_cache is None or self._cw_cache.dtype != dtype:
-            self._cw_cache = optional_vector("class_weight", self.class_weight, None, dtype)
-        return self._cw_cache
+        # class_weight may be reassigned or changed in place between calls (as label_smoothing
+        # may): the cached kernel copy is rebuilt whenever it no longer equals it (k values)
+        cache = self._cw_cache
+        if cache is None or cache[0].dtype != dtype \
+                or not np.array_equal(cache[1], self.class_weight):
+            cache = self._cw_cache = (
+                optional_vector("class_weight", self.class_weight, None, dtype).copy(),
+                np.array(self.class_weight, copy=True))
+        return cache[0]
 
     def forward(self, output, target, sample_weight=None):
         if not isinstance(output, np.ndarray):
@@ -184,13 +190,19 @@ class GaussianNLLLoss(Loss):
 
     def __init__(self, var=1.0, eps=1e-6, backend=None):
         super().__init__(backend)
+        if np.ndim(var) == 0:
+            _check_var(var)
         self.var = var
-        self.eps = float(eps)
+        self.eps = number("eps", eps, 0.0)
         self.grad_var = None
 
     def forward(self, output, target, var=None, sample_weight=None):
         target = self._float_target(output, target)
         var = self.var if var is None else var
+        _check_var(var)
+        if np.ndim(var) and np.size(var) != output.size:
+            raise ValueError(f"var must be a scalar or hold one value per output element "
+                             f"(shape {output.shape}), got shape {np.shape(var)}")
         grad = self._grad_buffer(output)
         if np.ndim(var) == 0:
             v = max(float(var), self.eps)
@@ -201,15 +213,36 @@ class GaussianNLLLoss(Loss):
             return 0.5 * np.log(2 * np.pi * v) + mse / (2 * v)
         v = np.maximum(np.asarray(var, np.float64).reshape(output.shape), self.eps)
         d = output.astype(np.float64) - target
-        n = output.size
-        loss = float(np.mean(0.5 * np.log(2 * np.pi * v) + d * d / (2 * v)))
-        np.copyto(grad, d / (v * n), casting="same_kind")
+        # the mean over elements, each row weighted by its sample weight (as MSE weighs them)
+        if sample_weight is None:
+            w, total = 1.0, float(output.size)
+        else:
+            sw = optional_vector("sample_weight", sample_weight, output.shape[0], np.float64)
+            if not np.isfinite(sw).all() or (sw < 0).any() or not sw.sum() > 0:
+                raise ValueError("sample_weight must be finite, non-negative and not all zero")
+            w, total = sw[:, None], float(sw.sum()) * output.shape[1]
+        loss = float(np.sum(w * (0.5 * np.log(2 * np.pi * v) + d * d / (2 * v))) / total)
+        np.copyto(grad, w * d / (v * total), casting="same_kind")
         self._grad = grad
-        self.grad_var = (0.5 / v - d * d / (2 * v * v)) / n
+        self.grad_var = w * (0.5 / v - d * d / (2 * v * v)) / total
         return loss
 
     def get_config(self):
         return {"var": self.var}
+
+
+def _check_var(var):
+    """PyTorch's rule: a negative variance is an error (values below eps are clamped); so is a
+    NaN or infinite one, which would only make the loss NaN."""
+    try:
+        v = np.asarray(var, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"var must be a number or an array of numbers, got "
+                        f"{type(var).__name__}") from None
+    if not np.isfinite(v).all():
+        raise ValueError("var must be finite")
+    if (v < 0).any():
+        raise ValueError("var has negative entry/entries")
 
 
 LOSSES = {

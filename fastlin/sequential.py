@@ -16,7 +16,7 @@ from fastlin._kernels import train
 from fastlin.backend import _blas_threads, _contention, _threads
 from fastlin.backend._contention import ContentionGuard
 from fastlin.backend import get as get_backend
-from fastlin.backend._validation import ACTIVATIONS
+from fastlin.backend._validation import ACTIVATIONS, number
 from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
                             LeakyReLU, ReLU, Sigmoid, Tanh, _as_dtype)
 from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss, get_loss
@@ -131,6 +131,31 @@ class _CompiledLoop:
             _threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
             _threads.PARALLEL_MIN_ELEMENTS_ADAM, self.xb, self.lb, self.tb, self.swb)
         self.no_order = np.empty(0, np.int64)
+        self.settings = self._settings()
+
+    def _settings(self):
+        """The optimizer's and the loss's settings the plan was built with (lr, SGD's momentum
+        and Adam's beta1 go to every run instead). A callback may change them between
+        epochs; fit then builds a new plan, as the Python loop reads them at every step."""
+        opt, loss = self.opt, self.loss
+        if isinstance(opt, SGD):
+            settings = (opt.weight_decay, opt.nesterov, opt.momentum == 0)
+        else:
+            settings = (opt.weight_decay, opt.betas[1], opt.eps, opt.decoupled_weight_decay)
+        if isinstance(loss, SoftmaxCrossEntropyLoss):
+            cw = loss._class_weight(self.model.dtype)
+            settings += (loss.label_smoothing, None if cw is None else cw.tobytes())
+        elif isinstance(loss, BCEWithLogitsLoss):
+            pw = loss.pos_weight
+            settings += (None if pw is None else np.asarray(pw, np.float64).tobytes(),)
+        # and the layers' fixed slopes and dropout rates
+        return settings + tuple((type(layer).__name__, layer.alpha if isinstance(
+            layer, LeakyReLU) else layer.p) for layer in self.model.layers
+            if isinstance(layer, (LeakyReLU, Dropout)))
+
+    def stale(self):
+        """True when a setting the plan holds has changed since it was built."""
+        return self._settings() != self.settings
 
     @classmethod
     def _pairs(cls, layers):
@@ -289,6 +314,7 @@ class Sequential:
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a fastlin Layer")
         if not layers:
             raise ValueError("Sequential needs at least one layer")
+        self._check_widths(layers)
         self.layers = list(layers)
         self.dtype = _as_dtype(dtype)
         self.backend_name = get_backend(backend).name
@@ -311,6 +337,23 @@ class Sequential:
         state = self.__dict__.copy()
         state.pop("_local", None)  # per-thread inference buffers
         return state
+
+    @staticmethod
+    def _check_widths(layers):
+        """Each Dense reads what the layer before it writes, and a per-unit PReLU has one slope
+        per unit: refused here, with the layers named, rather than at the first kernel call."""
+        from fastlin.layers import PReLU
+        width = None
+        for i, layer in enumerate(layers):
+            if isinstance(layer, Dense):
+                if width is not None and layer.in_features != width:
+                    raise ValueError(f"layer {i} (Dense) takes {layer.in_features} features but "
+                                     f"the layer before it gives {width}")
+                width = layer.out_features
+            elif isinstance(layer, PReLU) and layer.num_parameters != 1 and width is not None \
+                    and layer.num_parameters != width:
+                raise ValueError(f"layer {i} (PReLU) has {layer.num_parameters} slopes for "
+                                 f"{width} units (give 1 or {width})")
 
     # ------------------------------------------------------------ structure
     @property
@@ -504,6 +547,8 @@ class Sequential:
         if self.loss_ is not None:
             return self.loss_
         y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]  # a column of labels or targets is inferred as the vector would be
         if y.ndim == 1 and y.size and y.dtype.kind in "iubf":
             whole = y.dtype.kind in "iub" or bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
             if self.n_outputs > 1 and whole:
@@ -517,7 +562,9 @@ class Sequential:
     def _prepare_target(self, loss, y, n):
         """The whole target converted once to what the loss kernel reads."""
         y = _checks.check_y(y, n)
-        if isinstance(loss, SoftmaxCrossEntropyLoss) and y.ndim == 1:
+        if isinstance(loss, SoftmaxCrossEntropyLoss) and (
+                y.ndim == 1 or (y.shape[1] == 1 and self.n_outputs > 1)):
+            # labels, also as a column (n, 1): with several outputs it cannot be probabilities
             return _checks.check_labels(y, self.n_outputs)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
@@ -552,6 +599,13 @@ class Sequential:
         target = self._prepare_target(loss, y, X.shape[0])
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], self.dtype)
         loss = loss._private_copy()  # its gradient buffer may be in use by a fit
+        # each block's mean is weighted by its denominator (with a class-weighted loss that is
+        # Σ sample_weight·class_weight[label], not the sample count), so blocks of rows add up
+        # to the mean over all rows
+        row_weight = self._row_weights(loss, target, sw)
+        if row_weight is not None and not row_weight.sum() > 0:
+            raise ValueError("the samples' total weight in the loss is zero (sample_weight, "
+                             "class_weight); nothing to average")
         total, weight, correct = 0.0, 0.0, 0.0
         out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
@@ -561,10 +615,10 @@ class Sequential:
             else:
                 out = self._infer(X[start:stop], out_buffer[:stop - start])
             swb = None if sw is None else sw[start:stop]
-            value = loss.forward(out, target[start:stop], sample_weight=swb)
-            w = (stop - start) if swb is None else float(swb.sum())
-            total += value * w
-            weight += w
+            w = (stop - start) if row_weight is None else float(row_weight[start:stop].sum())
+            if w > 0:  # (a block of zero weight adds nothing to the mean)
+                total += loss.forward(out, target[start:stop], sample_weight=swb) * w
+                weight += w
             if self._is_classification(loss):
                 correct += self._correct(out, target[start:stop], loss)
         result = {"loss": total / weight}
@@ -575,6 +629,12 @@ class Sequential:
     # ---------------------------------------------------------------- training
     def _make_optimizer(self, optimizer, lr):
         if isinstance(optimizer, Optimizer):
+            # (a subset of the model's parameters is fine: the others stay frozen)
+            mine = {id(p) for p in self.parameters()}
+            if any(id(p) not in mine for p, _ in optimizer.param_groups):
+                raise ValueError("the optimizer updates arrays that are not this model's "
+                                 "parameters (it would train nothing here): build it over "
+                                 "model.parameters()")
             if lr is not None:
                 optimizer.lr = lr
             return optimizer
@@ -665,9 +725,13 @@ class Sequential:
             cw = np.ones(self.n_outputs)
             items = class_weight.items() if isinstance(class_weight, dict) else enumerate(class_weight)
             for k, w in items:
-                if not 0 <= int(k) < self.n_outputs:
-                    raise ValueError(f"class_weight names class {k}, outside [0, {self.n_outputs})")
-                cw[int(k)] = float(w)
+                whole = isinstance(k, (int, np.integer)) or (
+                    isinstance(k, (float, np.floating)) and float(k).is_integer())
+                if isinstance(k, bool) or not whole or not 0 <= k < self.n_outputs:
+                    raise ValueError(f"class_weight names class {k!r}, not an int in "
+                                     f"[0, {self.n_outputs})")
+                # as sample_weight: a negative or NaN weight would train another objective
+                cw[int(k)] = number(f"class_weight[{k}]", w, 0.0)
             per_sample = cw[target].astype(self.dtype)
             sw = per_sample if sw is None else sw * per_sample
         if validation_data is not None and validation_split:
@@ -691,6 +755,15 @@ class Sequential:
         if scheduler is not None and getattr(scheduler, "optimizer", None) is not opt:
             raise ValueError("scheduler must be built over the optimizer this fit uses "
                              "(pass that optimizer as optimizer=)")
+        from fastlin.optim.lr_scheduler import ReduceLROnPlateau
+        if isinstance(scheduler, ReduceLROnPlateau):
+            # the epochs' records hold these keys; refused now, not after the first epoch
+            keys = ["loss"] + (["accuracy"] if self._is_classification(loss) else [])
+            keys += [f"val_{k}" for k in keys] if validation_data is not None else []
+            key = scheduler.monitor
+            if key not in keys and not (key.startswith("val_") and key[4:] in keys):
+                raise ValueError(f"ReduceLROnPlateau monitors {key!r}, which fit does not record "
+                                 f"(it has {sorted(keys)})")
         # every argument is checked: from here on the model changes
         self.optimizer = opt
         self.loss_ = loss
@@ -738,8 +811,12 @@ class Sequential:
         n_batches = (n + batch_size - 1) // batch_size
         # sparse rows train on the Python loop: the first layer's products come from SciPy's
         # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
-        compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
-                                                           target, sw)
+        # rows whose weight in the loss's mean is zero: a batch of them alone has no gradient
+        # and is skipped (no step, as scikit-learn's MLP does); the compiled loop would refuse
+        # such a batch, so fit takes the Python loop when one can occur
+        row_weight = self._zero_weight_batches(loss, target, sw, batch_size, shuffle)
+        compiled = None if sparse or row_weight is not None else _CompiledLoop.build(
+            self, loss, opt, batch_size, X, target, sw)
         threads.attach(None if compiled is None else compiled.plan)
         epoch_start = _EpochStart(self, None if compiled is None else compiled.plan)
         order_buffer = np.empty(n, np.int64) if shuffle else None
@@ -768,6 +845,13 @@ class Sequential:
         for epoch in range(1, epochs + 1):
             for cb in callbacks:
                 cb.on_epoch_begin(epoch - 1, {})
+            if callbacks and compiled is not None and compiled.stale():
+                # a callback changed a setting the compiled plan holds (weight decay, label
+                # smoothing, ...): a new plan takes it, as the Python loop would (only a
+                # callback runs between epochs, so without one nothing can have changed)
+                compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
+                threads.attach(None if compiled is None else compiled.plan)
+                epoch_start = _EpochStart(self, None if compiled is None else compiled.plan)
             epoch_start.take()
             order = None
             if shuffle:
@@ -813,19 +897,26 @@ class Sequential:
                     for index, layer in dropouts:
                         layer._fit_seed = train.dropout_seed(drop_seed, b, index)
                     out = _sparse.forward(self, xs) if sparse else self._forward(xs)
-                    value = loss.forward(out, ys, sample_weight=ws)
-                    if not np.isfinite(value):
-                        self._stop_non_finite(epoch, b, value, epoch_start)
-                    if classification:
-                        correct += self._correct(out, ys, loss)
-                    if sparse:
-                        _sparse.backward(self, xs, loss.backward())
+                    if row_weight is not None and not row_weight[
+                            slice(start, stop) if order is None else order[start:stop]].any():
+                        # no weight in the mean: no gradient, no step (its rows still count
+                        # in the epoch's accuracy, as every row does)
+                        if classification:
+                            correct += self._correct(out, ys, loss)
                     else:
-                        self.backward(loss.backward(), need_input_grad=False)
-                    opt.step()
-                    w = m if ws is None else float(ws.sum())
-                    total += value * w
-                    weight += w
+                        value = loss.forward(out, ys, sample_weight=ws)
+                        if not np.isfinite(value):
+                            self._stop_non_finite(epoch, b, value, epoch_start)
+                        if classification:
+                            correct += self._correct(out, ys, loss)
+                        if sparse:
+                            _sparse.backward(self, xs, loss.backward())
+                        else:
+                            self.backward(loss.backward(), need_input_grad=False)
+                        opt.step()
+                        w = m if ws is None else float(ws.sum())
+                        total += value * w
+                        weight += w
                     seen = stop
                 if per_batch_schedule:
                     scheduler.step()
@@ -885,6 +976,33 @@ class Sequential:
             self._restore(best_weights)
         for cb in callbacks:
             cb.on_train_end({k: v[-1] for k, v in history.history.items()})
+
+    def _row_weights(self, loss, target, sw):
+        """Each row's weight in the loss's mean, the mean's denominator summing them: the
+        sample weight times, for labels, the loss's class_weight of the row's class (float64);
+        None when every row weighs 1."""
+        weight = sw
+        cw = getattr(loss, "class_weight", None)
+        if isinstance(loss, SoftmaxCrossEntropyLoss) and target.ndim == 1 and cw is not None \
+                and np.shape(cw) == (self.n_outputs,):
+            per_row = np.asarray(cw, np.float64)[target]
+            weight = per_row if weight is None else weight * per_row
+        return None if weight is None else np.asarray(weight, np.float64)
+
+    def _zero_weight_batches(self, loss, target, sw, batch_size, shuffle):
+        """The rows' weights (``_row_weights``) when a batch may weigh zero in all, else None."""
+        weight = self._row_weights(loss, target, sw)
+        if weight is None:
+            return None
+        n = len(weight)
+        zeros = n - np.count_nonzero(weight)
+        if not zeros:
+            return None
+        if shuffle:  # any batch can hold any rows: the shortest (the last) decides
+            possible = zeros >= min(batch_size, n - (n - 1) // batch_size * batch_size)
+        else:
+            possible = any(not weight[i:i + batch_size].any() for i in range(0, n, batch_size))
+        return weight if possible else None
 
     def _shuffle_stream(self, seed):
         """The Generator fit draws epoch orders (and dropout masks) from: continued across fits,

@@ -896,9 +896,29 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
         X, y = _validate(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
                              y_numeric=True, dtype=[np.float64])
         sw = None if sample_weight is None else _check_sample_weight(sample_weight, X)
-        core = _linear.LinearRegression(fit_intercept=self.fit_intercept, alpha=self.alpha,
-                                        solver=self.solver, tol=self.tol)
-        core.fit(X, y, sample_weight=sw)
+        if self.fit_intercept and not sp.issparse(X):
+            # scikit-learn centres X and y (weighted) and solves for the coefficients alone,
+            # the intercept then being ȳ - x̄·w. Appending a column of ones instead gives the
+            # same predictions, but where X is rank deficient (a constant column, one-hot
+            # groups that sum to one) the minimum-norm solution then spreads the intercept
+            # over the coefficients: other coef_ and intercept_ than scikit-learn's.
+            core = _linear.LinearRegression(fit_intercept=False, alpha=self.alpha,
+                                            solver=self.solver, tol=self.tol)
+            # centring makes X exactly rank deficient (its weighted rows sum to zero): the
+            # singular value that rounding leaves there is cut off as scikit-learn cuts it,
+            # with cond = tol from 1.9 (its documented use of tol on dense data)
+            core._cond = self.tol if _DENSE_TOL_IS_COND else None
+            x_mean = np.average(X, axis=0, weights=sw)
+            y_mean = np.average(y, axis=0, weights=sw)
+            core.fit(X - x_mean, y - y_mean, sample_weight=sw)
+            core.intercept_ = y_mean - x_mean @ np.asarray(core.coef_).T
+            if y.ndim == 1:
+                core.intercept_ = float(core.intercept_)
+        else:
+            core = _linear.LinearRegression(fit_intercept=self.fit_intercept, alpha=self.alpha,
+                                            solver=self.solver, tol=self.tol)
+            core._cond = self.tol if _DENSE_TOL_IS_COND else None  # (unused for sparse X)
+            core.fit(X, y, sample_weight=sw)
         self.coef_ = core.coef_
         self.intercept_ = core.intercept_ if self.fit_intercept else (
             0.0 if y.ndim == 1 else np.zeros(y.shape[1]))
@@ -917,6 +937,18 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
     def log_likelihood(self, X, y):
         check_is_fitted(self, "coef_")
         return self._core.log_likelihood(X, y)
+
+
+def _sklearn_at_least(major, minor):
+    import sklearn
+    try:
+        return tuple(int(v) for v in sklearn.__version__.split(".")[:2]) >= (major, minor)
+    except ValueError:  # a development version string: take it as recent
+        return True
+
+
+# scikit-learn 1.9 passes LinearRegression's tol to scipy.linalg.lstsq as cond on dense X
+_DENSE_TOL_IS_COND = _sklearn_at_least(1, 9)
 
 
 _LOGISTIC_KNOWN = frozenset(

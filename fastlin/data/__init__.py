@@ -16,7 +16,15 @@ def load_digits(dtype="float32"):
 
 
 def train_test_split(X, y, test_fraction=0.25, seed=0):
-    """Shuffle with `seed` and hold out the last `test_fraction` of the samples."""
+    """Shuffle with `seed` and hold out the last `test_fraction` of the samples.
+
+    Returns X_train, X_test, y_train, y_test."""
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.number)) \
+            or not 0.0 <= test_fraction <= 1.0:
+        # (a negative fraction sliced the permutation from its end: train and test swapped)
+        raise ValueError(f"test_fraction must be a number in [0, 1], got {test_fraction!r}")
     order = np.random.default_rng(seed).permutation(len(X))
     n_test = int(round(len(X) * test_fraction))
     test, train = order[:n_test], order[n_test:]

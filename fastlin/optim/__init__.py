@@ -94,9 +94,14 @@ class Optimizer:
     def state_dict(self):
         """What a checkpoint needs to resume this optimizer bitwise: its class, settings, step
         count and copies of its state buffers (a dict of plain values and arrays)."""
-        return {"class": type(self).__name__, "config": self.get_config(),
-                "step_count": int(self.step_count),
-                "state": [a.copy() for a in self.state_arrays()]}
+        state = {"class": type(self).__name__, "config": self.get_config(),
+                 "step_count": int(self.step_count),
+                 "state": [a.copy() for a in self.state_arrays()]}
+        if getattr(self, "initial_lr", None) is not None:
+            # the lr a schedule started from (torch keeps it in param_groups): a schedule
+            # resumed with last_epoch >= 0 after load_state_dict needs it
+            state["initial_lr"] = float(self.initial_lr)
+        return state
 
     def load_state_dict(self, state):
         """Restore settings, step count and state buffers saved by ``state_dict`` (in place, so
@@ -112,14 +117,19 @@ class Optimizer:
         for key, value in config.items():
             if key not in self.get_config():
                 raise ValueError(f"unknown optimizer setting {key!r} in state")
+        step = state.get("step_count", 0)  # checked before anything is set
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"invalid step_count {step!r} in state")
+        initial_lr = state.get("initial_lr")
+        if initial_lr is not None:
+            initial_lr = number("initial_lr", initial_lr, 0.0)
         for key, value in config.items():
             setattr(self, key, tuple(value) if key == "betas" else value)
         for m, a in zip(mine, arrays):
             np.copyto(m, a, casting="same_kind")
-        step = state.get("step_count", 0)
-        if isinstance(step, bool) or int(step) != step or step < 0:
-            raise ValueError(f"invalid step_count {step!r} in state")
         self.step_count = int(step)
+        if initial_lr is not None:
+            self.initial_lr = initial_lr
 
     def zero_grad(self):
         """Set all gradients to zero (not needed: backward overwrites them)."""
