@@ -811,12 +811,13 @@ class Sequential:
         n_batches = (n + batch_size - 1) // batch_size
         # sparse rows train on the Python loop: the first layer's products come from SciPy's
         # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
+        compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
+                                                            target, sw)
         # rows whose weight in the loss's mean is zero: a batch of them alone has no gradient
-        # and is skipped (no step, as scikit-learn's MLP does); the compiled loop would refuse
-        # such a batch, so fit takes the Python loop when one can occur
-        row_weight = self._zero_weight_batches(loss, target, sw, batch_size, shuffle)
-        compiled = None if sparse or row_weight is not None else _CompiledLoop.build(
-            self, loss, opt, batch_size, X, target, sw)
+        # and is skipped (no step, as scikit-learn's MLP does); the compiled loop skips such
+        # batches itself, the Python loop below with these weights
+        row_weight = None if compiled is not None else self._zero_weight_batches(
+            loss, target, sw, batch_size, shuffle)
         threads.attach(None if compiled is None else compiled.plan)
         epoch_start = _EpochStart(self, None if compiled is None else compiled.plan)
         order_buffer = np.empty(n, np.int64) if shuffle else None

@@ -65,6 +65,7 @@ DEF BAD_LABEL = -2
 DEF BAD_WEIGHT = -3
 DEF NONFINITE_PARAMS = -4
 DEF NOT_FINITE = -5         # internal: the batch's loss was not finite
+DEF NO_WEIGHT = -6          # internal: the batch weighs zero in the loss's mean: no step
 
 
 cdef struct LayerState:
@@ -279,9 +280,11 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         if linear1:
             # linear or logistic regression: one pass over the rows (csrc/fl_linear.h)
             status = _linear1_step(layers, s, X, d, T, SW, order, start, m, cw, out)
+            if status == NO_WEIGHT:
+                continue
             if status != OK:
                 return bi if status == NOT_FINITE else status
-            _update_all(tag, s, layers, n_layers, step0 + (bi - b0) + 1)
+            _update_all(tag, s, layers, n_layers, step0 + <int64_t>out[3] + 1)
             out[3] += 1
             continue
         # gather the batch (views when not shuffled, as the Python path does)
@@ -345,6 +348,11 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
             total_weight = sw_sum if sw != NULL else <double>m
         else:
             total_weight = (sw_sum if sw != NULL else <double>m) * k
+        if total_weight == 0:
+            # no weight in the mean: no gradient and no step, as the Python loop does (the
+            # rows still count in the epoch's accuracy, as every row does)
+            _count_correct(s.loss_kind, m, k, z, lab, tgt, out)
+            continue
         if not total_weight > 0:
             return BAD_WEIGHT
         nblocks = (m + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
@@ -363,26 +371,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         w = sw_sum if sw != NULL else <double>m
         out[0] += value * w
         out[1] += w
-        # accuracy, as Sequential._correct counts it
-        if s.loss_kind == XENT_LABELS or s.loss_kind == XENT_PROBS:
-            for i in range(m):
-                best = 0
-                for j in range(1, k):
-                    if z[i * k + j] > z[i * k + best]:
-                        best = j
-                if s.loss_kind == XENT_LABELS:
-                    out[2] += best == lab[i]
-                else:
-                    idx = 0
-                    for j in range(1, k):
-                        if tgt[i * k + j] > tgt[i * k + idx]:
-                            idx = j
-                    out[2] += best == idx
-        elif s.loss_kind == BCE:
-            partial = 0.0
-            for i in range(m * k):
-                partial += (z[i] > 0) == (tgt[i] > 0.5)
-            out[2] += partial / k
+        _count_correct(s.loss_kind, m, k, z, lab, tgt, out)
         # backward, last layer first
         for l in range(n_layers - 1, -1, -1):
             L = &layers[l]
@@ -406,9 +395,36 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                 gemm_rm(False, True, <int>m, <int>L.n_in, <int>L.n_out, 1.0, <floating *>L.G,
                         <int>L.n_out, <floating *>L.W, <int>L.n_out, 0.0,
                         <floating *>layers[l - 1].G, <int>L.n_in)
-        _update_all(tag, s, layers, n_layers, step0 + (bi - b0) + 1)
+        _update_all(tag, s, layers, n_layers, step0 + <int64_t>out[3] + 1)
         out[3] += 1
     return OK
+
+
+cdef inline void _count_correct(int kind, fl_index m, fl_index k, const floating *z,
+                                const int64_t *lab, const floating *tgt,
+                                double *out) noexcept nogil:
+    """Add the batch's correct predictions to out[2], as Sequential._correct counts them."""
+    cdef fl_index i, j, best, idx
+    cdef double partial
+    if kind == XENT_LABELS or kind == XENT_PROBS:
+        for i in range(m):
+            best = 0
+            for j in range(1, k):
+                if z[i * k + j] > z[i * k + best]:
+                    best = j
+            if kind == XENT_LABELS:
+                out[2] += best == lab[i]
+            else:
+                idx = 0
+                for j in range(1, k):
+                    if tgt[i * k + j] > tgt[i * k + idx]:
+                        idx = j
+                out[2] += best == idx
+    elif kind == BCE:
+        partial = 0.0
+        for i in range(m * k):
+            partial += (z[i] > 0) == (tgt[i] > 0.5)
+        out[2] += partial / k
 
 
 cdef inline void _update_all(floating *tag, const Settings *s, LayerState *layers, int n_layers,
@@ -430,8 +446,9 @@ cdef fl_index _linear1_step(LayerState *layers, const Settings *s, const floatin
                             fl_index start, fl_index m, const floating *cw,
                             double *out) noexcept nogil:
     """Forward, loss and gradient of a single Dense(d, 1) layer under MSE or BCE in one pass;
-    rows start..start+m of the epoch (through order when shuffled). OK, BAD_WEIGHT or
-    NOT_FINITE."""
+    rows start..start+m of the epoch (through order when shuffled). OK, NOT_FINITE,
+    NO_WEIGHT (the rows weigh zero: only their correct predictions are counted) or
+    BAD_WEIGHT."""
     cdef LayerState *L = &layers[0]
     cdef const int64_t *rows = order + start if order != NULL else NULL
     cdef const floating *xb = X if order != NULL else X + start * d
@@ -450,6 +467,10 @@ cdef fl_index _linear1_step(LayerState *layers, const Settings *s, const floatin
         total_weight = sw_sum
     else:
         total_weight = <double>m
+    if total_weight == 0:
+        if s.loss_kind == BCE:
+            out[2] += _linear1_correct(L, X, d, T, rows, start, m)
+        return NO_WEIGHT
     if not total_weight > 0:
         return BAD_WEIGHT
     if floating is float:
@@ -469,6 +490,22 @@ cdef fl_index _linear1_step(LayerState *layers, const Settings *s, const floatin
     out[1] += total_weight
     out[2] += correct
     return OK
+
+
+cdef double _linear1_correct(LayerState *L, const floating *X, fl_index d, const floating *T,
+                            const int64_t *rows, fl_index start, fl_index m) noexcept nogil:
+    """Rows start..start+m (through rows when shuffled) whose logit x.w + b has the sign of
+    their 0/1 target: a one-output logistic model's correct predictions."""
+    cdef const floating *W = <const floating *>L.W
+    cdef fl_index r, j, row
+    cdef double zr, hits = 0.0
+    for r in range(m):
+        row = rows[r] if rows != NULL else start + r
+        zr = (<const floating *>L.b)[0] if L.has_bias else 0.0
+        for j in range(d):
+            zr += X[row * d + j] * W[j]
+        hits += (zr > 0) == (T[row] > 0.5)
+    return hits
 
 
 cdef void *_ptr(floating[::1] a) noexcept:
