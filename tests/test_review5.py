@@ -100,8 +100,8 @@ int main(void)
     t_float(1, 0, 1, 9, 1024, 1, 1.0, -1);
     t_double(1, 1, 1, 4, 2048, 1, 1.0, 0);
     t_double(1, 1, 1, 5, 2048, 1, 1.0, -1);
-    t_double(0, 0, 2, 1, 8192, 0, 1.0, 0);
-    t_float(0, 1, 2, 1, 8193, 0, 1.0, -1);
+    t_double(0, 0, 2, 1, 8192, 2, 1.0, 0);  /* strided column: copied to col[8192] */
+    t_float(0, 0, 2, 1, 8193, 2, 1.0, -1);
     /* empty products: nothing to write (n == 0 used to declare a zero-length stack array) */
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
