@@ -196,6 +196,8 @@ int FL_FN(fl_gemm_small)(int trans_a, int trans_b, fl_index m, fl_index n, fl_in
     const fl_index np = (n + FL_VL - 1) / FL_VL * FL_VL;
     if (m < 0 || n < 0 || k < 0 || (n == 1 ? k : k * np) > FL_GEMM_SMALL_PACK)
         return -1;
+    if (m == 0 || n == 0)      /* c is empty; and bt below must not be a zero-length array */
+        return 0;
     if (k == 0) {
         for (fl_index i = 0; i < m; ++i)
             for (fl_index j = 0; j < n; ++j) c[i * ldc + j] = 0;

@@ -143,9 +143,11 @@ def _step(spec, backend, X, y, dtype):
 
 
 def _gemm_floor(spec, X, dtype):
-    """The step's matrix products alone, through the same BLAS (SciPy's) and the same row-major
-    GEMM calls fastlin makes: X @ W per layer, then dW = Xᵀ dZ and dX = dZ Wᵀ. Called straight
-    on the raw Cython functions (no bias, no activation, no checks): only the BLAS time."""
+    """The step's matrix products alone, through the same row-major GEMM calls fastlin makes
+    (BLAS, or csrc/fl_gemm_small.h for the products small enough to skip it): X @ W per layer,
+    then dW = Xᵀ dZ and dX = dZ Wᵀ. Called straight on the raw Cython functions (no bias, no
+    activation, no checks), but each call still pays Python's call and buffer-acquisition
+    cost, which for W4-sized layers can exceed the arithmetic."""
     from fastlin._kernels import dense
     sizes, n = spec["sizes"], spec["batch"]
     Ws = [np.ones((a, b), dtype) * 0.01 for a, b in zip(sizes[:-1], sizes[1:])]
@@ -165,7 +167,9 @@ def _gemm_floor(spec, X, dtype):
 def _update_floor(spec, dtype):
     """The optimizer step's memory traffic alone: NumPy adding arrays as large as all the
     parameters, as many streams as the update reads and writes (SGD: p += g, three; Adam:
-    p += g and m += v, six of its seven). No update kernel can move those bytes faster."""
+    p += g and m += v, six of its seven). A floor only where the arrays are large (W1, W2):
+    for a few thousand parameters or fewer (W3-W5) an add's time is mostly NumPy's fixed
+    per-call cost, not the bytes, and a compiled update can beat this "floor"."""
     sizes = spec["sizes"]
     total = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
     p, g = np.zeros(total, dtype), np.zeros(total, dtype)

@@ -271,6 +271,7 @@ class _BaseMLP(_Parity, BaseEstimator):
         state = self.__dict__.copy()
         opt = state.pop("_optimizer", None)
         state.pop("_l2_pairs", None)
+        state.pop("_first_shuffle_cache", None)  # n int64s of the last partial_fit; rebuilt
         if opt is not None:
             state["_optimizer_state"] = (opt.weights.state_dict(), opt.biases.state_dict())
         return state
