@@ -106,6 +106,24 @@ def test_a_row_predicts_the_same_in_any_batch(k, m):
         np.testing.assert_array_equal(parts, whole)
 
 
+@pytest.mark.parametrize("k,m", [(16, 1), (2, 16), (16, 16), (100, 2)])
+def test_rows_split_over_threads_give_each_row_its_lone_result(k, m):
+    """A large X @ W of a small layer (predict on many rows) splits its rows over threads;
+    each row is still computed alone, so the result equals one row at a time, bitwise."""
+    rng = np.random.default_rng(k + m)
+    X = rng.standard_normal((3001, k)).astype(np.float32)
+    W = rng.standard_normal((k, m)).astype(np.float32)
+    e1, e2 = np.empty(0, np.float32), np.empty((0, 0), np.float32)
+    whole = np.empty((3001, m), np.float32)
+    dense.dense_forward(X, W, e1, whole, 0, e1, e2, False, False, 2)
+    lone = np.empty((1, m), np.float32)
+    for i in range(0, 3001, 97):
+        dense.dense_forward(np.ascontiguousarray(X[i:i + 1]), W, e1, lone, 0, e1, e2, False,
+                            False, 1)
+        np.testing.assert_array_equal(lone[0], whole[i])
+    _check(whole, X, W, np.float32)
+
+
 def test_products_above_the_limits_still_use_blas_and_are_right():
     rng = np.random.default_rng(3)
     X = rng.standard_normal((33, 64)).astype(np.float32)   # 64 * 5 > 256 per row

@@ -17,9 +17,11 @@ A small product never reaches BLAS: its call overhead alone would exceed the ari
 Both the compiled training loop and the layer-by-layer path come through here, so they stay
 bitwise equal.
 """
+from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
+from fastlin._kernels._contracts cimport fl_threads
 from fastlin._kernels._csrc cimport (
     FL_GEMM_SMALL_MACS, FL_GEMM_SMALL_ROW_MACS, fl_gemm_small_f32, fl_gemm_small_f64,
 )
@@ -45,6 +47,9 @@ cdef sgemv64_t _sgemv64 = NULL
 cdef dgemv64_t _dgemv64 = NULL
 cdef bint _ilp64 = False
 cdef bint _small_enabled = True
+# rows per thread's share of a large small-product (predict on many rows): every row is
+# computed alone, so the split never changes a result
+cdef int SMALL_ROW_BLOCK = 512
 
 
 def use_ilp64(size_t sgemm_addr, size_t dgemm_addr, size_t sgemv_addr, size_t dgemv_addr):
@@ -101,7 +106,7 @@ def time_product(bint trans_a, bint trans_b, int m, int n, int k, bint small, in
         start = time.perf_counter()
         with nogil:
             for i in range(calls):
-                gemm_rm(trans_a, trans_b, m, n, k, 1.0, &a[0], lda, &b[0], ldb, 0.0, &c[0], n)
+                gemm_rm(trans_a, trans_b, m, n, k, 1.0, &a[0], lda, &b[0], ldb, 0.0, &c[0], n, 1)
         return (time.perf_counter() - start) / calls
     finally:
         _small_enabled = previous
@@ -134,8 +139,10 @@ cdef inline void _gemv(char trans, int rows, int cols, double alpha, const float
 
 cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
                   const floating *a, int lda, const floating *b, int ldb, double beta,
-                  floating *c, int ldc) noexcept nogil:
-    """c[m, n] = alpha * op(a) @ op(b) + beta * c, all row-major with leading dimensions."""
+                  floating *c, int ldc, int n_threads) noexcept nogil:
+    """c[m, n] = alpha * op(a) @ op(b) + beta * c, all row-major with leading dimensions.
+    n_threads: threads a small X @ W may split its rows over (BLAS keeps its own count)."""
+    cdef int nt, blk, nblocks, r0
     cdef char ta = b'T' if trans_b else b'N'
     cdef char tb = b'T' if trans_a else b'N'
     cdef float alpha_f = <float>alpha, beta_f = <float>beta
@@ -145,6 +152,21 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
     if _small_enabled and beta == 0.0 and k > 0 and (
             <int64_t>m * n * k <= FL_GEMM_SMALL_MACS if trans_a
             else <int64_t>n * k <= FL_GEMM_SMALL_ROW_MACS):
+        nt = fl_threads(n_threads) if not trans_a and m >= 2 * SMALL_ROW_BLOCK else 1
+        if nt > 1:
+            # op(b) always fits the loops' buffer under the per-row rule, so no block fails
+            nblocks = (m + SMALL_ROW_BLOCK - 1) // SMALL_ROW_BLOCK
+            for blk in prange(nblocks, schedule="static", num_threads=nt):
+                r0 = blk * SMALL_ROW_BLOCK
+                if floating is float:
+                    fl_gemm_small_f32(False, trans_b, min(SMALL_ROW_BLOCK, m - r0), n, k,
+                                      alpha_f, a + <int64_t>r0 * lda, lda, b, ldb,
+                                      c + <int64_t>r0 * ldc, ldc)
+                else:
+                    fl_gemm_small_f64(False, trans_b, min(SMALL_ROW_BLOCK, m - r0), n, k,
+                                      alpha, a + <int64_t>r0 * lda, lda, b, ldb,
+                                      c + <int64_t>r0 * ldc, ldc)
+            return
         if floating is float:
             if fl_gemm_small_f32(trans_a, trans_b, m, n, k, alpha_f, a, lda, b, ldb, c, ldc) == 0:
                 return

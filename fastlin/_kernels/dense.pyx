@@ -93,7 +93,7 @@ def dense_forward(const floating[:, ::1] X not None, const floating[:, ::1] W no
                 (&out[0, 0])[r0] = 0
         else:
             gemm_rm(False, False, <int>n, <int>m, <int>k, 1.0, &X[0, 0], <int>k, &W[0, 0],
-                    <int>m, 0.0, &out[0, 0], <int>m)
+                    <int>m, 0.0, &out[0, 0], <int>m, n_threads)
         if activation == 0 and bias == NULL and z == NULL:
             pass
         elif n_threads > 1 and nblocks > 1:
@@ -153,7 +153,7 @@ def dense_backward(const floating[:, ::1] X not None, const floating[:, ::1] W n
                 (&dW[0, 0])[r] = 0
         elif k > 0 and m > 0:
             gemm_rm(True, False, <int>k, <int>m, <int>n, 1.0, &X[0, 0], <int>k, &dZ[0, 0],
-                    <int>m, 0.0, &dW[0, 0], <int>m)
+                    <int>m, 0.0, &dW[0, 0], <int>m, 1)
         if has_db and m > 0:
             if floating is float:
                 fl_column_sum_f32(n, m, &dZ[0, 0] if n > 0 else NULL, &db[0])
@@ -165,4 +165,4 @@ def dense_backward(const floating[:, ::1] X not None, const floating[:, ::1] W n
                     (&dX[0, 0])[r] = 0
             else:
                 gemm_rm(False, True, <int>n, <int>k, <int>m, 1.0, &dZ[0, 0], <int>m, &W[0, 0],
-                        <int>m, 0.0, &dX[0, 0], <int>k)
+                        <int>m, 0.0, &dX[0, 0], <int>k, 1)

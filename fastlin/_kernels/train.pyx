@@ -315,11 +315,11 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         # forward: GEMM, then bias and activation fused in one pass
         for l in range(n_layers):
             L = &layers[l]
+            nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
             gemm_rm(False, False, <int>m, <int>L.n_out, <int>L.n_in, 1.0,
                     xin if l == 0 else _layer_output(tag, &layers[l - 1]), <int>L.n_in,
-                    <floating *>L.W, <int>L.n_out, 0.0, <floating *>L.A, <int>L.n_out)
+                    <floating *>L.W, <int>L.n_out, 0.0, <floating *>L.A, <int>L.n_out, nt)
             if L.act != 0 or L.has_bias:
-                nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
                 _act_forward(m, L.n_out, <floating *>L.A, <floating *>L.b if L.has_bias else NULL,
                              L.act, <floating *>L.alpha, nt)
             if L.D != NULL:
@@ -385,7 +385,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                               <floating *>L.alpha, nt)
             gemm_rm(True, False, <int>L.n_in, <int>L.n_out, <int>m, 1.0,
                     xin if l == 0 else _layer_output(tag, &layers[l - 1]), <int>L.n_in,
-                    <floating *>L.G, <int>L.n_out, 0.0, <floating *>L.dW, <int>L.n_out)
+                    <floating *>L.G, <int>L.n_out, 0.0, <floating *>L.dW, <int>L.n_out, 1)
             if L.has_bias:
                 if floating is float:
                     fl_column_sum_f32(m, L.n_out, <float *>L.G, <float *>L.db)
@@ -394,7 +394,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
             if l > 0:
                 gemm_rm(False, True, <int>m, <int>L.n_in, <int>L.n_out, 1.0, <floating *>L.G,
                         <int>L.n_out, <floating *>L.W, <int>L.n_out, 0.0,
-                        <floating *>layers[l - 1].G, <int>L.n_in)
+                        <floating *>layers[l - 1].G, <int>L.n_in, 1)
         _update_all(tag, s, layers, n_layers, step0 + <int64_t>out[3] + 1)
         out[3] += 1
     return OK
