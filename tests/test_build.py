@@ -44,6 +44,6 @@ def test_every_simd_variant_passes_the_kernel_tests(level):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          str(here / "test_kernels_reference.py"), str(here / "test_numerics.py"),
-         str(here / "test_kernels_gradcheck.py")],
+         str(here / "test_kernels_gradcheck.py"), str(here / "test_small_gemm.py")],
         env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
