@@ -687,8 +687,10 @@ class Sequential:
         shuffle : bool; each epoch's order comes from the model's shuffle stream, seeded from
             ``seed`` or the model's seed and continued by the next fit, so k fits of one epoch
             equal one fit of k epochs. A ``seed`` given here restarts the stream.
-        validation_data : (X_val, y_val), optional
-        validation_split : float in [0, 1); the last fraction of X is held out (before shuffling)
+        validation_data : (X_val, y_val) or (X_val, y_val, sample_weight_val), optional
+        validation_split : float in [0, 1); the last fraction of X is held out (before
+            shuffling), with its sample weights, which weigh val_loss as in Keras (class_weight
+            weighs training only)
         verbose : bool; a tqdm progress bar per epoch with loss and accuracy
         early_stopping : bool; stop when val_loss (or loss) has not improved by min_delta for
             ``patience`` epochs and restore the best weights
@@ -719,6 +721,7 @@ class Sequential:
         n = X.shape[0]
         target = self._prepare_target(loss, y, n)
         sw = _checks.check_sample_weight(sample_weight, n, self.dtype)
+        sw_given = sw  # before class_weight: validation rows are weighed by sample_weight alone
         if class_weight is not None:
             if not isinstance(loss, SoftmaxCrossEntropyLoss) or target.ndim != 1:
                 raise ValueError("class_weight needs integer labels and softmax cross-entropy")
@@ -740,16 +743,26 @@ class Sequential:
             n_val = int(round(n * float(validation_split)))
             if n_val < 1 or n_val >= n:
                 raise ValueError("validation_split leaves no training or no validation samples")
-            validation_data = (X[n - n_val:], target[n - n_val:])
+            validation_data = (X[n - n_val:], target[n - n_val:],
+                               None if sw_given is None else sw_given[n - n_val:])
             X, target, n = X[:n - n_val], target[:n - n_val], n - n_val
             sw = None if sw is None else sw[:n]
+        sw_val = None
         if validation_data is not None:
-            try:
-                X_val, y_val = validation_data
-            except (TypeError, ValueError):
-                raise ValueError("validation_data must be a pair (X_val, y_val)") from None
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
+                                 "(X_val, y_val, sample_weight_val)")
+            X_val, y_val = validation_data[0], validation_data[1]
             X_val = self._check_input(X_val)
             y_val = self._prepare_target(loss, y_val, X_val.shape[0])
+            if len(validation_data) == 3:
+                sw_val = _checks.check_sample_weight(validation_data[2], X_val.shape[0],
+                                                     self.dtype)
+            val_weight = self._row_weights(loss, y_val, sw_val)
+            if val_weight is not None and not val_weight.sum() > 0:
+                raise ValueError("the validation samples' total weight in the loss is zero "
+                                 "(their sample_weight, the loss's class_weight); val_loss "
+                                 "would have nothing to average")
         callbacks = self._check_callbacks(callbacks)
         opt = self._make_optimizer(optimizer, lr)
         if scheduler is not None and getattr(scheduler, "optimizer", None) is not opt:
@@ -783,7 +796,7 @@ class Sequential:
             with _interrupt.deferred_interrupt() as interrupts:
                 self._train_epochs(X, target, sw, loss, opt, int(epochs), batch_size, shuffle,
                                    rng, classification, history, callbacks, scheduler, verbose,
-                                   None if validation_data is None else (X_val, y_val),
+                                   None if validation_data is None else (X_val, y_val, sw_val),
                                    early_stopping, patience, min_delta, interrupts, threads)
         finally:
             threads.restore()
@@ -938,7 +951,8 @@ class Sequential:
             if classification:
                 record["accuracy"] = correct / n
             if validation is not None:
-                val = self.evaluate(validation[0], validation[1], loss=loss)
+                val = self.evaluate(validation[0], validation[1], loss=loss,
+                                    sample_weight=validation[2])
                 record["val_loss"] = val["loss"]
                 if classification:
                     record["val_accuracy"] = val["accuracy"]
