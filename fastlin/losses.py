@@ -183,8 +183,9 @@ class GaussianNLLLoss(Loss):
     the constant: mean(½ log(2π var) + (target − output)² / (2 var)).
 
     With a fixed variance this is MSE / (2 var) plus a constant: the Gaussian maximum-likelihood
-    view of least squares. ``var`` is a positive scalar or an array of the output's shape (as
-    PyTorch's ``var`` argument); values below ``eps`` are clamped. After forward, ``grad_var``
+    view of least squares. ``var`` is a positive scalar or an array shaped as PyTorch's ``var``
+    argument allows (the output's shape, one value per sample, or one dimension of size 1 shared
+    along it); values below ``eps`` are clamped. After forward, ``grad_var``
     holds d loss / d var when var is an array.
     """
 
@@ -200,9 +201,7 @@ class GaussianNLLLoss(Loss):
         target = self._float_target(output, target)
         var = self.var if var is None else var
         _check_var(var)
-        if np.ndim(var) and np.size(var) != output.size:
-            raise ValueError(f"var must be a scalar or hold one value per output element "
-                             f"(shape {output.shape}), got shape {np.shape(var)}")
+        var_shape = _var_shape(np.shape(var), output.shape)
         grad = self._grad_buffer(output)
         if np.ndim(var) == 0:
             v = max(float(var), self.eps)
@@ -211,7 +210,8 @@ class GaussianNLLLoss(Loss):
             self._grad = grad
             self.grad_var = None
             return 0.5 * np.log(2 * np.pi * v) + mse / (2 * v)
-        v = np.maximum(np.asarray(var, np.float64).reshape(output.shape), self.eps)
+        v = np.maximum(np.broadcast_to(np.asarray(var, np.float64).reshape(var_shape),
+                                       output.shape), self.eps)
         d = output.astype(np.float64) - target
         # the mean over elements, each row weighted by its sample weight (as MSE weighs them)
         if sample_weight is None:
@@ -224,11 +224,33 @@ class GaussianNLLLoss(Loss):
         loss = float(np.sum(w * (0.5 * np.log(2 * np.pi * v) + d * d / (2 * v))) / total)
         np.copyto(grad, w * d / (v * total), casting="same_kind")
         self._grad = grad
-        self.grad_var = w * (0.5 / v - d * d / (2 * v * v)) / total
+        grad_var = w * (0.5 / v - d * d / (2 * v * v)) / total
+        # a variance shared along a dimension gets the sum of its elements' gradients
+        shared = tuple(a for a, (n_var, n_out) in enumerate(zip(var_shape, output.shape))
+                       if n_var == 1 and n_out != 1)
+        self.grad_var = grad_var.sum(axis=shared, keepdims=True).reshape(np.shape(var))
         return loss
 
     def get_config(self):
         return {"var": self.var}
+
+
+def _var_shape(shape, out_shape):
+    """The shape var takes against an output of out_shape, by PyTorch's GaussianNLLLoss rules:
+    the output's shape; the output's shape without its last dimension (one variance per
+    sample, shared by its outputs: a dimension of 1 is appended); or the output's shape with
+    exactly one dimension of size 1 (shared along it). A scalar is () (shared by all)."""
+    shape, out_shape = tuple(shape), tuple(out_shape)
+    if shape == () or shape == out_shape:
+        return shape
+    if shape == out_shape[:-1]:
+        return shape + (1,)
+    if len(shape) == len(out_shape) and sum(
+            n for n, m in zip(shape, out_shape) if n != m) == 1:
+        return shape
+    raise ValueError(f"var is of incorrect size: for an output of shape {out_shape} it must have "
+                     f"that shape, {out_shape[:-1]} (one variance per sample), or that shape with "
+                     f"one dimension of size 1; got {shape}")
 
 
 def _check_var(var):

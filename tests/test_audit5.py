@@ -294,7 +294,7 @@ def test_gaussian_nll_refuses_a_negative_variance_as_torch_does():
         fastlin.GaussianNLLLoss(var=-1.0)
     with pytest.raises(ValueError, match="finite"):
         loss.forward(mu, y, var=np.full((3, 1), np.nan))
-    with pytest.raises(ValueError, match="one value per output element"):
+    with pytest.raises(ValueError, match="var is of incorrect size"):
         loss.forward(mu, y, var=np.full((2, 1), 2.0))
     # zero is clamped to eps, as in torch (fastlin includes the ½ log 2π constant: full=True)
     var0 = torch.zeros((3, 1), dtype=torch.float64)
