@@ -12,13 +12,16 @@
  *    FL_GEMM_SMALL_MACS in all.
  * Everything else goes to BLAS, whose blocked kernels win there.
  *
- * Loop order i, p, j: each row of c is accumulated from rows of op(b), so the inner loop runs
- * over contiguous memory and vectorizes. op(b) = b^T is first copied (k * n values, at most
- * FL_GEMM_SMALL_MACS) into a buffer on the stack. One output column (n == 1) with a
- * non-transposed a is a set of dot products instead, so the inner loop is again contiguous.
- * beta is always 0: c is written, never read. Returns -1, touching nothing, when op(b) would
- * not fit the stack buffer (the caller then uses BLAS), else 0. Every summation order is fixed, so results are
- * the same on every run and for every thread count. */
+ * How: op(b) is packed row by row into a stack buffer, each row padded with zeros to whole
+ * 8-float (4-double) vectors; then four rows of c at a time, two vectors of columns at a time,
+ * are accumulated in registers over p (GCC's vector extension spells the blocking out; left to
+ * the auto-vectorizer, a row of c lived in memory between multiply-adds and the loops lost to
+ * BLAS). One output column is a set of dot products (a not transposed) or of scaled row sums
+ * (a transposed) instead. beta is always 0: c is written, never read. Returns -1, touching
+ * nothing, when op(b) would not fit the stack buffer (the caller then uses BLAS), else 0.
+ * Every sum runs in a fixed order, so results are the same on every run and for every thread
+ * count; a row of X @ W is computed alone, so also whatever rows share its call.
+ * bench/small_gemm_crossover.c times these loops against OpenBLAS per call. */
 #ifndef FL_GEMM_SMALL_H
 #define FL_GEMM_SMALL_H
 #include "fl_common.h"
