@@ -87,6 +87,8 @@ class NumpyKernels(KernelSet):
             np.multiply(g, np.sign(x), out=out)
 
     def _impl_softmax(self, x, out, log, n_threads):
+        if x.shape[1] == 0:
+            return  # rows of no classes: nothing to normalise (the compiled kernel's answer)
         z, mx = _limit_rows(x)
         np.subtract(z, mx, out=out)
         if log:
