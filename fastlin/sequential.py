@@ -403,7 +403,18 @@ class Sequential:
             print_fn(line)
 
     # ------------------------------------------------------- forward/backward
+    def _check_layer_dtypes(self):
+        """Every layer still has the model's dtype. Another Sequential of another dtype given
+        one of these layers converts it; refused here by name rather than deep in a kernel."""
+        for i, layer in enumerate(self.layers):
+            if layer.dtype != self.dtype:
+                raise ValueError(
+                    f"layer {i} ({type(layer).__name__}) is {layer.dtype.name} but the model is "
+                    f"{self.dtype.name}: a layer shared with a model of another dtype was "
+                    f"converted to it; give each model its own layers")
+
     def _check_input(self, X):
+        self._check_layer_dtypes()
         if _sparse.issparse(X):
             return _sparse.check_X(X, self.n_features_in, self.dtype)
         if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \

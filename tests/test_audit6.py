@@ -14,3 +14,22 @@ def test_softmax_of_rows_without_classes_is_empty_in_both_backends(kernel, dtype
     for name in ("cython", "numpy"):
         out = getattr(backend.get(name), kernel)(x)
         assert out.shape == (3, 0) and out.dtype == dtype
+
+
+def test_layer_shared_with_a_model_of_another_dtype_is_refused_by_name():
+    """Sequential(dtype="float64") converts the layers it is given; a float32 model sharing
+    one of them used to fail deep in a kernel ("Buffer dtype mismatch") in predict, fit and
+    evaluate, and forward silently returned float64. Now each call names the layer."""
+    from fastlin import Dense, ReLU, Sequential
+    shared = Dense(3, 2, seed=0)
+    m32 = Sequential(shared, ReLU())
+    Sequential(shared, ReLU(), dtype="float64")
+    X = np.ones((4, 3), np.float32)
+    y = np.zeros((4, 2), np.float32)
+    before = shared.W.copy()
+    for call in (lambda: m32.predict(X), lambda: m32.forward(X),
+                 lambda: m32.evaluate(X, y, loss="mse"),
+                 lambda: m32.fit(X, y, loss="mse", optimizer="sgd", epochs=1, verbose=0)):
+        with pytest.raises(ValueError, match=r"layer 0 \(Dense\) is float64 but the model is float32"):
+            call()
+    np.testing.assert_array_equal(shared.W, before)
