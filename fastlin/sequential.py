@@ -415,6 +415,10 @@ class Sequential:
 
     def _check_input(self, X):
         self._check_layer_dtypes()
+        if self.n_features_in is None:
+            # no Dense: neither the input width to check X against nor an output width
+            raise ValueError("the model has no Dense layer, so its input size is unknown; "
+                             "start it with a Dense layer")
         if _sparse.issparse(X):
             return _sparse.check_X(X, self.n_features_in, self.dtype)
         if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \
