@@ -38,11 +38,49 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features}")
     if X.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
+    check_structure(X, name)
     X = X.tocsr()
     if X.dtype != dtype:
         X = X.astype(dtype)
     if not np.isfinite(X.data).all():
         raise ValueError(f"{name} contains NaN or infinity")
+    return X
+
+
+def check_structure(X, name="X"):
+    """The index arrays of a CSR/CSC/BSR/COO matrix lie inside its shape. SciPy's compiled
+    conversions and products trust them (they do not call ``check_format``), so one index
+    out of range would make them read or write outside the arrays; ValueError instead. Reads
+    the matrix only (``check_format`` would prune and recast it in place)."""
+    fmt = X.format
+    if fmt in ("csr", "csc", "bsr"):
+        major, minor = X.shape if fmt != "csc" else X.shape[::-1]
+        if fmt == "bsr":
+            r, c = X.blocksize
+            major, minor = major // r, minor // c
+        indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
+        if (indptr.ndim != 1 or indices.ndim != 1 or indptr.shape[0] != major + 1
+                or indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu"):
+            raise ValueError(f"{name} is a malformed {fmt} matrix: indptr must be 1-D integers "
+                             f"of length {major + 1}")
+        end = int(indptr[-1])
+        if (indptr[0] != 0 or end > min(indices.shape[0], X.data.shape[0])
+                or (major > 0 and np.diff(indptr).min() < 0)):
+            raise ValueError(f"{name} is a malformed {fmt} matrix: indptr must start at 0, never "
+                             f"decrease and end within its {indices.shape[0]} stored entries")
+        used = indices[:end]
+        if used.size and (used.min() < 0 or used.max() >= minor):
+            raise ValueError(f"{name} is a malformed {fmt} matrix: an index lies outside "
+                             f"[0, {minor})")
+    elif fmt == "coo":
+        for axis, idx in enumerate(X.coords if hasattr(X, "coords") else (X.row, X.col)):
+            idx = np.asarray(idx)
+            if idx.shape != X.data.shape:
+                raise ValueError(f"{name} is a malformed coo matrix: its index and data arrays "
+                                 "differ in length")
+            if idx.size and (idx.min() < 0 or idx.max() >= X.shape[axis]):
+                raise ValueError(f"{name} is a malformed coo matrix: an index lies outside "
+                                 f"[0, {X.shape[axis]})")
     return X
 
 

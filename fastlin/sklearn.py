@@ -158,6 +158,10 @@ def _validate(estimator, X, y=_NO_Y, *, reset=True, dtype=_FLOATS, multi_output=
             if hasattr(estimator, "feature_names_in_"):
                 del estimator.feature_names_in_
         return X if y is _NO_Y else (X, y)
+    if sp.issparse(X):
+        # scikit-learn's checks trust the index arrays; a malformed matrix would make SciPy's
+        # compiled conversions and products read or write outside them
+        _sparse.check_structure(X)
     if multi_output:
         kwargs["multi_output"] = True
     if y is _NO_Y:

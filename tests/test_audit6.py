@@ -48,3 +48,76 @@ def test_model_without_dense_layer_says_so(make):
                  lambda: model.evaluate(X, np.zeros((2, 3), np.float32), loss="mse")):
         with pytest.raises(ValueError, match="no Dense layer"):
             call()
+
+
+def _malformed(kind):
+    """A 4x4 sparse matrix whose index arrays point outside it (SciPy does not check them
+    unless asked to)."""
+    sp = pytest.importorskip("scipy.sparse")
+    D = np.array([[1.0, 0, 0, 2], [0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 1, 0]])
+    if kind == "coo":
+        S = sp.coo_matrix(D)
+        S.col = S.col.copy()
+        S.col[0] = 4
+        return S
+    S = sp.csr_matrix(D) if kind != "csc" else sp.csc_matrix(D)
+    S.indices, S.indptr = S.indices.copy(), S.indptr.copy()
+    if kind == "negative":
+        S.indices[0] = -1
+    elif kind == "indptr":
+        S.indptr[2:4] = S.indptr[3], S.indptr[2]  # [0, 2, 3, 2, 4]: decreasing
+    else:
+        S.indices[0] = 4
+    return S
+
+
+@pytest.mark.parametrize("kind", ["csr", "csc", "negative", "indptr", "coo"])
+def test_malformed_sparse_input_is_refused_not_read_out_of_bounds(kind):
+    """A CSR matrix with column index 4 in a 4-column matrix made predict read past W (rows
+    of 1e248 came back) and fit corrupt the heap; now a ValueError names the malformed matrix."""
+    import fastlin
+    model = fastlin.MLP([4, 3, 2], seed=0, dtype="float64")
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="malformed"):
+        model.predict(_malformed(kind))
+    with pytest.raises(ValueError, match="malformed"):
+        model.fit(_malformed(kind), np.array([0, 1, 0, 1]), loss="cross_entropy",
+                  optimizer="sgd", epochs=1, verbose=0)
+    for a, b in zip(before, model.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sklearn_estimators_refuse_malformed_sparse_input():
+    """fastlin.sklearn's fit on such a matrix aborted the interpreter ("corrupted size vs.
+    prev_size"): run in a subprocess so the failure before the fix is a failed test."""
+    pytest.importorskip("sklearn")
+    import os
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, scipy.sparse as sp, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from fastlin.sklearn import MLPClassifier, MLPRegressor, LinearRegression, "
+        "LogisticRegression\n"
+        "D = np.array([[1., 0, 0, 2], [0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 1, 0]])\n"
+        "y = np.array([0, 1, 0, 1])\n"
+        "for fmt in ('csr', 'csc'):\n"
+        "    for est in (MLPClassifier(hidden_layer_sizes=(3,), max_iter=5), "
+        "MLPRegressor(hidden_layer_sizes=(3,), max_iter=5), LinearRegression(), "
+        "LogisticRegression()):\n"
+        "        for step in ('fit', 'predict'):\n"
+        "            S = sp.csr_matrix(D) if fmt == 'csr' else sp.csc_matrix(D)\n"
+        "            S.indices = S.indices.copy(); S.indices[0] = 1000\n"
+        "            try:\n"
+        "                if step == 'fit': est.fit(S, y)\n"
+        "                else: est.fit(D, y).predict(S)\n"
+        "            except ValueError as e:\n"
+        "                assert 'malformed' in str(e), e\n"
+        "            else:\n"
+        "                raise SystemExit(f'{fmt} {type(est).__name__} {step} accepted it')\n"
+        "print('refused')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0 and "refused" in proc.stdout, proc.stdout + proc.stderr
