@@ -154,8 +154,12 @@ class _ParamDescriptor:
     def __set__(self, obj, value):
         current = getattr(obj, self.name, None)
         if current is None:
-            setattr(obj, self.name, value)
-            return
+            # only a Dense built with bias=False has no b: predict would add one that fit
+            # never trains and save never writes
+            if value is None:
+                return
+            raise ValueError(f"this {type(obj).__name__} has no {self.public} to assign "
+                             "(it was built with bias=False)")
         value = np.asarray(value)
         if value.shape != current.shape:
             raise ValueError(f"{self.public} must have shape {current.shape}, got {value.shape}")
