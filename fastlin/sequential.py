@@ -314,6 +314,15 @@ class Sequential:
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a fastlin Layer")
         if not layers:
             raise ValueError("Sequential needs at least one layer")
+        seen = {}
+        for i, layer in enumerate(layers):
+            # a layer keeps one input, output buffer and gradient: a second use in the same
+            # model would overwrite what backward needs from the first (dW of one use only)
+            if id(layer) in seen:
+                raise ValueError(f"layer {i} is the same {type(layer).__name__} object as layer "
+                                 f"{seen[id(layer)]}; a layer may appear once in a model (build "
+                                 "a new one for each use)")
+            seen[id(layer)] = i
         self._check_widths(layers)
         self.layers = list(layers)
         self.dtype = _as_dtype(dtype)

@@ -138,3 +138,17 @@ def test_bias_free_dense_refuses_a_bias():
     dense.b = None  # nothing to remove: allowed
     np.testing.assert_array_equal(model.predict(X), before)
     assert len(model.parameters()) == 1
+
+
+def test_a_layer_used_twice_in_one_model_is_refused():
+    """Sequential(d, ReLU(), d) ran, but d kept one gradient: backward left dW of the second
+    use only (off by 100% of the central-difference gradient) and parameters() listed W twice,
+    so fit stepped it twice with the wrong gradient; (d, r, d, r) failed inside the kernel
+    with "out must not overlap X". A layer may now appear once per model."""
+    import fastlin
+    d = fastlin.Dense(3, 3, seed=0)
+    r = fastlin.ReLU()
+    with pytest.raises(ValueError, match="layer 2 is the same Dense object as layer 0"):
+        fastlin.Sequential(d, fastlin.ReLU(), d)
+    with pytest.raises(ValueError, match="layer 3 is the same ReLU object as layer 1"):
+        fastlin.Sequential(d, r, fastlin.Dense(3, 3), r)
