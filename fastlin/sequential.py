@@ -777,11 +777,14 @@ class Sequential:
                 raise ValueError("validation_data must be a pair (X_val, y_val) or a triple "
                                  "(X_val, y_val, sample_weight_val)")
             X_val, y_val = validation_data[0], validation_data[1]
-            X_val = self._check_input(X_val)
-            y_val = self._prepare_target(loss, y_val, X_val.shape[0])
-            if len(validation_data) == 3:
-                sw_val = _checks.check_sample_weight(validation_data[2], X_val.shape[0],
-                                                     self.dtype)
+            try:  # the checks name X, y and sample_weight: say which ones they mean
+                X_val = self._check_input(X_val)
+                y_val = self._prepare_target(loss, y_val, X_val.shape[0])
+                if len(validation_data) == 3:
+                    sw_val = _checks.check_sample_weight(validation_data[2], X_val.shape[0],
+                                                         self.dtype)
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"validation_data: {e}") from None
             val_weight = self._row_weights(loss, y_val, sw_val)
             if val_weight is not None and not val_weight.sum() > 0:
                 raise ValueError("the validation samples' total weight in the loss is zero "

@@ -152,3 +152,19 @@ def test_a_layer_used_twice_in_one_model_is_refused():
         fastlin.Sequential(d, fastlin.ReLU(), d)
     with pytest.raises(ValueError, match="layer 3 is the same ReLU object as layer 1"):
         fastlin.Sequential(d, r, fastlin.Dense(3, 3), r)
+
+
+def test_validation_data_errors_say_they_are_about_validation_data():
+    """A wrong validation set was reported as "X has 2 features ..." or "y holds label 7",
+    naming the training arrays, which were fine."""
+    import fastlin
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    model = fastlin.MLP([3, 4, 3], seed=0)
+    bad = [((X[:, :2], y), "X has 2 features"), ((X, np.r_[y[:-1], 7]), "label 7"),
+           ((X, y, np.ones(19)), "sample_weight")]
+    for val, words in bad:
+        with pytest.raises(ValueError, match=f"^validation_data: .*{words}"):
+            model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, verbose=0,
+                      validation_data=val)
