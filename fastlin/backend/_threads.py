@@ -112,6 +112,8 @@ def for_size(n_elements, n_threads=None, cheap=False, min_elements=None):
     if min_elements is None:
         min_elements = PARALLEL_MIN_ELEMENTS_CHEAP if cheap else PARALLEL_MIN_ELEMENTS
     if n_elements < min_elements:
+        if n_threads is not None:
+            resolve(n_threads)  # a bad count is refused whatever the buffer's size
         return 1
     return resolve(n_threads)
 
