@@ -62,6 +62,15 @@ class Loss:
         return self._grad
 
     @staticmethod
+    def _output(output):
+        """The output as the kernels read it: a strided view (a slice of columns, say) is
+        copied to C order, as torch's losses take any layout; the kernels check the rest."""
+        if isinstance(output, np.ndarray) and not output.flags.c_contiguous \
+                and output.dtype.kind == "f":
+            return np.ascontiguousarray(output)
+        return output
+
+    @staticmethod
     def _float_target(output, target, name="target"):
         if not isinstance(output, np.ndarray):
             raise TypeError(f"output must be a numpy.ndarray, got {type(output).__name__}")
@@ -88,6 +97,7 @@ class MSELoss(Loss):
     """Mean squared error over all elements: mean((output - target)²)."""
 
     def forward(self, output, target, sample_weight=None):
+        output = self._output(output)
         target = self._float_target(output, target)
         if sample_weight is None and _ready_pair(output, target):
             self._grad = self._grad_buffer(output)
@@ -108,6 +118,7 @@ class BCEWithLogitsLoss(Loss):
         self.pos_weight = pos_weight
 
     def forward(self, output, target, sample_weight=None):
+        output = self._output(output)
         target = self._float_target(output, target)
         if sample_weight is None and self.pos_weight is None and _ready_pair(output, target):
             self._grad = self._grad_buffer(output)
@@ -155,6 +166,7 @@ class SoftmaxCrossEntropyLoss(Loss):
         return cache[0]
 
     def forward(self, output, target, sample_weight=None):
+        output = self._output(output)
         if not isinstance(output, np.ndarray):
             raise TypeError(f"output must be a numpy.ndarray, got {type(output).__name__}")
         target = np.asarray(target)
@@ -198,6 +210,7 @@ class GaussianNLLLoss(Loss):
         self.grad_var = None
 
     def forward(self, output, target, var=None, sample_weight=None):
+        output = self._output(output)
         target = self._float_target(output, target)
         var = self.var if var is None else var
         _check_var(var)
