@@ -31,8 +31,12 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects {n_features}")
     # "A": a misaligned buffer is copied too (the kernels refuse one; models convert it)
+    given = arr
     arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
     if not all_finite(arr):
+        if given.dtype.kind == "f" and given.dtype != arr.dtype and all_finite(given):
+            raise ValueError(f"{name} holds values beyond the range of {np.dtype(dtype).name} "
+                             "(the model's dtype), which become infinite when converted")
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
 

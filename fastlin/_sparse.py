@@ -40,9 +40,13 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         raise TypeError(f"{name} must hold numbers, got dtype {X.dtype}")
     check_structure(X, name)
     X = X.tocsr()
+    given = X
     if X.dtype != dtype:
         X = X.astype(dtype)
     if not np.isfinite(X.data).all():
+        if given.dtype.kind == "f" and given is not X and np.isfinite(given.data).all():
+            raise ValueError(f"{name} holds values beyond the range of {np.dtype(dtype).name} "
+                             "(the model's dtype), which become infinite when converted")
         raise ValueError(f"{name} contains NaN or infinity")
     return X
 

@@ -210,3 +210,20 @@ def test_losses_take_a_strided_output_as_torch_does():
     assert sce == pytest.approx(ref, rel=1e-12)
     nll = fastlin.GaussianNLLLoss(var=2.0).forward(np.asfortranarray(z), z + 1)
     assert nll == pytest.approx(0.5 * np.log(2 * np.pi * 2.0) + 1 / 4, rel=1e-12)
+
+
+def test_values_beyond_float32_say_so():
+    """A finite 1e39 given to a float32 model was reported as "X contains NaN or infinity";
+    the message now says the value is beyond float32's range."""
+    import warnings
+    import fastlin
+    sp = pytest.importorskip("scipy.sparse")
+    model = fastlin.MLP([2, 3, 1], seed=0)
+    X = np.array([[1e39, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow-in-cast warning
+        for given in (X, sp.csr_matrix(X)):
+            with pytest.raises(ValueError, match="beyond the range of float32"):
+                model.predict(given)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        model.predict(np.array([[np.inf, 0.0]]))
