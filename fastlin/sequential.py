@@ -415,8 +415,9 @@ class Sequential:
     def _check_layer_dtypes(self):
         """Every layer still has the model's dtype. Another Sequential of another dtype given
         one of these layers converts it; refused here by name rather than deep in a kernel."""
+        dtype = self.dtype
         for i, layer in enumerate(self.layers):
-            if layer.dtype != self.dtype:
+            if layer.dtype is not dtype and layer.dtype != dtype:  # `is`: the common case, fast
                 raise ValueError(
                     f"layer {i} ({type(layer).__name__}) is {layer.dtype.name} but the model is "
                     f"{self.dtype.name}: a layer shared with a model of another dtype was "
@@ -424,20 +425,21 @@ class Sequential:
 
     def _check_input(self, X):
         self._check_layer_dtypes()
-        if self.n_features_in is None:
+        n_in = self.n_features_in
+        if n_in is None:
             # no Dense: neither the input width to check X against nor an output width
             raise ValueError("the model has no Dense layer, so its input size is unknown; "
                              "start it with a Dense layer")
-        if _sparse.issparse(X):
-            return _sparse.check_X(X, self.n_features_in, self.dtype)
         if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \
-                and X.flags.c_contiguous and X.flags.aligned and X.shape[1] == self.n_features_in:
+                and X.flags.c_contiguous and X.flags.aligned and X.shape[1] == n_in:
             if X.shape[0] == 0:
                 raise ValueError("X is empty (shape (0, ...)); need at least one sample")
             if not _checks.all_finite(X):
                 raise ValueError("X contains NaN or infinity")
             return X
-        return _checks.check_X(X, self.n_features_in, self.dtype)
+        if _sparse.issparse(X):
+            return _sparse.check_X(X, n_in, self.dtype)
+        return _checks.check_X(X, n_in, self.dtype)
 
     def _forward(self, X, first=0):
         """Training forward from layer `first` on (the sparse path computes layer 0 itself)."""
