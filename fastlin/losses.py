@@ -9,6 +9,7 @@ import copy
 
 import numpy as np
 
+from fastlin import _checks
 from fastlin.backend import get as get_backend
 from fastlin.backend._threads import for_size
 from fastlin.backend._validation import number, optional_vector
@@ -230,9 +231,9 @@ class GaussianNLLLoss(Loss):
         if sample_weight is None:
             w, total = 1.0, float(output.size)
         else:
-            sw = optional_vector("sample_weight", sample_weight, output.shape[0], np.float64)
-            if not np.isfinite(sw).all() or (sw < 0).any() or not sw.sum() > 0:
-                raise ValueError("sample_weight must be finite, non-negative and not all zero")
+            sw = _checks.check_sample_weight(sample_weight, output.shape[0], np.float64)
+            if not sw.sum() > 0:
+                raise ValueError("sample_weight must not be all zero")
             w, total = sw[:, None], float(sw.sum()) * output.shape[1]
         loss = float(np.sum(w * (0.5 * np.log(2 * np.pi * v) + d * d / (2 * v))) / total)
         np.copyto(grad, w * d / (v * total), casting="same_kind")

@@ -18,7 +18,7 @@ from fastlin.backend._contention import ContentionGuard
 from fastlin.backend import get as get_backend
 from fastlin.backend._validation import ACTIVATIONS, number
 from fastlin.layers import (ACTIVATION_LAYERS, Activation, Dense, Dropout, Identity, Layer,
-                            LeakyReLU, ReLU, Sigmoid, Tanh, _as_dtype)
+                            LeakyReLU, PReLU, ReLU, Sigmoid, Tanh, _as_dtype)
 from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss, get_loss
 from fastlin.optim import OPTIMIZERS, SGD, Adam, AdamW, Optimizer
 
@@ -351,7 +351,6 @@ class Sequential:
     def _check_widths(layers):
         """Each Dense reads what the layer before it writes, and a per-unit PReLU has one slope
         per unit: refused here, with the layers named, rather than at the first kernel call."""
-        from fastlin.layers import PReLU
         width = None
         for i, layer in enumerate(layers):
             if isinstance(layer, Dense):
@@ -628,10 +627,7 @@ class Sequential:
         # each block's mean is weighted by its denominator (with a class-weighted loss that is
         # Σ sample_weight·class_weight[label], not the sample count), so blocks of rows add up
         # to the mean over all rows
-        row_weight = self._row_weights(loss, target, sw)
-        if row_weight is not None and not row_weight.sum() > 0:
-            raise ValueError("the samples' total weight in the loss is zero (sample_weight, "
-                             "class_weight); nothing to average")
+        row_weight = self._row_weights(loss, target, sw, refuse_none_as="samples'")
         total, weight, correct = 0.0, 0.0, 0.0
         out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), self.n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
@@ -787,11 +783,7 @@ class Sequential:
                                                          self.dtype)
             except (TypeError, ValueError) as e:
                 raise type(e)(f"validation_data: {e}") from None
-            val_weight = self._row_weights(loss, y_val, sw_val)
-            if val_weight is not None and not val_weight.sum() > 0:
-                raise ValueError("the validation samples' total weight in the loss is zero "
-                                 "(their sample_weight, the loss's class_weight); val_loss "
-                                 "would have nothing to average")
+            self._row_weights(loss, y_val, sw_val, refuse_none_as="validation samples'")
         callbacks = self._check_callbacks(callbacks)
         opt = self._make_optimizer(optimizer, lr)
         if scheduler is not None and getattr(scheduler, "optimizer", None) is not opt:
@@ -853,15 +845,18 @@ class Sequential:
         n_batches = (n + batch_size - 1) // batch_size
         # sparse rows train on the Python loop: the first layer's products come from SciPy's
         # compiled sparse kernels (fastlin/_sparse.py), the rest from fastlin's
-        compiled = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
+        def compiled_loop():
+            """The compiled epoch loop (None: the Python loop) and the epoch-start snapshot."""
+            loop = None if sparse else _CompiledLoop.build(self, loss, opt, batch_size, X,
                                                             target, sw)
+            threads.attach(None if loop is None else loop.plan)
+            return loop, _EpochStart(self, None if loop is None else loop.plan)
+
+        compiled, epoch_start = compiled_loop()
         # rows whose weight in the loss's mean is zero: a batch of them alone has no gradient
         # and is skipped (no step, as scikit-learn's MLP does); the compiled loop skips such
         # batches itself, the Python loop below with these weights
-        row_weight = None if compiled is not None else self._zero_weight_batches(
-            loss, target, sw, batch_size, shuffle)
-        threads.attach(None if compiled is None else compiled.plan)
-        epoch_start = _EpochStart(self, None if compiled is None else compiled.plan)
+        row_weight = None if compiled is not None else self._row_weights(loss, target, sw)
         order_buffer = np.empty(n, np.int64) if shuffle else None
         per_batch_schedule = scheduler is not None and getattr(scheduler, "per_batch", False)
         plateau_schedule = False
@@ -892,9 +887,7 @@ class Sequential:
                 # a callback changed a setting the compiled plan holds (weight decay, label
                 # smoothing, ...): a new plan takes it, as the Python loop would (only a
                 # callback runs between epochs, so without one nothing can have changed)
-                compiled = _CompiledLoop.build(self, loss, opt, batch_size, X, target, sw)
-                threads.attach(None if compiled is None else compiled.plan)
-                epoch_start = _EpochStart(self, None if compiled is None else compiled.plan)
+                compiled, epoch_start = compiled_loop()
             epoch_start.take()
             order = None
             if shuffle:
@@ -1021,32 +1014,22 @@ class Sequential:
         for cb in callbacks:
             cb.on_train_end({k: v[-1] for k, v in history.history.items()})
 
-    def _row_weights(self, loss, target, sw):
+    def _row_weights(self, loss, target, sw, refuse_none_as=None):
         """Each row's weight in the loss's mean, the mean's denominator summing them: the
         sample weight times, for labels, the loss's class_weight of the row's class (float64);
-        None when every row weighs 1."""
+        None when every row weighs 1. With refuse_none_as (whose rows, for the message), rows
+        that weigh nothing in all are a ValueError: their mean would have nothing to average."""
         weight = sw
         cw = getattr(loss, "class_weight", None)
         if isinstance(loss, SoftmaxCrossEntropyLoss) and target.ndim == 1 and cw is not None \
                 and np.shape(cw) == (self.n_outputs,):
             per_row = np.asarray(cw, np.float64)[target]
             weight = per_row if weight is None else weight * per_row
-        return None if weight is None else np.asarray(weight, np.float64)
-
-    def _zero_weight_batches(self, loss, target, sw, batch_size, shuffle):
-        """The rows' weights (``_row_weights``) when a batch may weigh zero in all, else None."""
-        weight = self._row_weights(loss, target, sw)
-        if weight is None:
-            return None
-        n = len(weight)
-        zeros = n - np.count_nonzero(weight)
-        if not zeros:
-            return None
-        if shuffle:  # any batch can hold any rows: the shortest (the last) decides
-            possible = zeros >= min(batch_size, n - (n - 1) // batch_size * batch_size)
-        else:
-            possible = any(not weight[i:i + batch_size].any() for i in range(0, n, batch_size))
-        return weight if possible else None
+        weight = None if weight is None else np.asarray(weight, np.float64)
+        if refuse_none_as is not None and weight is not None and not weight.sum() > 0:
+            raise ValueError(f"the {refuse_none_as} total weight in the loss is zero "
+                             "(sample_weight, class_weight); nothing to average")
+        return weight
 
     def _shuffle_stream(self, seed):
         """The Generator fit draws epoch orders (and dropout masks) from: continued across fits,

@@ -414,13 +414,13 @@ class _BaseMLP(_Parity, BaseEstimator):
         else:
             self.model_.backward(grad, need_input_grad=False)
 
-    def _output_loss(self, z, target, sw, grad, objective=False):
+    def _output_loss(self, z, target, sw, grad):
         """scikit-learn's loss of the output pre-activation z and its gradient d loss / dz
         written into grad, scaled as scikit-learn scales it: (act(z) - y) · sw / Σ sw.
 
-        With objective=True the squared error is summed over the outputs (not averaged), so
-        the value is the function whose gradient that is; for one output, or any other loss,
-        both are the same. lbfgs uses objective=False, as scikit-learn's value is the mean."""
+        The value is scikit-learn's too where it is not the exact loss (lbfgs's line search
+        reads it): log-loss with probabilities clipped at eps, and for several regression
+        outputs the mean over outputs while the gradient is the sum's."""
         K = self.model_.backend
         kind = self.out_activation_
         k = z.shape[1]
@@ -435,7 +435,7 @@ class _BaseMLP(_Parity, BaseEstimator):
         if kind == "identity":
             loss = K.mse(z, target, grad=grad, sample_weight=sw)[0]
             grad *= grad.dtype.type(0.5 * k)
-            return 0.5 * loss * (k if objective else 1)
+            return 0.5 * loss
         # "exp": the Poisson deviance with a log link, halved (scikit-learn's poisson_loss)
         z64 = z.astype(np.float64)
         mu = np.exp(z64)

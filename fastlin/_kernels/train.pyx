@@ -261,14 +261,14 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                    floating *tb, floating *swb, const floating *cw, int64_t step0,
                    double *out) noexcept nogil:
     """Train on batches [b0, b1). out = [sum loss*weight, sum weight, n correct, steps done]."""
-    cdef fl_index bi, start, m, r, idx, l, k, nblocks, blk, r0, i, j, best, status
+    cdef fl_index bi, start, m, r, idx, l, k, nblocks, blk, r0, i, status
     cdef const floating *xin
     cdef const int64_t *lab
     cdef const floating *tgt
     cdef const floating *sw
     cdef LayerState *L
     cdef floating *z
-    cdef double total_weight, value, partial, w, sw_sum
+    cdef double total_weight, value, w, sw_sum
     cdef int nt
     # one pass, one thread: for batches beyond LINEAR1_MAX_ELEMENTS BLAS's threads win instead
     cdef bint linear1 = (n_layers == 1 and layers[0].n_out == 1 and layers[0].act == 0
@@ -508,6 +508,16 @@ cdef double _linear1_correct(LayerState *L, const floating *X, fl_index d, const
     return hits
 
 
+cdef inline size_t _copy_to_or_from(void *array, void *saved, size_t nbytes,
+                                    bint restore) noexcept nogil:
+    """Copy nbytes from array into saved, or back when restore; returns nbytes."""
+    if restore:
+        memcpy(array, saved, nbytes)
+    else:
+        memcpy(saved, array, nbytes)
+    return nbytes
+
+
 cdef void *_ptr(floating[::1] a) noexcept:
     return <void *>&a[0] if a.shape[0] > 0 else NULL
 
@@ -621,7 +631,7 @@ cdef class TrainPlan:
         """Copy every layer's W and b into ``saved`` (restore=False) or back from it (True).
         fit's snapshot of the weights at each epoch's start, restored if a loss turns
         non-finite: one call where a NumPy copy per array cost ~0.7 us each per epoch."""
-        cdef size_t off = 0, nbytes, sz = sizeof(float) if self.is_float else sizeof(double)
+        cdef size_t off = 0, sz = sizeof(float) if self.is_float else sizeof(double)
         cdef int i
         cdef LayerState *L
         if not self.ready:
@@ -634,19 +644,9 @@ cdef class TrainPlan:
         with nogil:
             for i in range(self.n_layers):
                 L = &self.state[i]
-                nbytes = L.n_in * L.n_out * sz
-                if restore:
-                    memcpy(L.W, &saved[off], nbytes)
-                else:
-                    memcpy(&saved[off], L.W, nbytes)
-                off += nbytes
+                off += _copy_to_or_from(L.W, &saved[off], L.n_in * L.n_out * sz, restore)
                 if L.has_bias:
-                    nbytes = L.n_out * sz
-                    if restore:
-                        memcpy(L.b, &saved[off], nbytes)
-                    else:
-                        memcpy(&saved[off], L.b, nbytes)
-                    off += nbytes
+                    off += _copy_to_or_from(L.b, &saved[off], L.n_out * sz, restore)
 
     def run(self, const int64_t[::1] order not None, Py_ssize_t b0, Py_ssize_t b1, int64_t step0,
             double lr, uint64_t drop_seed=0, double momentum=-1.0, double beta1=-1.0):
