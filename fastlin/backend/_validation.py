@@ -172,6 +172,17 @@ def number(name, value, low=None, high=None, low_open=False, high_open=False):
     return value
 
 
+def integer(name, value, low=None, high=None):
+    """An int scalar (a bool is refused) within the given bounds, as int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
+    return int(value)
+
+
 def same_shape(name, a, shape):
     if a.shape != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)}, got {a.shape}")
