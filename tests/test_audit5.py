@@ -603,10 +603,10 @@ def test_settings_changed_by_a_callback_reach_the_compiled_loop(make_opt, monkey
     # a callback changing weight_decay, beta2, eps, nesterov, label_smoothing or class_weight
     # between epochs was ignored by it (the Python loop honours them): 0.52 apart after 3
     # epochs. fit now rebuilds the plan when one of them changed.
-    from fastlin.sequential import _CompiledLoop
+    from fastlin.training.compiled import CompiledLoop
     calls = []
-    original = _CompiledLoop.run
-    monkeypatch.setattr(_CompiledLoop, "run", lambda loop, *a: calls.append(1) or original(loop, *a))
+    original = CompiledLoop.run
+    monkeypatch.setattr(CompiledLoop, "run", lambda loop, *a: calls.append(1) or original(loop, *a))
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
     weights = {}

@@ -35,21 +35,6 @@ def test_layer_shared_with_a_model_of_another_dtype_is_refused_by_name():
     np.testing.assert_array_equal(shared.W, before)
 
 
-@pytest.mark.parametrize("make", ["ReLU", "PReLU", "Dropout", "Identity"])
-def test_model_without_dense_layer_says_so(make):
-    """Sequential(ReLU()) has no input width: predict (and a saved-and-loaded copy's predict)
-    used to fail with "'NoneType' object cannot be interpreted as an integer"; every call
-    now refuses with the words export already used."""
-    import fastlin
-    layer = getattr(fastlin, make)()
-    model = fastlin.Sequential(layer)
-    X = np.ones((2, 3), np.float32)
-    for call in (lambda: model.predict(X), lambda: model.forward(X),
-                 lambda: model.evaluate(X, np.zeros((2, 3), np.float32), loss="mse")):
-        with pytest.raises(ValueError, match="no Dense layer"):
-            call()
-
-
 def _malformed(kind):
     """A 4x4 sparse matrix whose index arrays point outside it (SciPy does not check them
     unless asked to)."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastlin
-import fastlin.sequential as sequential
+from fastlin.training import threads as fit_threads
 from fastlin import MLP
 from fastlin.callbacks import Callback
 from fastlin.backend import _blas_threads, _contention
@@ -205,7 +205,7 @@ def _data(n=512, seed=0):
 def test_fit_on_a_busy_machine_trains_on_fewer_threads_and_restores_the_count(monkeypatch,
                                                                              backend):
     log, seen, plan_threads = [], [], []
-    monkeypatch.setattr(sequential, "ContentionGuard", _busy_guard_factory(log))
+    monkeypatch.setattr(fit_threads, "ContentionGuard", _busy_guard_factory(log))
     monkeypatch.setattr(_blas_threads, "available", lambda: True)
     # start the guard at once (a real fit this short would finish before its first reading)
     monkeypatch.setattr(_contention, "last_fit_was_reduced", lambda: True)
@@ -217,14 +217,14 @@ def test_fit_on_a_busy_machine_trains_on_fewer_threads_and_restores_the_count(mo
 
     X, y = _data()
     model = MLP([20, 32, 3], seed=0, backend=backend)
-    orig_attach = sequential._FitThreads.attach
+    orig_attach = fit_threads.FitThreads.attach
 
     def attach(self, plan):
         orig_attach(self, plan)
         if plan is not None:
             plan_threads.append(lambda: plan.n_threads)
 
-    monkeypatch.setattr(sequential._FitThreads, "attach", attach)
+    monkeypatch.setattr(fit_threads.FitThreads, "attach", attach)
     model.fit(X, y, epochs=6, batch_size=32, seed=0, callbacks=[Spy()])
     assert log, "fit did not consult the guard"
     if log[0] > 1:  # a 1-core machine has nothing to take away
@@ -237,7 +237,7 @@ def test_fit_on_a_busy_machine_trains_on_fewer_threads_and_restores_the_count(mo
 
 def test_a_fixed_thread_count_turns_the_guard_off(monkeypatch):
     log = []
-    monkeypatch.setattr(sequential, "ContentionGuard", _busy_guard_factory(log))
+    monkeypatch.setattr(fit_threads, "ContentionGuard", _busy_guard_factory(log))
     X, y = _data()
     fastlin.set_num_threads(1)
     try:
@@ -264,13 +264,13 @@ def test_quiet_guard_changes_nothing(monkeypatch):
             m.advance(0.03)
             return super().poll()
 
-    monkeypatch.setattr(sequential, "ContentionGuard", QuietGuard)
+    monkeypatch.setattr(fit_threads, "ContentionGuard", QuietGuard)
     monkeypatch.setattr(_contention, "last_fit_was_reduced", lambda: True)
     X, y = _data()
     a = MLP([20, 32, 3], seed=0)
     a.fit(X, y, epochs=3, batch_size=32, seed=0)
     assert calls == []
-    monkeypatch.setattr(sequential, "ContentionGuard",
+    monkeypatch.setattr(fit_threads, "ContentionGuard",
                         lambda threads: ContentionGuard(1))  # off
     b = MLP([20, 32, 3], seed=0)
     b.fit(X, y, epochs=3, batch_size=32, seed=0)

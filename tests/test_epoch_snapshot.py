@@ -10,14 +10,15 @@ import fastlin
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("compiled", [True, False])
 def test_the_snapshot_is_retaken_each_epoch_and_restores_the_latest(dtype, compiled):
-    from fastlin.sequential import _CompiledLoop, _EpochStart
+    from fastlin.training.compiled import CompiledLoop
+    from fastlin.training.snapshot import EpochStart
     rng = np.random.default_rng(0)
     X = rng.standard_normal((64, 3)).astype(dtype)
     y = rng.integers(0, 4, 64)
     net = fastlin.MLP([3, 8, 5, 4], seed=0, dtype=dtype)
     opt = fastlin.SGD(net.parameters(), lr=0.05)
-    plan = _CompiledLoop.build(net, fastlin.SoftmaxCrossEntropyLoss(), opt, 16, X, y, None).plan
-    start = _EpochStart(net, plan if compiled else None)
+    plan = CompiledLoop.build(net, fastlin.SoftmaxCrossEntropyLoss(), opt, 16, X, y, None).plan
+    start = EpochStart(net, plan if compiled else None)
     initial = [p.copy() for p in net.parameters()]
     for p in net.parameters():          # an epoch of training moves every weight
         p += rng.standard_normal(p.shape).astype(dtype)
@@ -38,8 +39,8 @@ def test_copy_weights_round_trips_and_checks_its_buffer():
     net = fastlin.Sequential(fastlin.Dense(3, 4), fastlin.Tanh(), fastlin.Dense(4, 2, bias=False),
                              seed=0)
     opt = fastlin.SGD(net.parameters(), lr=0.1)
-    from fastlin.sequential import _CompiledLoop
-    plan = _CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, X, y, None).plan
+    from fastlin.training.compiled import CompiledLoop
+    plan = CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, X, y, None).plan
     assert plan.weight_bytes == 4 * (3 * 4 + 4 + 4 * 2)
     saved = np.empty(plan.weight_bytes, np.uint8)
     plan.copy_weights(saved, False)

@@ -292,8 +292,8 @@ def test_openmp_and_threads_api():
 
 
 def _python_loop_only(monkeypatch):
-    from fastlin import sequential
-    monkeypatch.setattr(sequential._CompiledLoop, "build", classmethod(lambda cls, *a: None))
+    from fastlin.training import compiled as compiled_loop
+    monkeypatch.setattr(compiled_loop.CompiledLoop, "build", classmethod(lambda cls, *a: None))
 
 
 @pytest.mark.parametrize("case", ["ce_sgd", "ce_probs_adam", "bce_adamw", "mse_nesterov", "ce_weighted"])
@@ -339,12 +339,12 @@ def test_compiled_loop_matches_python_loop_bitwise(monkeypatch, rng, case, dtype
 
 
 def test_compiled_loop_is_used_and_stops_on_nan(rng):
-    from fastlin import sequential
+    from fastlin.training import compiled as compiled_loop
     X = rng.standard_normal((64, 3)).astype(np.float32) * 100
     y = rng.standard_normal(64).astype(np.float32) * 1e6
     net = MLP([3, 16, 1], seed=0)
     opt = SGD(net.parameters(), lr=10.0)
-    assert sequential._CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, X, y.reshape(-1, 1),
+    assert compiled_loop.CompiledLoop.build(net, fastlin.MSELoss(), opt, 8, X, y.reshape(-1, 1),
                                           None) is not None
     with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
         net.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=8)

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 import fastlin
-import fastlin.sequential as sequential
+from fastlin.training import threads as fit_threads
 from fastlin import benchmarks
 from fastlin.backend import _blas_threads, _calibrate, _threads
 
@@ -26,7 +26,7 @@ def _blas_count_back():
 
 
 def _overlapping_fits(first_ends_first=True):
-    """Thread A and thread B each enter a fit (the _FitThreads of Sequential.fit) while the other
+    """Thread A and thread B each enter a fit (the FitThreads of Sequential.fit) while the other
     is inside one; returns after both have left."""
     entered = [threading.Event(), threading.Event()]
     leave = [threading.Event(), threading.Event()]
@@ -37,7 +37,7 @@ def _overlapping_fits(first_ends_first=True):
         try:
             if i == 1:
                 entered[0].wait(10)
-            threads = sequential._FitThreads()
+            threads = fit_threads.FitThreads()
             entered[i].set()
             leave[i].wait(10)
             threads.restore()

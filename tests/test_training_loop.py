@@ -14,7 +14,7 @@ import fastlin
 from fastlin import MLP, SGD, Adam, Dense, Dropout, ReLU, Sequential, SoftmaxCrossEntropyLoss
 from fastlin.callbacks import Callback, CSVLogger, EarlyStopping, LearningRateScheduler
 from fastlin.optim import lr_scheduler
-from fastlin.sequential import _CompiledLoop
+from fastlin.training.compiled import CompiledLoop
 
 
 class PythonLoopCE(SoftmaxCrossEntropyLoss):
@@ -35,17 +35,17 @@ def dropout_net(seed=3):
 
 
 class CountRuns:
-    """Counts the compiled loop's calls (monkeypatched onto _CompiledLoop.run)."""
+    """Counts the compiled loop's calls (monkeypatched onto CompiledLoop.run)."""
 
     def __init__(self, monkeypatch):
         self.calls = 0
-        original = _CompiledLoop.run
+        original = CompiledLoop.run
 
         def run(loop, *args):
             self.calls += 1
             return original(loop, *args)
 
-        monkeypatch.setattr(_CompiledLoop, "run", run)
+        monkeypatch.setattr(CompiledLoop, "run", run)
 
 
 def assert_same_weights(a, b):

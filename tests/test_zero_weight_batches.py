@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin import sequential
+from fastlin.training import compiled as compiled_loop
 
 
 def _fit(monkeypatch, compiled, sizes, loss, y, sw, opt, rows=60, batch=4, **fit_kw):
     with monkeypatch.context() as m:
         if not compiled:
-            m.setattr(sequential._CompiledLoop, "build", classmethod(lambda cls, *a: None))
+            m.setattr(compiled_loop.CompiledLoop, "build", classmethod(lambda cls, *a: None))
         else:
             built = []
-            real = sequential._CompiledLoop.build.__func__
-            m.setattr(sequential._CompiledLoop, "build",
+            real = compiled_loop.CompiledLoop.build.__func__
+            m.setattr(compiled_loop.CompiledLoop, "build",
                       classmethod(lambda cls, *a: built.append(real(cls, *a)) or built[-1]))
         rng = np.random.default_rng(1)
         X = rng.standard_normal((rows, sizes[0]))

@@ -25,7 +25,8 @@ import math
 import numbers
 from collections import Counter
 
-from fastlin.backend._validation import number
+from fastlin.backend._validation import integer, number
+from fastlin.optim._plateau import Plateau
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LinearLR", "OneCycleLR", "ReduceLROnPlateau"]
@@ -36,14 +37,6 @@ def _check_optimizer(optimizer):
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not a fastlin Optimizer")
     return optimizer
-
-
-def _int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
-    return int(value)
 
 
 def _one_value(name, value, low=0.0):
@@ -80,7 +73,7 @@ class LRScheduler:
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
-        last_epoch = _int("last_epoch", last_epoch, -1)
+        last_epoch = integer("last_epoch", last_epoch, -1)
         initial = getattr(optimizer, "initial_lr", None)
         if last_epoch == -1:
             if initial is None:
@@ -167,7 +160,7 @@ class StepLR(LRScheduler):
     _state_keys = ("step_size", "gamma")
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = _int("step_size", step_size, 1)
+        self.step_size = integer("step_size", step_size, 1)
         self.gamma = number("gamma", gamma, 0.0)
         super().__init__(optimizer, last_epoch)
 
@@ -195,7 +188,7 @@ class MultiStepLR(LRScheduler):
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
             raise TypeError(f"milestones must be an iterable of ints, got "
                             f"{type(milestones).__name__}")
-        self.milestones = Counter(_int("milestone", m, 0) for m in milestones)
+        self.milestones = Counter(integer("milestone", m, 0) for m in milestones)
         self.gamma = number("gamma", gamma, 0.0)
         super().__init__(optimizer, last_epoch)
 
@@ -211,7 +204,7 @@ class MultiStepLR(LRScheduler):
 
     def _decode(self, key, value):
         if key == "milestones":
-            return Counter(_int("milestone", m, 0) for m in value)
+            return Counter(integer("milestone", m, 0) for m in value)
         return super()._decode(key, value)
 
 
@@ -256,7 +249,7 @@ class CosineAnnealingLR(LRScheduler):
     _state_keys = ("T_max", "eta_min")
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max = _int("T_max", T_max, 1)
+        self.T_max = integer("T_max", T_max, 1)
         self.eta_min = number("eta_min", eta_min, 0.0)
         super().__init__(optimizer, last_epoch)
 
@@ -291,7 +284,7 @@ class LinearLR(LRScheduler):
                  last_epoch=-1):
         self.start_factor = number("start_factor", start_factor, 0.0, 1.0, low_open=True)
         self.end_factor = number("end_factor", end_factor, 0.0, 1.0)
-        self.total_iters = _int("total_iters", total_iters, 1)
+        self.total_iters = integer("total_iters", total_iters, 1)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
@@ -345,10 +338,10 @@ class OneCycleLR(LRScheduler):
         from fastlin.optim import SGD, Adam
         _check_optimizer(optimizer)
         if total_steps is not None:
-            self.total_steps = _int("total_steps", total_steps, 1)
+            self.total_steps = integer("total_steps", total_steps, 1)
         elif epochs is not None and steps_per_epoch is not None:
-            self.total_steps = (_int("epochs", epochs, 1)
-                                * _int("steps_per_epoch", steps_per_epoch, 1))
+            self.total_steps = (integer("epochs", epochs, 1)
+                                * integer("steps_per_epoch", steps_per_epoch, 1))
         else:
             raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch")
         pct_start = number("pct_start", pct_start, 0.0, 1.0)
@@ -379,7 +372,7 @@ class OneCycleLR(LRScheduler):
                     raise ValueError(f"{name} must be < 1, got {value}")
         else:
             self.max_momentum = self.base_momentum = None
-        last_epoch = _int("last_epoch", last_epoch, -1)
+        last_epoch = integer("last_epoch", last_epoch, -1)
 
         n = self.total_steps
         if three_phase:
@@ -453,6 +446,17 @@ class OneCycleLR(LRScheduler):
         return super()._encode(key, value)
 
 
+def _on_plateau(name, to_plateau=None, from_plateau=None):
+    """An attribute kept on the scheduler's Plateau, converted to and from torch's terms."""
+    def get(self):
+        value = getattr(self._plateau, name)
+        return value if from_plateau is None else from_plateau(value)
+
+    def set(self, value):
+        setattr(self._plateau, name, value if to_plateau is None else to_plateau(value))
+    return property(get, set)
+
+
 class ReduceLROnPlateau(LRScheduler):
     """Multiply lr by ``factor`` when a metric has not improved for ``patience`` steps
     (torch's ReduceLROnPlateau: same arguments, same counters, same float arithmetic).
@@ -488,10 +492,12 @@ class ReduceLROnPlateau(LRScheduler):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         if not isinstance(monitor, str) or not monitor:
             raise TypeError(f"monitor must be a logs key (a non-empty str), got {monitor!r}")
+        self._plateau = Plateau(mode == "max", 0.0, threshold_mode == "rel", 1, 0,
+                                count_cooldown_end=False)
         self.factor = number("factor", factor, 0.0, 1.0, high_open=True)
-        self.patience = _int("patience", patience, 0)
+        self.patience = integer("patience", patience, 0)
         self.threshold = number("threshold", threshold, 0.0)
-        self.cooldown = _int("cooldown", cooldown, 0)
+        self.cooldown = integer("cooldown", cooldown, 0)
         self.min_lrs = [_one_value("min_lr", min_lr)]
         self.eps = number("eps", eps, 0.0)
         self.mode, self.threshold_mode, self.monitor = mode, threshold_mode, monitor
@@ -501,22 +507,26 @@ class ReduceLROnPlateau(LRScheduler):
         self._reset()
 
     def _reset(self):
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.cooldown_counter = 0
-        self.num_bad_epochs = 0
+        self._plateau.reset()
+
+    # the counters and the rule live in the shared plateau arithmetic; these names are torch's
+    best = _on_plateau("best")
+    num_bad_epochs = _on_plateau("bad_steps")
+    cooldown_counter = _on_plateau("cooldown_counter")
+    threshold = _on_plateau("threshold")
+    cooldown = _on_plateau("cooldown")
+    mode = _on_plateau("maximize", lambda mode: mode == "max", lambda up: "max" if up else "min")
+    threshold_mode = _on_plateau("relative", lambda tm: tm == "rel",
+                                 lambda rel: "rel" if rel else "abs")
+    # torch reduces after patience + 1 bad epochs, the plateau at its patience-th
+    patience = _on_plateau("patience", lambda n: n + 1, lambda n: n - 1)
 
     @property
     def in_cooldown(self):
-        return self.cooldown_counter > 0
+        return self._plateau.in_cooldown
 
     def _is_better(self, a, best):
-        if self.mode == "min" and self.threshold_mode == "rel":
-            return a < best * (1.0 - self.threshold)
-        if self.mode == "min":
-            return a < best - self.threshold
-        if self.threshold_mode == "rel":
-            return a > best * (self.threshold + 1.0)
-        return a > best + self.threshold
+        return self._plateau.is_better(a, best)
 
     def step(self, metrics):
         """Record this step's metric value and reduce lr when it has plateaued."""
@@ -525,19 +535,10 @@ class ReduceLROnPlateau(LRScheduler):
         except (TypeError, ValueError):
             raise TypeError(f"metrics must be a real number, got {metrics!r}") from None
         self.last_epoch += 1
-        if self._is_better(current, self.best):
-            self.best = current
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.in_cooldown:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
+        if self._plateau.update(current):
             old_lr = float(self.optimizer.lr)
             new_lr = max(old_lr * self.factor, self.min_lrs[0])
             if old_lr - new_lr > self.eps:
                 self.optimizer.lr = new_lr
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
+            self._plateau.start_cooldown()
         self._last_lr = [float(self.optimizer.lr)]

@@ -1,0 +1,123 @@
+"""The Callback hooks and CallbackList, the one dispatcher fit calls them through."""
+
+
+def optimizer_of(model, who):
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        raise RuntimeError(f"{who} needs model.optimizer (fit sets it); the model has none")
+    return opt
+
+
+class Callback:
+    """Base class: override any of the hooks. ``self.model`` is the model being trained.
+
+    Examples
+    --------
+    >>> class StopAtLoss(Callback):
+    ...     def on_epoch_end(self, epoch, logs=None):
+    ...         if logs["loss"] < 0.1:
+    ...             self.model.stop_training = True
+    """
+
+    model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end")
+
+
+def _admit(i, callback):
+    """A Callback, or any object with the four hooks (fit has always taken those)."""
+    missing = [h for h in HOOKS if not callable(getattr(callback, h, None))]
+    if missing:
+        raise TypeError(f"callbacks[{i}] is a {type(callback).__name__}, not a "
+                        f"fastlin.callbacks.Callback: it lacks the Callback hooks "
+                        f"({', '.join(missing)}); subclass fastlin.callbacks.Callback")
+    return callback
+
+
+class CallbackList:
+    """Several callbacks called in order, as one. ``fit`` dispatches every hook through one,
+    which holds fit's own callbacks (History, the progress bar, early stopping, the
+    scheduler's step) beside the user's.
+
+    Parameters
+    ----------
+    callbacks : a Callback, an iterable of them, or None. Any object with the four hooks
+        (``on_train_begin/end``, ``on_epoch_begin/end``) is taken; others raise TypeError.
+    model : the model to attach (``set_model``), optional
+    """
+
+    def __init__(self, callbacks=None, model=None):
+        if callbacks is None:
+            callbacks = []
+        elif all(hasattr(callbacks, h) for h in HOOKS):
+            callbacks = [callbacks]
+        elif isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+            raise TypeError(f"callbacks must be a list of Callback objects, got "
+                            f"{type(callbacks).__name__}")
+        self.callbacks = [_admit(i, cb) for i, cb in enumerate(callbacks)]
+        self.model = None
+        if model is not None:
+            self.set_model(model)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self):
+        return len(self.callbacks)
+
+    def append(self, callback):
+        self.callbacks.append(_admit(len(self.callbacks), callback))
+        if self.model is not None:
+            self._attach(callback)
+
+    def _attach(self, callback):
+        if callable(getattr(callback, "set_model", None)):
+            callback.set_model(self.model)
+        else:
+            callback.model = self.model
+
+    def set_model(self, model):
+        self.model = model
+        for cb in self.callbacks:
+            self._attach(cb)
+
+    def on_train_begin(self, logs=None):
+        for cb in self.callbacks:
+            cb.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        for cb in self.callbacks:
+            cb.on_train_end(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+
+    # fit's own callbacks also follow the batches: the progress bar, a per-batch rate
+    # schedule. The compiled loop reports once per chunk of batches (one batch when a
+    # callback needs every one), so users' callbacks, which run between epochs, never slow it.
+    def batch_followers(self):
+        return [cb for cb in self.callbacks if callable(getattr(cb, "on_batches_end", None))]
+
+    def needs_every_batch(self):
+        return any(getattr(cb, "every_batch", False) for cb in self.callbacks)

@@ -1,0 +1,122 @@
+"""fit, assembled: the arguments checked, the callbacks of this fit put in one CallbackList,
+and the epoch loop run with the model in training mode, Ctrl-C deferred to batch boundaries
+and the fit's thread policy in force."""
+import numpy as np
+
+from fastlin import _interrupt
+from fastlin.layers import Dropout
+from fastlin.optim import OPTIMIZERS, Optimizer
+from fastlin.training import data as fit_data
+from fastlin.training import targets
+from fastlin.training.callbacks.base import CallbackList
+from fastlin.training.callbacks.early_stopping import EarlyStopping
+from fastlin.training.callbacks.history import History
+from fastlin.training.callbacks.progress import ProgressBar
+from fastlin.training.callbacks.schedules import SchedulerStep
+from fastlin.training.loop import EpochLoop
+from fastlin.training.threads import FitThreads
+
+
+def make_optimizer(model, optimizer, lr):
+    """The optimizer a fit uses: the one given (over this model's parameters), or one by name,
+    continuing ``model.optimizer`` when it is of that kind over the same arrays."""
+    if isinstance(optimizer, Optimizer):
+        # (a subset of the model's parameters is fine: the others stay frozen)
+        mine = {id(p) for p in model.parameters()}
+        if any(id(p) not in mine for p, _ in optimizer.param_groups):
+            raise ValueError("the optimizer updates arrays that are not this model's "
+                             "parameters (it would train nothing here): build it over "
+                             "model.parameters()")
+        if lr is not None:
+            optimizer.lr = lr
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        cls = OPTIMIZERS[optimizer.lower()]
+        kept = getattr(model, "optimizer", None)
+        params = model.parameters()
+        if type(kept) is cls and kept.backend.name == model.backend_name \
+                and len(kept.param_groups) == len(params) \
+                and all(p is q for p, (q, _) in zip(params, kept.param_groups)):
+            if lr is not None:
+                kept.lr = lr
+            return kept
+        kwargs = {} if lr is None else {"lr": lr}
+        return cls(params, backend=model.backend_name, **kwargs)
+    raise ValueError(f"unknown optimizer {optimizer!r}; pass an Optimizer or one of "
+                     f"{', '.join(OPTIMIZERS)}")
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _logged_keys(loss, validation):
+    keys = ["loss"] + (["accuracy"] if targets.is_classification(loss) else [])
+    return keys + ([f"val_{k}" for k in keys] if validation is not None else [])
+
+
+def _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience, min_delta,
+                   data, loss, epochs, batch_size):
+    """fit's callbacks in the order they run: History, the progress bar, early stopping (so
+    the best weights are back before the user's on_train_end), the user's, the scheduler."""
+    own = [history]
+    if verbose:
+        n_batches = (data.n + batch_size - 1) // batch_size
+        own.append(ProgressBar(epochs, n_batches, targets.is_classification(loss)))
+    if early_stopping:
+        stopper = EarlyStopping("val_loss" if data.validation is not None else "loss",
+                                restore_best_weights=True)
+        # fit's own arguments, taken as they always were (not the callback's checks)
+        stopper.patience, stopper.min_delta = patience, min_delta
+        own.append(stopper)
+    step = []
+    if scheduler is not None:
+        step = [SchedulerStep(scheduler)]
+        step[0].check_monitor(_logged_keys(loss, data.validation))
+    return CallbackList(own + list(user) + step)
+
+
+def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
+        seed=None, validation_data=None, validation_split=0.0, verbose=False,
+        early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
+        class_weight=None, lr=None, callbacks=None, scheduler=None):
+    """Sequential.fit (its docstring holds the parameters)."""
+    loss = targets.resolve_loss(model, loss, y)
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size)
+    data = fit_data.prepare(model, loss, X, y, sample_weight, class_weight, validation_data,
+                            validation_split)
+    user = CallbackList(callbacks)
+    opt = make_optimizer(model, optimizer, lr)
+    if scheduler is not None and getattr(scheduler, "optimizer", None) is not opt:
+        raise ValueError("scheduler must be built over the optimizer this fit uses "
+                         "(pass that optimizer as optimizer=)")
+    history = History()
+    cbs = _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience,
+                         min_delta, data, loss, epochs, batch_size)
+    # every argument is checked: from here on the model changes
+    model.optimizer, model.loss_, model.history_ = opt, loss, history
+    model.stop_training = False
+    rng = model._shuffle_stream(seed)
+    cbs.set_model(model)
+    modes = [getattr(layer, "training", None) for layer in model.layers]
+    model.train()
+    # a thread count set with set_num_threads governs fit's matrix products too (restored
+    # after); otherwise BLAS keeps its own count, which the guard lowers while another
+    # process competes for the cores
+    threads = FitThreads()
+    try:
+        with _interrupt.deferred_interrupt() as interrupts:
+            loop = EpochLoop(model, data, loss, opt, min(batch_size, data.n), shuffle, rng,
+                             cbs, threads, interrupts, user_callbacks=len(user) > 0)
+            loop.run(epochs)
+    finally:
+        threads.restore()
+        for layer, mode in zip(model.layers, modes):
+            if mode is not None:
+                layer.training = mode
+            if isinstance(layer, Dropout):
+                layer._fit_seed = None
+    return history

@@ -1,0 +1,124 @@
+"""The epoch loop of fit: each epoch's order from the model's shuffle stream, the batches in
+chunks sized so that Ctrl-C is seen every ~CHECK_SECONDS, the stop on a non-finite loss, and
+the callbacks between epochs (and, for fit's own, between chunks)."""
+import time
+
+import numpy as np
+
+from fastlin._kernels import train
+from fastlin.layers import Dense, Dropout
+from fastlin.training import runners, targets
+from fastlin.training.snapshot import EpochStart
+
+# longest stretch of compiled training between two checks for Ctrl-C (SPEC: stop within 1 s)
+CHECK_SECONDS = 0.05
+
+
+class NonFiniteLossError(FloatingPointError, RuntimeError, ValueError):
+    """Training produced a NaN or infinite loss; the weights were left at a finite state."""
+
+
+class EpochLoop:
+    """Runs the epochs of one fit. ``runner`` is chosen once (runners.choose) and rebuilt only
+    when a user's callback changed a setting the compiled plan holds."""
+
+    def __init__(self, model, data, loss, opt, batch_size, shuffle, rng, callbacks, threads,
+                 interrupts, user_callbacks):
+        self.model, self.data, self.loss, self.opt = model, data, loss, opt
+        self.batch_size, self.rng = batch_size, rng
+        self.callbacks, self.threads, self.interrupts = callbacks, threads, interrupts
+        self.user_callbacks = user_callbacks
+        n = data.n
+        self.n_batches = (n + batch_size - 1) // batch_size
+        self.order_buffer = np.empty(n, np.int64) if shuffle else None
+        self.classification = targets.is_classification(loss)
+        self.has_dropout = any(isinstance(layer, Dropout) and layer.p > 0
+                               for layer in model.layers)
+        self.followers = callbacks.batch_followers()
+        self.every_batch = callbacks.needs_every_batch()
+        caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
+        self.chunk_cap = min(caps) if caps else self.n_batches
+        # compiled batches per call: sized from the measured time per batch so that a call
+        # lasts at most ~CHECK_SECONDS; the first chunk is the whole epoch when even a slow
+        # machine (1 GFLOP/s) runs it within CHECK_SECONDS, else one batch, timed to size the next
+        epoch_flops = 6.0 * n * sum(layer.in_features * layer.out_features
+                                    for layer in model.layers if isinstance(layer, Dense))
+        self.chunk = self.n_batches if epoch_flops < 1e9 * CHECK_SECONDS else 1
+        self._choose_runner()
+
+    def _choose_runner(self):
+        self.runner = runners.choose(self.model, self.data, self.loss, self.opt, self.batch_size)
+        self.threads.attach(self.runner.plan)
+        self.epoch_start = EpochStart(self.model, self.runner.plan)
+
+    def run(self, epochs):
+        self.callbacks.on_train_begin({})
+        for epoch in range(epochs):
+            self.callbacks.on_epoch_begin(epoch, {})
+            if self.user_callbacks and self.runner.stale():
+                # a callback changed a setting the compiled plan holds (weight decay, label
+                # smoothing, ...): a new plan takes it, as the Python loop would (only a
+                # callback runs between epochs, so without one nothing can have changed)
+                self._choose_runner()
+            logs = self._epoch(epoch)
+            self.callbacks.on_epoch_end(epoch, dict(logs, lr=float(self.opt.lr)))
+            self.interrupts.check()
+            if self.model.stop_training:
+                break
+        history = self.model.history_
+        self.callbacks.on_train_end({k: v[-1] for k, v in history.history.items()})
+
+    def _epoch(self, epoch):
+        self.epoch_start.take()
+        order = None
+        if self.order_buffer is not None:
+            order = self.order_buffer
+            train.permutation(order, int(self.rng.bit_generator.random_raw()))
+        drop_seed = int(self.rng.bit_generator.random_raw()) if self.has_dropout else 0
+        running = runners.Running()
+        runner, b = self.runner, 0
+        while b < self.n_batches:
+            stop_b = self._chunk_end(b) if runner.chunked else b + 1
+            started = time.perf_counter()
+            failure = runner.run(order, b, stop_b, drop_seed, running)
+            if runner.chunked:
+                elapsed = time.perf_counter() - started
+                self.chunk = max(1, min(self.n_batches, int(CHECK_SECONDS * (stop_b - b)
+                                                            / max(elapsed, 1e-9))))
+            if failure is not None:
+                self._stop_non_finite(epoch, *failure)
+            for cb in self.followers:
+                cb.on_batches_end(b, stop_b, running)
+            if self.threads.poll() and runner.chunked:
+                self.chunk = max(1, self.chunk // 4)  # a short stretch to judge a thread more on
+            self.interrupts.check()
+            b = stop_b
+        return self._record(epoch, running)
+
+    def _chunk_end(self, b):
+        if self.every_batch:
+            self.chunk = 1
+        else:
+            self.chunk = min(self.chunk, self.chunk_cap)
+        return min(b + self.chunk, self.n_batches)
+
+    def _record(self, epoch, running):
+        record = {"loss": running.mean_loss()}
+        if self.classification:
+            record["accuracy"] = running.correct / self.data.n
+        if self.data.validation is not None:
+            X_val, y_val, sw_val = self.data.validation
+            val = self.model.evaluate(X_val, y_val, loss=self.loss, sample_weight=sw_val)
+            record["val_loss"] = val["loss"]
+            if self.classification:
+                record["val_accuracy"] = val["accuracy"]
+        if not self.runner.weights_finite():
+            self._stop_non_finite(epoch, self.n_batches - 1, float("nan"))
+        return record
+
+    def _stop_non_finite(self, epoch, batch, value):
+        if not all(np.isfinite(p).all() for p in self.model.parameters()):
+            self.epoch_start.restore()
+        raise NonFiniteLossError(
+            f"loss became {value} at epoch {epoch + 1}, batch {batch}; training stopped and "
+            "the weights were left at their last finite values (try a smaller learning rate)")
