@@ -27,12 +27,13 @@ import json
 import math
 import numbers
 import os
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 from numpy.lib import format as npy_format
+
+from fastlin._atomic import atomic_write
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -227,38 +228,6 @@ def _optimizer_spec(model, optimizer):
     return spec, state["state"]
 
 
-def atomic_write(path, write):
-    """Call ``write(f)`` on a temporary file in the directory of `path`, fsync it, then rename it
-    onto `path` (and fsync the directory): a write that fails or is killed leaves any previous
-    file intact. A symlinked `path` is replaced through the link; the file keeps the
-    permissions of the one it replaces. Used by save and by fastlin.export."""
-    if hasattr(path, "write"):
-        raise TypeError("fastlin writes files atomically by renaming: it needs a file path, "
-                        "not a file object")
-    path = os.fspath(path)
-    if os.path.islink(path):
-        path = os.path.realpath(path)  # replace the file the link points to, keep the link
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            if hasattr(os, "fchmod"):
-                os.fchmod(f.fileno(), mode)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
-
-
 def _write_atomic(path, header, arrays):
     def write(f):
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
@@ -269,37 +238,6 @@ def _write_atomic(path, header, arrays):
                     npy_format.write_array(out, np.asarray(arr), allow_pickle=False)
 
     atomic_write(path, write)
-
-
-def _new_file_mode(path):
-    """The permission bits the file gets: those of the file it replaces, else what
-    open(path, "w") would give (0o666 less the umask), not mkstemp's 0o600."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        pass
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o644
-
-
-def _fsync_directory(directory):
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------- loading
