@@ -530,6 +530,29 @@ def test_format_1_files_still_load(tmp_path, rng):
     assert_array_equal(back.predict(X), net.predict(X))
 
 
+def test_out_of_range_numbers_name_their_field(tmp_path, rng):
+    """The header's numbers go through the checks every fastlin argument does; a JSON integer
+    too large for a float is a ValueError naming the file too, not an OverflowError."""
+    X, y = data(rng)
+    model = small_mlp()
+    opt = SGD(model.parameters(), lr=0.01)
+    model.fit(X, y, optimizer=opt, epochs=1, loss="cross_entropy")
+    ok = tmp_path / "ok.npz"
+    model.save(ok, optimizer=opt)
+    for keys, value, match in (
+            (["layers", 0, "config", "in_features"], 2**40, "in_features must be <= 2147483647"),
+            (["layers", 0, "config", "out_features"], 0, "out_features must be >= 1"),
+            (["optimizer", "config", "lr"], 10**400, "optimizer lr must be finite"),
+            (["optimizer", "config", "lr"], "0.1", "optimizer lr must be a real number"),
+            (["optimizer", "step_count"], 1.5, "step_count must be an int")):
+        header = header_of(ok)
+        _set(keys, value)(header)
+        path = write_file(tmp_path / "bad.npz", header, arrays_of(ok))
+        with pytest.raises(ValueError) as info:
+            fastlin.load_checkpoint(path)
+        assert str(path) in str(info.value) and match in str(info.value), str(info.value)
+
+
 # ------------------------------------------------------------------ get_config, module layout
 def _edited_mlp():
     model = MLP([4, 6, 3], activation="tanh", seed=0)

@@ -5,26 +5,30 @@ every parameter's shape computed from the architecture alone, before anything is
 whose message names the field; no layer with parameters is constructed here, so a header
 that declares absurd sizes costs nothing.
 """
-import math
-import numbers
-
 from fastlin.backend import available
+from fastlin.backend._validation import integer, number
 from fastlin.init import INITS
 from fastlin.io._format import MAX_FEATURES, MAX_LAYERS, MAX_STATE_DEPTH, OPTIMIZERS, InvalidFile
 from fastlin.layers import ACTIVATION_LAYERS, LAYER_TYPES
 
 
+def _scalar(check, value, what, low, high):
+    """`check` (the argument checks every fastlin API uses) with its complaint re-raised as a
+    defect of the file; a JSON integer too large for a float is one too."""
+    try:
+        return check(what, value, low, high)
+    except (TypeError, ValueError) as exc:
+        raise InvalidFile(str(exc)) from None
+    except OverflowError:
+        raise InvalidFile(f"{what} must be finite, got an integer too large for a float") from None
+
+
 def _int(value, what, low=1, high=MAX_FEATURES):
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidFile(f"{what} must be an int in [{low}, {high}], got {value!r}")
-    return value
+    return _scalar(integer, value, what, low, high)
 
 
-def _real(value, what, low=-math.inf, high=math.inf):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or not low <= value <= high:
-        raise InvalidFile(f"{what} must be a finite number in [{low}, {high}], got {value!r}")
-    return float(value)
+def _real(value, what, low=None, high=None):
+    return _scalar(number, value, what, low, high)
 
 
 def _bool(value, what):
