@@ -16,6 +16,7 @@ import os
 
 import numpy as np
 
+from fastlin._atomic import atomic_write
 from fastlin.layers import (Abs, Dense, Identity, LeakyReLU, PReLU, ReLU, Sigmoid, Tanh,
                             _as_dtype)
 
@@ -53,9 +54,8 @@ def _import_onnx():
 
 
 def _atomic_write(path, data):
-    """Write bytes to path atomically (fastlin.io.atomic_write): a failed or killed export
+    """Write bytes to path atomically (fastlin._atomic.atomic_write): a failed or killed export
     leaves any previous file intact."""
-    from fastlin.io import atomic_write
     atomic_write(path, lambda f: f.write(data))
 
 

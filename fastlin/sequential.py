@@ -418,8 +418,18 @@ class Sequential:
     def save(self, path, metadata=None, optimizer=None):
         """Save architecture and weights to an .npz file atomically (fastlin.load reads it);
         with ``optimizer=`` a checkpoint that fastlin.load_checkpoint resumes from."""
-        from fastlin.io import save_model
+        # imported here: fastlin.io's package imports its loader, which imports this module
+        from fastlin.io._writer import save_model
         save_model(self, path, metadata, optimizer=optimizer)
+
+    def get_config(self):
+        """The architecture as JSON-serialisable data: ``{"class", "dtype", "backend",
+        "layers": [{"type", "config"}, ...]}``, what ``save`` stores and ``fastlin.load``
+        rebuilds (the weights and training state are stored beside it). "class" is the class
+        ``fastlin.load`` returns."""
+        return {"class": "Sequential", "dtype": self.dtype.name, "backend": self.backend_name,
+                "layers": [{"type": type(layer).__name__, "config": layer.get_config()}
+                           for layer in self.layers]}
 
 
 def _default_init(activation):
@@ -452,3 +462,35 @@ class MLP(Sequential):
         super().__init__(*layers, dtype=dtype, seed=seed, backend=backend)
         self.sizes = sizes
         self.activation = activation
+
+    def get_config(self):
+        """Sequential's configuration plus ``"mlp"``, the constructor arguments (sizes,
+        activation, init, bias), with "class" "MLP". An MLP whose ``layers`` were edited since
+        (so that these arguments no longer build them) describes itself as a Sequential and
+        loads as one."""
+        config = super().get_config()
+        mlp = self._constructor_arguments(config["layers"])
+        if mlp is not None:
+            config["class"], config["mlp"] = "MLP", mlp
+        return config
+
+    def _constructor_arguments(self, layers):
+        """MLP's arguments when `layers` (configs) are the ones they build, else None; the
+        layers are described without allocating any weights."""
+        import json
+        try:
+            act = ACTIVATION_LAYERS[self.activation]
+            sizes = [int(s) for s in self.sizes]
+            mlp = {"sizes": sizes, "activation": self.activation,
+                   "init": layers[0]["config"]["init"], "bias": layers[0]["config"]["bias"]}
+            expected = []
+            for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+                expected.append({"type": "Dense", "config": {
+                    "in_features": a, "out_features": b, "bias": mlp["bias"], "init": mlp["init"]}})
+                if i < len(sizes) - 2:
+                    layer = act(num_parameters=b) if self.activation == "prelu" else act()
+                    expected.append({"type": act.__name__, "config": layer.get_config()})
+            same = json.dumps(expected, sort_keys=True) == json.dumps(layers, sort_keys=True)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            return None
+        return mlp if same else None

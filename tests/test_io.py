@@ -528,3 +528,98 @@ def test_format_1_files_still_load(tmp_path, rng):
     X, _ = data(rng)
     assert type(back) is Sequential and back.metadata == {"a": 1}
     assert_array_equal(back.predict(X), net.predict(X))
+
+
+def test_out_of_range_numbers_name_their_field(tmp_path, rng):
+    """The header's numbers go through the checks every fastlin argument does; a JSON integer
+    too large for a float is a ValueError naming the file too, not an OverflowError."""
+    X, y = data(rng)
+    model = small_mlp()
+    opt = SGD(model.parameters(), lr=0.01)
+    model.fit(X, y, optimizer=opt, epochs=1, loss="cross_entropy")
+    ok = tmp_path / "ok.npz"
+    model.save(ok, optimizer=opt)
+    for keys, value, match in (
+            (["layers", 0, "config", "in_features"], 2**40, "in_features must be <= 2147483647"),
+            (["layers", 0, "config", "out_features"], 0, "out_features must be >= 1"),
+            (["optimizer", "config", "lr"], 10**400, "optimizer lr must be finite"),
+            (["optimizer", "config", "lr"], "0.1", "optimizer lr must be a real number"),
+            (["optimizer", "step_count"], 1.5, "step_count must be an int")):
+        header = header_of(ok)
+        _set(keys, value)(header)
+        path = write_file(tmp_path / "bad.npz", header, arrays_of(ok))
+        with pytest.raises(ValueError) as info:
+            fastlin.load_checkpoint(path)
+        assert str(path) in str(info.value) and match in str(info.value), str(info.value)
+
+
+# ------------------------------------------------------------------ get_config, module layout
+def _edited_mlp():
+    model = MLP([4, 6, 3], activation="tanh", seed=0)
+    model.layers[1] = ReLU()  # no longer what MLP(..., activation="tanh") builds
+    return model
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MLP([4, 6, 5, 3], activation="prelu", seed=0, dtype="float64"),
+    lambda: MLP([4, 3], activation="leaky_relu", bias=False, init="lecun", backend="numpy"),
+    lambda: Sequential(Dense(4, 6), PReLU(6), Dense(6, 3), LeakyReLU(0.2),
+                       fastlin.Dropout(0.25), Dense(3, 2), seed=0),
+    _edited_mlp,
+], ids=["mlp-prelu", "mlp-linear", "sequential", "edited-mlp"])
+def test_get_config_round_trips_through_a_file(tmp_path, make):
+    model = make()
+    config = model.get_config()
+    assert json.loads(json.dumps(config)) == config  # plain JSON, nothing lost
+    path = tmp_path / "m.npz"
+    model.save(path)
+    stored = header_of(path)
+    assert {k: stored[k] for k in config} == config  # the header is what get_config says
+    back = fastlin.load(path)
+    assert back.get_config() == config
+    assert type(back).__name__ == config["class"]
+    assert ("mlp" in config) == (config["class"] == "MLP")
+
+
+def _fastlin_imports(module):
+    """The fastlin modules `module` imports (at module level or in functions): for
+    ``from P import x`` the submodule P.x when there is one, else P."""
+    import ast
+    root = REPO / "fastlin"
+
+    def is_module(name):
+        parts = name.split(".")[1:]
+        return (root.joinpath(*parts).with_suffix(".py").is_file()
+                or (root.joinpath(*parts) / "__init__.py").is_file())
+
+    path = root.joinpath(*module.split(".")[1:])
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = []
+            if node.level:  # relative: from the package holding `module`
+                package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+            prefix = ".".join(base + ([node.module] if node.module else []))
+            for a in node.names:
+                sub = f"{prefix}.{a.name}"
+                found.add(sub if is_module(sub) else prefix)
+    return {m for m in found if m.split(".")[0] == "fastlin" and is_module(m)}
+
+
+def test_the_writer_imports_no_model_module():
+    """Saving depends on the model only through get_config(), so the models may import the
+    writer without an import circle; only the loader knows the model classes."""
+    seen, todo = set(), ["fastlin.io._writer"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_fastlin_imports(module))
+    models = {"fastlin.sequential", "fastlin.linear", "fastlin.sklearn", "fastlin.io._loader"}
+    assert not seen & models, sorted(seen & models)
+    assert "fastlin.io._writer" in _fastlin_imports("fastlin.sequential")
+    assert "fastlin.sequential" in _fastlin_imports("fastlin.io._loader")

@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from fastlin._atomic import atomic_write
+
 GAIN = 0.9  # all cores must take at most this fraction of one thread's time
 NEVER = 1 << 62
 SIZES = tuple(1 << k for k in range(15, 24))
@@ -143,7 +145,6 @@ def save(result, path=None):
     entry["measured"] = time.strftime("%Y-%m-%d %H:%M:%S")
     stored[machine_key()] = entry
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    from fastlin.io import atomic_write
     text = json.dumps(stored, indent=1, sort_keys=True).encode()
     atomic_write(path, lambda fh: fh.write(text))
     return path
