@@ -1,8 +1,31 @@
-"""Optimizers (fastlin/optim): the parameters an optimizer owns, and load_state_dict's checks."""
+"""Optimizers (fastlin/optim): torch's update rules by hand, the parameters an optimizer owns,
+and load_state_dict's checks."""
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 import fastlin
+from fastlin import SGD, Adam, Dense
+
+
+def test_optimizers_follow_torch_rules():
+    """Hand-computed torch.optim steps on one parameter."""
+    d = Dense(1, 1, bias=False)
+    d.W = [[1.0]]
+    d.dW[...] = 0.5
+    opt = SGD([d.W], lr=0.1, momentum=0.9, weight_decay=0.1)
+    opt.step()  # g = 0.5 + 0.1*1 = 0.6; buf = 0.6; w = 1 - 0.06
+    assert_allclose(d.W, [[0.94]], rtol=1e-6)
+    opt.step()  # g = 0.5 + 0.094 = 0.594; buf = 0.9*0.6 + 0.594 = 1.134
+    assert_allclose(d.W, [[0.94 - 0.1134]], rtol=1e-6)
+    d.W = [[1.0]]
+    adam = Adam([d.W], lr=0.1)
+    adam.step()  # first Adam step moves by lr * sign(g)
+    assert_allclose(d.W, [[0.9]], rtol=1e-6)
+    d.W = [[1.0]]
+    adamw = fastlin.AdamW([d.W], lr=0.1, weight_decay=0.5)
+    adamw.step()  # w = 1 * (1 - 0.05) - 0.1
+    assert_allclose(d.W, [[0.85]], rtol=1e-6)
 
 
 def test_fit_refuses_an_optimizer_over_another_models_parameters():

@@ -1,6 +1,6 @@
-"""Layers, Sequential/MLP through the public API: building a model (widths that chain, one place
-per layer object, one dtype), fit and evaluate with their targets and weights, the input
-checks, save/load."""
+"""Sequential/MLP through the public API: building a model (widths that chain, one place per
+layer object, one dtype), fit and evaluate with their targets and weights, the input checks,
+save/load. Layers on their own: test_layers.py; optimizers: test_optim.py."""
 import tracemalloc
 
 import numpy as np
@@ -16,19 +16,6 @@ def blobs(rng, n=300, d=5, k=3):
     centers = rng.standard_normal((k, d)) * 3
     y = rng.integers(0, k, n)
     return (centers[y] + rng.standard_normal((n, d))).astype(np.float32), y
-
-
-def test_layer_parameters_are_plain_arrays():
-    d = Dense(3, 4, seed=0)
-    assert type(d.W) is np.ndarray and d.W.shape == (3, 4) and d.b.shape == (4,)
-    assert d.dW.shape == (3, 4) and d.db.shape == (4,)
-    W = d.W
-    d.W = np.ones((3, 4))
-    assert d.W is W and (d.W == 1).all()
-    with pytest.raises(ValueError, match="W must have shape"):
-        d.W = np.ones((4, 3))
-    p = PReLU(num_parameters=4, init=0.1)
-    assert p.alpha.shape == (4,) and np.allclose(p.alpha, 0.1) and p.dalpha.shape == (4,)
 
 
 def test_seed_reinitialises_and_is_dtype_independent():
@@ -264,26 +251,6 @@ def test_load_rejects_foreign_and_pickled_files(tmp_path):
         fastlin.load(truncated)
 
 
-def test_optimizers_follow_torch_rules():
-    """Hand-computed torch.optim steps on one parameter."""
-    d = Dense(1, 1, bias=False)
-    d.W = [[1.0]]
-    d.dW[...] = 0.5
-    opt = SGD([d.W], lr=0.1, momentum=0.9, weight_decay=0.1)
-    opt.step()  # g = 0.5 + 0.1*1 = 0.6; buf = 0.6; w = 1 - 0.06
-    assert_allclose(d.W, [[0.94]], rtol=1e-6)
-    opt.step()  # g = 0.5 + 0.094 = 0.594; buf = 0.9*0.6 + 0.594 = 1.134
-    assert_allclose(d.W, [[0.94 - 0.1134]], rtol=1e-6)
-    d.W = [[1.0]]
-    adam = Adam([d.W], lr=0.1)
-    adam.step()  # first Adam step moves by lr * sign(g)
-    assert_allclose(d.W, [[0.9]], rtol=1e-6)
-    d.W = [[1.0]]
-    adamw = fastlin.AdamW([d.W], lr=0.1, weight_decay=0.5)
-    adamw.step()  # w = 1 * (1 - 0.05) - 0.1
-    assert_allclose(d.W, [[0.85]], rtol=1e-6)
-
-
 def test_openmp_and_threads_api():
     assert isinstance(fastlin.openmp_enabled(), bool)
     fastlin.set_num_threads(1)
@@ -351,25 +318,6 @@ def test_compiled_loop_is_used_and_stops_on_nan(rng):
     with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
         net.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=8)
     assert all(np.isfinite(p).all() for p in net.parameters())
-
-
-def test_layers_convert_or_reject_their_input(rng):
-    """A layer used on its own accepts float64 or non-contiguous input for a float32 layer
-    (converted) and names the problem otherwise; abs keeps the input's sign for backward."""
-    d = Dense(3, 2, seed=0)
-    x64 = rng.standard_normal((4, 3))
-    assert_allclose(d.forward(x64), (x64.astype(np.float32) @ d.W + d.b), rtol=1e-6)
-    a = Abs()
-    x = np.array([[-1.0, 2.0]])
-    a.forward(x)
-    assert_array_equal(a.backward(np.ones((1, 2))), [[-1.0, 1.0]])
-    with pytest.raises(ValueError, match=r"x must have shape \(n, 3\)"):
-        d.forward(np.ones((4, 2)))
-    with pytest.raises(TypeError, match="x must hold numbers"):
-        d.forward(np.array([["a", "b", "c"]]))
-    d.forward(x64)
-    with pytest.raises(ValueError, match=r"grad_output must have shape \(4, 2\)"):
-        d.backward(np.ones((4, 3)))
 
 
 def test_compiled_loop_without_bias_matches_python_loop(monkeypatch, rng):

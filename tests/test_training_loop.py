@@ -1,7 +1,7 @@
 """fit with callbacks, schedules and dropout, end to end (SPEC §10): the compiled loop stays in
 use, schedules and settings changed by callbacks reach it, dropout is seeded and
 reproducible, and a run killed after a checkpoint resumes to the same weights as one that
-never stopped."""
+never stopped. The Dropout layer on its own: test_layers.py."""
 import math
 import os
 import subprocess
@@ -113,30 +113,6 @@ def test_dropout_manual_loop_train_and_eval_modes():
     # the backward pass goes through the same mask
     grad = net.backward(np.ones_like(out_train))
     assert grad.shape == X.shape
-
-
-def test_dropout_mask_twins_agree_and_have_the_right_rate():
-    from fastlin._kernels import train
-    from fastlin.layers import dropout_mask_reference
-    for dtype in (np.float32, np.float64):
-        a = np.random.default_rng(0).standard_normal(100_003).astype(dtype)
-        for p in (0.0, 0.1, 0.5, 0.9):
-            mask, out = np.empty_like(a), np.empty_like(a)
-            train.dropout(a, mask, out, 12345, p)
-            np.testing.assert_array_equal(mask, dropout_mask_reference(a.size, 12345, p,
-                                                                       np.dtype(dtype)))
-            np.testing.assert_array_equal(out, a * mask)
-            # 100k Bernoulli draws: the kept share within 5 standard deviations of 1 - p
-            sd = math.sqrt(p * (1 - p) / a.size)
-            assert abs((mask != 0).mean() - (1 - p)) <= 5 * sd + 1e-12
-
-
-def test_dropout_rejects_bad_probabilities():
-    for p in (-0.1, 1.0, 1.5, float("nan")):
-        with pytest.raises(ValueError, match="dropout probability"):
-            Dropout(p)
-    with pytest.raises(TypeError):
-        Dropout("half")
 
 
 # ----------------------------------------------------------------------- resuming exactly
