@@ -87,3 +87,68 @@ def test_missing_files(tmp_path, capsys):
     bad.write_bytes(b"junk")
     assert main(["predict", str(bad), str(tmp_path / "d.csv")]) == 2
     assert "not a readable fastlin model" in capsys.readouterr().err
+
+
+# --------------------------------------------- class labels and predictions written exactly
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    # the test's directory by name (_in_tmp has already moved there)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _write(path, header, rows):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        f.writelines(",".join(str(v) for v in row) + "\n" for row in rows)
+    return path
+
+
+def test_cli_numeric_class_labels_keep_every_digit(in_tmp, capsys):
+    # f"{v:g}" wrote both 1000001 and 1000002 as "1e+06": every prediction and both --proba
+    # columns carried the same name
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(100, 2))
+    y = np.where(X[:, 0] > 0, 1000001, 1000002)
+    data = _write(in_tmp / "ids.csv", ["a", "b", "y"], [[a, b, t] for (a, b), t in zip(X, y)])
+    assert main(["train", str(data), "--target", "y", "--epochs", "20"]) == 0
+    assert "1000001, 1000002" in capsys.readouterr().out
+    assert main(["predict", "model.npz", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "y" and set(lines[1:]) <= {"1000001", "1000002"}
+    assert np.mean(np.array(lines[1:], dtype=np.int64) == y) > 0.9
+    assert main(["predict", "model.npz", str(data), "--proba"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "1000001,1000002"
+
+
+def test_cli_fractional_class_labels_are_named_exactly(in_tmp, capsys):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(90, 2))
+    y = np.where(X[:, 0] > 0, 0.1234567, 0.1234568)
+    data = _write(in_tmp / "f.csv", ["a", "b", "y"], [[a, b, repr(float(t))] for (a, b), t in zip(X, y)])
+    assert main(["train", str(data), "--target", "y", "--task", "classify", "--epochs", "5"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "model.npz", str(data), "--proba"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "0.1234567,0.1234568"
+
+
+def test_cli_regression_predictions_are_not_rounded_to_seven_digits(in_tmp, capsys):
+    # "%.7g" wrote 1000000.51 as 1000001: an error of up to 0.5 on a model whose RMSE is 0.05
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = 1e6 + 3 * X[:, 0] - X[:, 1]
+    data = _write(in_tmp / "reg.csv", ["a", "b", "y"],
+                  [[repr(float(a)), repr(float(b)), repr(float(t))]
+                   for (a, b), t in zip(X, y)])
+    assert main(["train", str(data), "--target", "y", "--hidden", "", "--epochs", "30"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "model.npz", str(data)]) == 0
+    written = np.array(capsys.readouterr().out.splitlines()[1:], dtype=np.float64)
+    # what the model computes, in float64 from its float32 outputs, as predict does
+    model = fastlin.load("model.npz")
+    meta = model.metadata
+    Z = ((X - np.array(meta["mean"])) / np.array(meta["std"])).astype(np.float32)
+    expected = model.predict(Z)[:, 0].astype(np.float64) * meta["y_std"] + meta["y_mean"]
+    # equal up to the standardisation's rounding (float32 inputs), far below the old 0.5
+    assert np.max(np.abs(written - expected)) < 1e-3
+    assert np.sqrt(np.mean((written - y) ** 2)) < 0.2

@@ -623,3 +623,111 @@ def test_the_writer_imports_no_model_module():
     assert not seen & models, sorted(seen & models)
     assert "fastlin.io._writer" in _fastlin_imports("fastlin.sequential")
     assert "fastlin.sequential" in _fastlin_imports("fastlin.io._loader")
+
+
+@pytest.mark.parametrize("make_loss, target", [
+    (lambda: fastlin.SoftmaxCrossEntropyLoss(label_smoothing=0.1, class_weight=[1.0, 5.0, 1.0]),
+     "labels"),
+    (lambda: fastlin.BCEWithLogitsLoss(pos_weight=[3.0, 0.5, 1.0]), "indicators"),
+])
+def test_checkpoint_keeps_a_weighted_loss_so_fit_continues_bitwise(tmp_path, make_loss, target):
+    # A loss with class_weight (or an array pos_weight) was not stored: the loaded model had no
+    # loss_, so fit(loss=None) silently continued with an unweighted loss it inferred
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 5))
+    y = rng.integers(0, 3, 64) if target == "labels" else \
+        (rng.uniform(size=(64, 3)) > 0.5).astype(float)
+    model = fastlin.MLP([5, 8, 3], seed=1)
+    opt = fastlin.Adam(model.parameters(), lr=0.01)
+    model.fit(X, y, loss=make_loss(), optimizer=opt, epochs=1, seed=0)
+    path = tmp_path / "ckpt.npz"
+    model.save(path, optimizer=opt)
+    loaded, loaded_opt = fastlin.load_checkpoint(path)
+    reference = make_loss()
+    assert type(loaded.loss_) is type(reference)
+    for name in ("class_weight", "pos_weight", "label_smoothing"):
+        if hasattr(reference, name):
+            np.testing.assert_array_equal(getattr(loaded.loss_, name), getattr(reference, name))
+    model.fit(X, y, optimizer=opt, epochs=2)
+    loaded.fit(X, y, optimizer=loaded_opt, epochs=2)
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_refuses_class_weights_that_do_not_fit_the_model(tmp_path):
+    import zipfile
+    model = fastlin.MLP([4, 3], seed=0)
+    model.fit(np.eye(4), np.array([0, 1, 2, 0]), epochs=1,
+              loss=fastlin.SoftmaxCrossEntropyLoss(class_weight=[1.0, 2.0, 3.0]))
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    name = "__architecture__.npy"
+    stored = '"class_weight": [1.0, 2.0, 3.0]'
+    assert stored.encode() in entries[name]
+    # same byte length (the .npy header states it): too few entries, a negative one, a string
+    for bad in ('"class_weight":      [1.0, 2.0]', '"class_weight": [1.0,-2.0, 3.0]',
+                '"class_weight":             "x"'):
+        assert len(bad) == len(stored)
+        damaged = tmp_path / "bad.npz"
+        with zipfile.ZipFile(damaged, "w") as zf:
+            for entry, data in entries.items():
+                zf.writestr(entry, data.replace(stored.encode(), bad.encode())
+                            if entry == name else data)
+        with pytest.raises(ValueError, match="class_weight"):
+            fastlin.load(damaged)
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "adamw"])
+def test_load_checkpoint_resumes_a_fit_that_named_its_optimizer(tmp_path, name):
+    # fit(optimizer="adam") (the default) keeps model.optimizer and a later fit continues it;
+    # a model from load_checkpoint had no model.optimizer, so the same call started a fresh
+    # optimizer (moments and step count lost) and the resumed run silently diverged
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    model = fastlin.MLP([3, 5, 3], seed=0)
+    model.fit(X, y, optimizer=name, epochs=1, seed=0)
+    path = tmp_path / "ckpt.npz"
+    model.save(path, optimizer=model.optimizer)
+    loaded, opt = fastlin.load_checkpoint(path)
+    assert loaded.optimizer is opt
+    model.fit(X, y, optimizer=name, epochs=2)
+    loaded.fit(X, y, optimizer=name, epochs=2)
+    assert loaded.optimizer is opt and opt.step_count == model.optimizer.step_count
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_keeps_the_schedules_initial_lr(tmp_path):
+    # A scheduler records optimizer.initial_lr (torch keeps it in the optimizer's state); the
+    # checkpoint dropped it, so resuming a schedule with last_epoch >= 0 after load_checkpoint
+    # failed with "optimizer.initial_lr is not set ... load the optimizer's checkpoint first"
+    torch = pytest.importorskip("torch")
+    from fastlin.optim.lr_scheduler import CosineAnnealingLR
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
+    model = fastlin.MLP([3, 4, 2], seed=0)
+    opt = fastlin.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model.fit(X, y, optimizer=opt, scheduler=CosineAnnealingLR(opt, 6, 0.001), epochs=3)
+    path = tmp_path / "ckpt.npz"
+    model.save(path, optimizer=opt)
+    _, loaded = fastlin.load_checkpoint(path)
+    assert loaded.initial_lr == 0.1 and loaded.lr == opt.lr
+    CosineAnnealingLR(loaded, 6, 0.001, last_epoch=2)
+    # torch, the same protocol: optimizer state loaded, the schedule rebuilt at last_epoch=2
+    t = torch.zeros(1, requires_grad=True)
+    t_opt = torch.optim.SGD([t], lr=0.1, momentum=0.9)
+    t_sched = torch.optim.lr_scheduler.CosineAnnealingLR(t_opt, 6, 0.001)
+    for _ in range(3):
+        t_opt.step()
+        t_sched.step()
+    t2 = torch.zeros(1, requires_grad=True)
+    t_opt2 = torch.optim.SGD([t2], lr=0.1, momentum=0.9)
+    t_opt2.load_state_dict(t_opt.state_dict())
+    torch.optim.lr_scheduler.CosineAnnealingLR(t_opt2, 6, 0.001, last_epoch=2)
+    assert loaded.lr == pytest.approx(t_opt2.param_groups[0]["lr"], rel=1e-12)
+    # the in-memory state_dict carries it too
+    fresh = fastlin.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    fresh.load_state_dict(opt.state_dict())
+    assert fresh.initial_lr == 0.1

@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import fastlin
 import fastlin.backend as B
-from fastlin import MLP, SGD, Adam, SoftmaxCrossEntropyLoss
+from fastlin import MLP, SGD, Adam, SoftmaxCrossEntropyLoss, backend
 from fastlin.backend import _threads
 from fastlin.backend import _validation as v
 
@@ -486,3 +486,20 @@ def test_threadpoolctl_limits_are_honoured():
         print("ok")
     """)
     assert out.startswith("ok")
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), ("2", TypeError), (2.0, TypeError),
+                                        (True, TypeError)])
+def test_kernel_n_threads_is_checked_whatever_the_buffer_size(bad, error):
+    """A per-call n_threads of 0, "2", 2.0 or True was accepted on a small buffer (which runs
+    serially without looking at it) and refused on a large one; set_num_threads refuses them
+    always. Now every kernel refuses them on any buffer."""
+    for name in ("cython", "numpy"):
+        K = backend.get(name)
+        x = np.ones((4, 4))
+        for call in (lambda: K.activation_forward(x, "tanh", n_threads=bad),
+                     lambda: K.softmax(x, n_threads=bad),
+                     lambda: K.mse(x, x, n_threads=bad),
+                     lambda: K.sgd_update(x.copy(), x, n_threads=bad)):
+            with pytest.raises(error, match="n_threads"):
+                call()

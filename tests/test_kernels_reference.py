@@ -4,6 +4,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import fastlin.backend as B
+from fastlin import backend
 from fastlin.backend import compiled
 from fastlin.backend._validation import ACTIVATIONS
 
@@ -120,6 +121,17 @@ def test_softmax_and_log_softmax(C, N, tol, dtype, rng, shape):
     assert_allclose(C.softmax(x), N.softmax(x), **tol(dtype))
     assert_allclose(C.log_softmax(x), N.log_softmax(x), **tol(dtype))
     assert_allclose(C.softmax(x).sum(axis=1), 1, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("kernel", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_of_rows_without_classes_is_empty_in_both_backends(kernel, dtype):
+    """A (3, 0) input has nothing to normalise: both backends return the empty (3, 0) output,
+    as torch.softmax does, instead of the NumPy twin failing inside numpy's max."""
+    x = np.empty((3, 0), dtype)
+    for name in ("cython", "numpy"):
+        out = getattr(backend.get(name), kernel)(x)
+        assert out.shape == (3, 0) and out.dtype == dtype
 
 
 @pytest.mark.parametrize("shape", [(1, 2), (3, 1), (130, 10), (200, 33)])

@@ -300,29 +300,3 @@ def test_string_optimizer_is_kept_and_continued():
     assert model.optimizer is opt and opt.step_count == 12 and opt.lr == 0.5
     model.fit(X, y, optimizer="sgd", epochs=1)
     assert isinstance(model.optimizer, fastlin.SGD)
-
-
-def test_loss_inference_integer_labels_on_one_output_is_bce():
-    rng = np.random.default_rng(9)
-    X = rng.standard_normal((300, 5)).astype(np.float32)
-    y = (X[:, 0] - X[:, 1] > 0).astype(np.int64)
-    model = MLP([5, 16, 1], seed=0)
-    h = model.fit(X, y, epochs=30)
-    assert isinstance(model.loss_, fastlin.BCEWithLogitsLoss)
-    assert h.history["accuracy"][-1] > 0.9
-    # float 0.0/1.0 targets on one output stay regression (MSE): they may be measurements
-    reg = MLP([5, 4, 1], seed=0)
-    reg.fit(X, y.astype(np.float64), epochs=1)
-    assert isinstance(reg.loss_, fastlin.MSELoss)
-
-
-def test_loss_inference_whole_float_labels_on_many_outputs_is_cross_entropy():
-    rng = np.random.default_rng(10)
-    X = rng.standard_normal((200, 4)).astype(np.float32)
-    y = (np.argmax(X[:, :3], axis=1)).astype(np.float64)   # 0.0, 1.0, 2.0
-    model = MLP([4, 16, 3], seed=0)
-    h = model.fit(X, y, epochs=20)
-    assert isinstance(model.loss_, SoftmaxCrossEntropyLoss)
-    assert "accuracy" in h.history
-    with pytest.raises(ValueError, match="class labels|non-integer|outside"):
-        MLP([4, 16, 3], seed=0).fit(X, y + 0.5, loss="cross_entropy", epochs=1)

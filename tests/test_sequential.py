@@ -1,4 +1,6 @@
-"""Layers, Sequential/MLP, fit, save/load through the public API."""
+"""Sequential/MLP through the public API: building a model (widths that chain, one place per
+layer object, one dtype), fit and evaluate with their targets and weights, the input checks,
+save/load. Layers on their own: test_layers.py; optimizers: test_optim.py."""
 import tracemalloc
 
 import numpy as np
@@ -14,19 +16,6 @@ def blobs(rng, n=300, d=5, k=3):
     centers = rng.standard_normal((k, d)) * 3
     y = rng.integers(0, k, n)
     return (centers[y] + rng.standard_normal((n, d))).astype(np.float32), y
-
-
-def test_layer_parameters_are_plain_arrays():
-    d = Dense(3, 4, seed=0)
-    assert type(d.W) is np.ndarray and d.W.shape == (3, 4) and d.b.shape == (4,)
-    assert d.dW.shape == (3, 4) and d.db.shape == (4,)
-    W = d.W
-    d.W = np.ones((3, 4))
-    assert d.W is W and (d.W == 1).all()
-    with pytest.raises(ValueError, match="W must have shape"):
-        d.W = np.ones((4, 3))
-    p = PReLU(num_parameters=4, init=0.1)
-    assert p.alpha.shape == (4,) and np.allclose(p.alpha, 0.1) and p.dalpha.shape == (4,)
 
 
 def test_seed_reinitialises_and_is_dtype_independent():
@@ -262,26 +251,6 @@ def test_load_rejects_foreign_and_pickled_files(tmp_path):
         fastlin.load(truncated)
 
 
-def test_optimizers_follow_torch_rules():
-    """Hand-computed torch.optim steps on one parameter."""
-    d = Dense(1, 1, bias=False)
-    d.W = [[1.0]]
-    d.dW[...] = 0.5
-    opt = SGD([d.W], lr=0.1, momentum=0.9, weight_decay=0.1)
-    opt.step()  # g = 0.5 + 0.1*1 = 0.6; buf = 0.6; w = 1 - 0.06
-    assert_allclose(d.W, [[0.94]], rtol=1e-6)
-    opt.step()  # g = 0.5 + 0.094 = 0.594; buf = 0.9*0.6 + 0.594 = 1.134
-    assert_allclose(d.W, [[0.94 - 0.1134]], rtol=1e-6)
-    d.W = [[1.0]]
-    adam = Adam([d.W], lr=0.1)
-    adam.step()  # first Adam step moves by lr * sign(g)
-    assert_allclose(d.W, [[0.9]], rtol=1e-6)
-    d.W = [[1.0]]
-    adamw = fastlin.AdamW([d.W], lr=0.1, weight_decay=0.5)
-    adamw.step()  # w = 1 * (1 - 0.05) - 0.1
-    assert_allclose(d.W, [[0.85]], rtol=1e-6)
-
-
 def test_openmp_and_threads_api():
     assert isinstance(fastlin.openmp_enabled(), bool)
     fastlin.set_num_threads(1)
@@ -349,25 +318,6 @@ def test_compiled_loop_is_used_and_stops_on_nan(rng):
     with pytest.raises(FloatingPointError, match=r"epoch \d+, batch \d+"):
         net.fit(X, y, loss="mse", optimizer=opt, epochs=50, batch_size=8)
     assert all(np.isfinite(p).all() for p in net.parameters())
-
-
-def test_layers_convert_or_reject_their_input(rng):
-    """A layer used on its own accepts float64 or non-contiguous input for a float32 layer
-    (converted) and names the problem otherwise; abs keeps the input's sign for backward."""
-    d = Dense(3, 2, seed=0)
-    x64 = rng.standard_normal((4, 3))
-    assert_allclose(d.forward(x64), (x64.astype(np.float32) @ d.W + d.b), rtol=1e-6)
-    a = Abs()
-    x = np.array([[-1.0, 2.0]])
-    a.forward(x)
-    assert_array_equal(a.backward(np.ones((1, 2))), [[-1.0, 1.0]])
-    with pytest.raises(ValueError, match=r"x must have shape \(n, 3\)"):
-        d.forward(np.ones((4, 2)))
-    with pytest.raises(TypeError, match="x must hold numbers"):
-        d.forward(np.array([["a", "b", "c"]]))
-    d.forward(x64)
-    with pytest.raises(ValueError, match=r"grad_output must have shape \(4, 2\)"):
-        d.backward(np.ones((4, 3)))
 
 
 def test_compiled_loop_without_bias_matches_python_loop(monkeypatch, rng):
@@ -563,3 +513,144 @@ def test_all_finite_scan_agrees_with_numpy():
     big = np.full((3, 4), np.finfo(np.float32).max, np.float32)
     assert all_finite(big)  # huge but finite: no false alarm from overflow
     assert all_finite(np.arange(5)) and all_finite(np.ones((4, 3)).T)  # NumPy fallback
+
+
+def test_sequential_refuses_layers_whose_widths_do_not_chain(tmp_path):
+    # built silently, then failed at the first fit with "TrainPlan: layer 1 buffers have
+    # inconsistent sizes" (or a kernel's shape message at predict)
+    with pytest.raises(ValueError, match="layer 2 \\(Dense\\) takes 5 features but the layer "
+                                         "before it gives 6"):
+        fastlin.Sequential(fastlin.Dense(4, 6), fastlin.ReLU(), fastlin.Dense(5, 2))
+    with pytest.raises(ValueError, match="layer 1 \\(PReLU\\) has 5 slopes for 6 units"):
+        fastlin.Sequential(fastlin.Dense(4, 6), fastlin.PReLU(5), fastlin.Dense(6, 2))
+    fastlin.Sequential(fastlin.Dense(4, 6), fastlin.PReLU(6), fastlin.Dropout(0.1),
+                       fastlin.Dense(6, 2), fastlin.PReLU(1))
+    # a file whose stored layers do not chain is refused by load with the file named
+    import zipfile
+    model = fastlin.Sequential(fastlin.Dense(4, 6), fastlin.ReLU(), fastlin.Dense(6, 6), seed=0)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        entries = {name: zf.read(name) for name in zf.namelist()}
+    stored = b'"in_features": 6, "out_features": 6'
+    assert stored in entries["__architecture__.npy"]
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in entries.items():
+            if name == "__architecture__.npy":
+                data = data.replace(stored, b'"in_features": 5, "out_features": 6')
+            elif name == "param_2_0.npy":  # the weight of the shape the header now states
+                import io
+                buf = io.BytesIO()
+                np.save(buf, np.zeros((5, 6), np.float32))
+                data = buf.getvalue()
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="bad.npz.*do not fit together"):
+        fastlin.load(bad)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_a_column_of_labels_trains_as_the_vector_does(n_outputs):
+    # y of shape (n, 1): one output inferred MSE where (n,) infers binary cross-entropy (a
+    # different objective, no accuracy); three outputs raised "y has 1 columns but the model
+    # has 3 outputs", also with loss="cross_entropy"
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int) if n_outputs == 1 else rng.integers(0, 3, 50)
+    vector, column = (fastlin.MLP([3, 4, n_outputs], seed=0) for _ in range(2))
+    h_vector = vector.fit(X, y, epochs=2, seed=0, validation_data=(X, y))
+    h_column = column.fit(X, y.reshape(-1, 1), epochs=2, seed=0,
+                          validation_data=(X, y.reshape(-1, 1)))
+    assert type(column.loss_) is type(vector.loss_)
+    assert h_column.history == h_vector.history and "accuracy" in h_column.history
+    for a, b in zip(vector.parameters(), column.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert column.evaluate(X, y.reshape(-1, 1)) == vector.evaluate(X, y)
+
+
+def test_fit_class_weight_is_checked_like_sample_weight():
+    X, y = np.eye(3), np.array([0, 1, 2])
+    model = fastlin.MLP([3, 3], seed=0)
+    before = [p.copy() for p in model.parameters()]
+    for bad, msg in (({0: -1.0}, "class_weight\\[0\\] must be >= 0"),
+                     ({0: np.nan}, "class_weight\\[0\\] must be finite"),
+                     ({"a": 1.0}, "names class 'a'"), ({1.5: 1.0}, "names class 1.5"),
+                     ({3: 1.0}, "names class 3")):
+        with pytest.raises(ValueError, match=msg):
+            model.fit(X, y, class_weight=bad, epochs=1)
+    for p, q in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, q)
+    model.fit(X, y, class_weight={np.int64(0): 2, 1.0: 0.5}, epochs=1)  # ints, whole floats
+
+
+def test_evaluate_with_a_class_weighted_loss_is_the_mean_over_all_rows():
+    # evaluate averages blocks of 4096 rows; it weighted each block's mean by its row count
+    # (or Σ sample_weight) although a class-weighted mean divides by Σ sw·class_weight[y]:
+    # 1.160 for a loss of 1.366 here, and the same error in val_loss of a large validation set
+    rng = np.random.default_rng(0)
+    n = 9000
+    X = rng.normal(size=(n, 3))
+    y = np.where(np.arange(n) < 4096, 0, rng.integers(0, 3, n))
+    model = fastlin.MLP([3, 5, 3], seed=0, dtype="float64")
+    loss = fastlin.SoftmaxCrossEntropyLoss(class_weight=[0.1, 1.0, 3.0])
+    sw = rng.uniform(0, 2, n)
+    out = model.predict(X)
+    assert model.evaluate(X, y, loss=loss)["loss"] == pytest.approx(
+        loss.forward(out, y), rel=1e-12)
+    assert model.evaluate(X, y, loss=loss, sample_weight=sw)["loss"] == pytest.approx(
+        loss.forward(out, y, sample_weight=sw), rel=1e-12)
+    sw[:4096] = 0  # a block of zero weight adds nothing
+    assert model.evaluate(X, y, loss=loss, sample_weight=sw)["loss"] == pytest.approx(
+        loss.forward(out, y, sample_weight=sw), rel=1e-12)
+    with pytest.raises(ValueError, match="total weight"):
+        model.evaluate(X, y, sample_weight=np.zeros(n))
+
+
+def test_layer_shared_with_a_model_of_another_dtype_is_refused_by_name():
+    """Sequential(dtype="float64") converts the layers it is given; a float32 model sharing
+    one of them used to fail deep in a kernel ("Buffer dtype mismatch") in predict, fit and
+    evaluate, and forward silently returned float64. Now each call names the layer."""
+    from fastlin import Dense, ReLU, Sequential
+    shared = Dense(3, 2, seed=0)
+    m32 = Sequential(shared, ReLU())
+    Sequential(shared, ReLU(), dtype="float64")
+    X = np.ones((4, 3), np.float32)
+    y = np.zeros((4, 2), np.float32)
+    before = shared.W.copy()
+    for call in (lambda: m32.predict(X), lambda: m32.forward(X),
+                 lambda: m32.evaluate(X, y, loss="mse"),
+                 lambda: m32.fit(X, y, loss="mse", optimizer="sgd", epochs=1, verbose=0)):
+        with pytest.raises(ValueError, match=r"layer 0 \(Dense\) is float64 but the model is float32"):
+            call()
+    np.testing.assert_array_equal(shared.W, before)
+
+
+def test_a_layer_used_twice_in_one_model_is_refused():
+    """Sequential(d, ReLU(), d) ran, but d kept one gradient: backward left dW of the second
+    use only (off by 100% of the central-difference gradient) and parameters() listed W twice,
+    so fit stepped it twice with the wrong gradient; (d, r, d, r) failed inside the kernel
+    with "out must not overlap X". A layer may now appear once per model."""
+    import fastlin
+    d = fastlin.Dense(3, 3, seed=0)
+    r = fastlin.ReLU()
+    with pytest.raises(ValueError, match="layer 2 is the same Dense object as layer 0"):
+        fastlin.Sequential(d, fastlin.ReLU(), d)
+    with pytest.raises(ValueError, match="layer 3 is the same ReLU object as layer 1"):
+        fastlin.Sequential(d, r, fastlin.Dense(3, 3), r)
+
+
+def test_values_beyond_float32_say_so():
+    """A finite 1e39 given to a float32 model was reported as "X contains NaN or infinity";
+    the message now says the value is beyond float32's range."""
+    import warnings
+    import fastlin
+    sp = pytest.importorskip("scipy.sparse")
+    model = fastlin.MLP([2, 3, 1], seed=0)
+    X = np.array([[1e39, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's overflow-in-cast warning
+        for given in (X, sp.csr_matrix(X)):
+            with pytest.raises(ValueError, match="beyond the range of float32"):
+                model.predict(given)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        model.predict(np.array([[np.inf, 0.0]]))

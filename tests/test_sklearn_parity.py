@@ -1,7 +1,8 @@
 """fastlin.sklearn against the installed scikit-learn (issue 9, SPEC §11): signatures, the
 training rules (float64 runs equal scikit-learn's to rounding, since initial weights, shuffles
-and updates are the same), sample weights, multilabel, poisson, lbfgs, counters, warnings, and
-sparse input equal to dense input."""
+and updates are the same), sample weights, multilabel, poisson, lbfgs, counters, warnings,
+LinearRegression's rank-deficient and near-singular solutions, and sparse input equal to dense
+input (malformed sparse input refused)."""
 import inspect
 import warnings
 
@@ -504,3 +505,90 @@ def test_sparse_first_layer_weight_gradient(width):
     dW = np.full((width, 7), np.nan)
     _sparse._first_weight_gradient(X, G, dW)
     np.testing.assert_allclose(dW, X.toarray().T @ G, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_targets", [None, 1, 2])
+def test_sklearn_linear_regression_rank_deficient_coefficients_are_scikit_learns(weighted,
+                                                                                 n_targets):
+    # with a constant column (or columns summing to one, as one-hot groups do) the appended
+    # column of ones made the minimum-norm solution spread the intercept over coef_:
+    # coef 2.0 and intercept 1.0 where scikit-learn gives 0 and 5.0 (same predictions)
+    sk_linear = pytest.importorskip("sklearn.linear_model")
+    from fastlin.sklearn import LinearRegression
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    X = np.column_stack([X, np.full(30, 2.0), X[:, 0] + X[:, 1]])
+    y = X[:, :3] @ [1.0, 2.0, 3.0] + 5 + 0.1 * rng.normal(size=30)
+    if n_targets == 1:
+        y = y[:, None]
+    elif n_targets == 2:
+        y = np.column_stack([y, -2 * y])
+    sw = rng.uniform(0.1, 2.0, 30) if weighted else None
+    ours = LinearRegression().fit(X, y, sample_weight=sw)
+    ref = sk_linear.LinearRegression().fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-10, atol=1e-10)
+    assert np.shape(ours.intercept_) == np.shape(ref.intercept_)
+    assert ours.rank_ == ref.rank_
+    np.testing.assert_allclose(ours.predict(X), ref.predict(X), rtol=1e-12, atol=1e-12)
+    residual = y - ref.predict(X)
+    np.testing.assert_allclose(ours.noise_variance_,
+                               np.average(residual ** 2, axis=0, weights=sw), rtol=1e-10)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_sklearn_linear_regression_cuts_tiny_singular_values_as_scikit_learn_does(fit_intercept):
+    # scikit-learn 1.9 gives lstsq cond=tol on dense X; two columns 1e-9 apart then count as
+    # one (rank 3 of 4) and the coefficients stay small, where LAPACK's default cut-off kept
+    # the tiny singular value and returned huge opposite coefficients
+    sklearn = pytest.importorskip("sklearn")
+    from fastlin.sklearn import LinearRegression, _sklearn_at_least
+    if not _sklearn_at_least(1, 9):
+        pytest.skip("scikit-learn before 1.9 uses LAPACK's default cut-off")
+    from sklearn.linear_model import LinearRegression as SkLinearRegression
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    X[:, 3] = X[:, 2] + 1e-9 * rng.normal(size=20)
+    y = rng.normal(size=20)
+    ours = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    ref = SkLinearRegression(fit_intercept=fit_intercept).fit(X, y)
+    assert ours.rank_ == ref.rank_ == 3
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+
+
+def test_sklearn_estimators_refuse_malformed_sparse_input():
+    """fastlin.sklearn's fit on such a matrix aborted the interpreter ("corrupted size vs.
+    prev_size"): run in a subprocess so the failure before the fix is a failed test."""
+    pytest.importorskip("sklearn")
+    import os
+    import subprocess
+    import sys
+    code = (
+        "import numpy as np, scipy.sparse as sp, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from fastlin.sklearn import MLPClassifier, MLPRegressor, LinearRegression, "
+        "LogisticRegression\n"
+        "D = np.array([[1., 0, 0, 2], [0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 1, 0]])\n"
+        "y = np.array([0, 1, 0, 1])\n"
+        "for fmt in ('csr', 'csc'):\n"
+        "    for est in (MLPClassifier(hidden_layer_sizes=(3,), max_iter=5), "
+        "MLPRegressor(hidden_layer_sizes=(3,), max_iter=5), LinearRegression(), "
+        "LogisticRegression()):\n"
+        "        for step in ('fit', 'predict'):\n"
+        "            S = sp.csr_matrix(D) if fmt == 'csr' else sp.csc_matrix(D)\n"
+        "            S.indices = S.indices.copy(); S.indices[0] = 1000\n"
+        "            try:\n"
+        "                if step == 'fit': est.fit(S, y)\n"
+        "                else: est.fit(D, y).predict(S)\n"
+        "            except ValueError as e:\n"
+        "                assert 'malformed' in str(e), e\n"
+        "            else:\n"
+        "                raise SystemExit(f'{fmt} {type(est).__name__} {step} accepted it')\n"
+        "print('refused')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0 and "refused" in proc.stdout, proc.stdout + proc.stderr

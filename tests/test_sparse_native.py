@@ -1,5 +1,6 @@
 """Sequential.fit / predict / evaluate on scipy.sparse input (SPEC §11): the first layer is
-computed from each minibatch's sparse rows and the data set is never made dense."""
+computed from each minibatch's sparse rows and the data set is never made dense; a matrix
+whose index arrays point outside it is refused before any kernel reads it."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -75,3 +76,40 @@ def test_sparse_errors_name_the_problem():
     with pytest.raises(TypeError, match="Dense"):
         fastlin.Sequential(fastlin.ReLU(), fastlin.Dense(10, 2)).predict(
             sp.random(3, 10, density=0.5, format="csr"))
+
+
+def _malformed(kind):
+    """A 4x4 sparse matrix whose index arrays point outside it (SciPy does not check them
+    unless asked to)."""
+    sp = pytest.importorskip("scipy.sparse")
+    D = np.array([[1.0, 0, 0, 2], [0, 0, 0, 0], [0, 3, 0, 0], [0, 0, 1, 0]])
+    if kind == "coo":
+        S = sp.coo_matrix(D)
+        S.col = S.col.copy()
+        S.col[0] = 4
+        return S
+    S = sp.csr_matrix(D) if kind != "csc" else sp.csc_matrix(D)
+    S.indices, S.indptr = S.indices.copy(), S.indptr.copy()
+    if kind == "negative":
+        S.indices[0] = -1
+    elif kind == "indptr":
+        S.indptr[2:4] = S.indptr[3], S.indptr[2]  # [0, 2, 3, 2, 4]: decreasing
+    else:
+        S.indices[0] = 4
+    return S
+
+
+@pytest.mark.parametrize("kind", ["csr", "csc", "negative", "indptr", "coo"])
+def test_malformed_sparse_input_is_refused_not_read_out_of_bounds(kind):
+    """A CSR matrix with column index 4 in a 4-column matrix made predict read past W (rows
+    of 1e248 came back) and fit corrupt the heap; now a ValueError names the malformed matrix."""
+    import fastlin
+    model = fastlin.MLP([4, 3, 2], seed=0, dtype="float64")
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="malformed"):
+        model.predict(_malformed(kind))
+    with pytest.raises(ValueError, match="malformed"):
+        model.fit(_malformed(kind), np.array([0, 1, 0, 1]), loss="cross_entropy",
+                  optimizer="sgd", epochs=1, verbose=0)
+    for a, b in zip(before, model.parameters()):
+        np.testing.assert_array_equal(a, b)

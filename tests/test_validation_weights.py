@@ -1,6 +1,7 @@
 """Validation rows are weighed as Keras weighs them: validation_split holds out the last rows
 with their sample weights, validation_data may carry a third element (the validation sample
-weights), and class_weight weighs training only."""
+weights), and class_weight weighs training only. A wrong validation set is reported as
+validation_data's, not the training arrays'."""
 import numpy as np
 import pytest
 
@@ -54,3 +55,19 @@ def test_weightless_validation_is_refused_before_training():
         np.testing.assert_array_equal(p, q)
     with pytest.raises(ValueError, match="sample_weight"):
         model.fit(X[:70], y[:70], epochs=1, validation_data=(X[70:], y[70:], -np.ones(30)))
+
+
+def test_validation_data_errors_say_they_are_about_validation_data():
+    """A wrong validation set was reported as "X has 2 features ..." or "y holds label 7",
+    naming the training arrays, which were fine."""
+    import fastlin
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3)).astype(np.float32)
+    y = rng.integers(0, 3, 20)
+    model = fastlin.MLP([3, 4, 3], seed=0)
+    bad = [((X[:, :2], y), "X has 2 features"), ((X, np.r_[y[:-1], 7]), "label 7"),
+           ((X, y, np.ones(19)), "sample_weight")]
+    for val, words in bad:
+        with pytest.raises(ValueError, match=f"^validation_data: .*{words}"):
+            model.fit(X, y, loss="cross_entropy", optimizer="sgd", epochs=1, verbose=0,
+                      validation_data=val)

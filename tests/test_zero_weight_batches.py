@@ -96,3 +96,30 @@ def test_linear_model_one_pass_kernel_skips_them_too(monkeypatch, loss):
         np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
     for key in ha.history:
         np.testing.assert_allclose(ha.history[key], hb.history[key], rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_a_batch_of_zero_weight_is_skipped_not_an_error_mid_fit(backend):
+    # Rows 10..19 weigh 0: their batch raised "a batch's total sample weight is not positive"
+    # in the middle of the epoch, after the first batch had changed the weights (and with
+    # shuffling, at random). Such a batch has no gradient: it is skipped, so the fit equals
+    # one on the other batches alone.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = rng.integers(0, 3, 40)
+    sw = np.ones(40)
+    sw[10:20] = 0
+    model = fastlin.MLP([3, 5, 3], seed=0, backend=backend)
+    history = model.fit(X, y, sample_weight=sw, batch_size=10, shuffle=False, epochs=3)
+    keep = np.r_[0:10, 20:40]
+    reference = fastlin.MLP([3, 5, 3], seed=0, backend=backend)
+    expected = reference.fit(X[keep], y[keep], batch_size=10, shuffle=False, epochs=3)
+    for a, b in zip(model.parameters(), reference.parameters()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(history.history["loss"], expected.history["loss"], rtol=1e-12)
+    # shuffled, with a class left out by class_weight and by the loss's own class_weight
+    for kwargs in ({"sample_weight": sw}, {"class_weight": {0: 0.0}},
+                   {"loss": fastlin.SoftmaxCrossEntropyLoss(class_weight=[0.0, 1.0, 1.0])}):
+        shuffled = fastlin.MLP([3, 5, 3], seed=0, backend=backend)
+        h = shuffled.fit(X, y, batch_size=2, epochs=3, seed=0, **kwargs)
+        assert np.all(np.isfinite(h.history["loss"]))

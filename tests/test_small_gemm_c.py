@@ -1,9 +1,12 @@
-"""Review of the small-product loops (csrc/fl_gemm_small.h) at the C level, where the Python
-callers cannot reach: fastlin's own calls always pass contiguous operands (lda == k etc.), so
+"""The small-product loops (csrc/fl_gemm_small.h) at the C level, where the Python callers
+cannot reach: fastlin's own calls always pass contiguous operands (lda == k etc.), so
 the leading-dimension arithmetic for ld > dim, the m == 0 / n == 0 edge and the refusal of
 an op(b) too large for the stack buffer are checked here by compiling csrc/fl_gemm_small.c
 with a small driver (under AddressSanitizer + UBSan when the compiler has them, so a read
-past an operand or a zero-length array is an error), once per SIMD level.
+past an operand or a zero-length array is an error), once per SIMD level. (The Python-level
+checks of the same loops are tests/test_small_gemm.py; this file stays apart from it because
+it builds its own driver and runs every SIMD level itself, so the runs of the kernel tests
+per SIMD level and per build need not repeat it.)
 
 Reference: the same sums in double precision. Tolerance relative to sum |a_ip * b_pj|:
 1e-5 for float (a k <= 4096-term float sum errs by at most ~k * 2^-24 of it) and 1e-13 for
@@ -147,35 +150,3 @@ def test_strided_operands_edges_and_refusals_against_a_double_reference(driver, 
     r = subprocess.run([str(driver)], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert "fails=0" in r.stdout and "runtime error" not in r.stderr, r.stdout + r.stderr
-
-
-def test_a_pickle_does_not_carry_the_partial_fit_shuffle_cache():
-    """_first_shuffle caches a permutation of the last partial_fit's rows (8 bytes a row): it
-    made a 4-unit classifier's pickle 1.6 MB after one partial_fit on 200 000 rows. It is
-    dropped from the pickle and rebuilt, so the unpickled copy still shuffles as
-    scikit-learn's does."""
-    import pickle
-
-    import numpy as np
-    from sklearn.neural_network import MLPClassifier as SkClassifier
-
-    from fastlin import sklearn as fls
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((5000, 3))
-    y = rng.integers(0, 2, 5000)
-    ours = fls.MLPClassifier(hidden_layer_sizes=(4,), random_state=2, batch_size=50,
-                             dtype="float64")
-    theirs = SkClassifier(hidden_layer_sizes=(4,), random_state=2, batch_size=50)
-    ours.partial_fit(X[:50], y[:50], classes=[0, 1])
-    theirs.partial_fit(X[:50], y[:50], classes=[0, 1])
-    before = len(pickle.dumps(ours))
-    ours.partial_fit(X, y)
-    theirs.partial_fit(X, y)
-    assert "_first_shuffle_cache" in ours.__dict__   # the cache was used...
-    grown = len(pickle.dumps(ours)) - before
-    assert grown < 8 * 1000, grown                  # ...but does not travel (40 000 bytes)
-    ours = pickle.loads(pickle.dumps(ours))
-    ours.partial_fit(X, y)
-    theirs.partial_fit(X, y)
-    for a, b in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
-        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
