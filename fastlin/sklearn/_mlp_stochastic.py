@@ -108,6 +108,8 @@ class _StochasticSolver:
         return _WeightsAndBiases(make(weights), make(biases))
 
     def _fit_stochastic(self, X, Y, sw, incremental):
+        """Epochs of shuffled minibatches until max_iter or the stopping rule ends them; one
+        epoch when incremental (partial_fit), continuing the optimizer's state."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
