@@ -1,4 +1,4 @@
-"""The shortcuts that make a small partial_fit and predict cheap (fastlin/sklearn.py) give
+"""The shortcuts that make a small partial_fit and predict cheap (fastlin/sklearn/) give
 what scikit-learn's own machinery gives, and never skip a check they should not.
 
 - labels: integer targets skip type_of_target; _binarize / _unbinarize must equal
@@ -17,6 +17,7 @@ from sklearn.neural_network import MLPRegressor as SkRegressor
 from sklearn.preprocessing import LabelBinarizer
 
 from fastlin import sklearn as fls
+from fastlin.sklearn import _labels
 
 
 @pytest.mark.parametrize("classes", [[0, 1], [3, 7, 9], [-2, 0, 5, 6, 11], [False, True]])
@@ -24,27 +25,27 @@ def test_binarize_and_unbinarize_equal_label_binarizer(classes):
     rng = np.random.default_rng(len(classes))
     lb = LabelBinarizer().fit(np.array(classes))
     y = np.array(classes)[rng.integers(0, len(classes), 200)]
-    np.testing.assert_array_equal(fls._binarize(lb, y), lb.transform(y).astype(bool))
+    np.testing.assert_array_equal(_labels._binarize(lb, y), lb.transform(y).astype(bool))
     if len(classes) == 2:
         p = rng.random(200)
         p[:5] = 0.5  # the threshold itself goes to the negative class in both
     else:
         p = rng.random((200, len(classes)))
         p[:5] = 0.25  # ties: the first maximum in both
-    got, want = fls._unbinarize(lb, p), lb.inverse_transform(p)
+    got, want = _labels._unbinarize(lb, p), lb.inverse_transform(p)
     np.testing.assert_array_equal(got, want)
     assert got.dtype == want.dtype
 
 
 def test_plain_labels_only_for_integer_targets_of_an_integer_binarizer():
     lb = LabelBinarizer().fit(np.array([0, 1, 2]))
-    assert fls._plain_labels(lb, np.array([0, 2, 1]))
-    assert not fls._plain_labels(lb, np.array([0.0, 2.0]))          # floats: inspected
-    assert not fls._plain_labels(lb, [0, 2, 1])                      # lists: inspected
-    assert not fls._plain_labels(lb, np.array([[0], [1]]))           # 2-D: inspected
-    assert not fls._plain_labels(LabelBinarizer().fit(np.array(["a", "b"])), np.array([0, 1]))
+    assert _labels._plain_labels(lb, np.array([0, 2, 1]))
+    assert not _labels._plain_labels(lb, np.array([0.0, 2.0]))          # floats: inspected
+    assert not _labels._plain_labels(lb, [0, 2, 1])                      # lists: inspected
+    assert not _labels._plain_labels(lb, np.array([[0], [1]]))           # 2-D: inspected
+    assert not _labels._plain_labels(LabelBinarizer().fit(np.array(["a", "b"])), np.array([0, 1]))
     multilabel = LabelBinarizer().fit(np.array([[0, 1], [1, 1]]))
-    assert not fls._plain_labels(multilabel, np.array([0, 1]))
+    assert not _labels._plain_labels(multilabel, np.array([0, 1]))
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])

@@ -18,6 +18,7 @@ from sklearn.neural_network import MLPClassifier as SkClassifier
 from sklearn.neural_network import MLPRegressor as SkRegressor
 
 from fastlin import sklearn as fls
+from fastlin.sklearn import _mlp_loss
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(120, 5))
@@ -53,13 +54,13 @@ def test_the_clip_only_changes_saturated_predictions():
     z = np.array([[40.0, 0.0, -1.0], [1.0, 2.0, 0.5]])
     t = np.array([1, 1])
     # row 0: the true class is 40 below the best, exact loss 40 > -log(eps) = 36.04
-    excess = fls._log_loss_clip(z, t, None, softmax=True)
+    excess = _mlp_loss._log_loss_clip(z, t, None, softmax=True)
     exact0 = np.log(np.exp(z[0] - 40).sum()) + 40 - 0.0
     assert excess == pytest.approx((-np.log(np.finfo(float).eps) - exact0) / 2, rel=1e-12)
-    assert fls._log_loss_clip(z[1:], t[1:], None, softmax=True) == 0.0
+    assert _mlp_loss._log_loss_clip(z[1:], t[1:], None, softmax=True) == 0.0
     logits = np.array([[-50.0], [50.0], [3.0]])
     target = np.array([[1.0], [1.0], [0.0]])
     # -50 against 1 is clipped; +50 against 1 costs ~0 either way; 3 is far from the clip
     cap = -np.log(np.finfo(float).eps)
-    assert fls._log_loss_clip(logits, target, None, softmax=False) == pytest.approx(
+    assert _mlp_loss._log_loss_clip(logits, target, None, softmax=False) == pytest.approx(
         (cap - 50.0) / 3, rel=1e-9)

@@ -543,7 +543,8 @@ def test_sklearn_linear_regression_cuts_tiny_singular_values_as_scikit_learn_doe
     # one (rank 3 of 4) and the coefficients stay small, where LAPACK's default cut-off kept
     # the tiny singular value and returned huge opposite coefficients
     sklearn = pytest.importorskip("sklearn")
-    from fastlin.sklearn import LinearRegression, _sklearn_at_least
+    from fastlin.sklearn import LinearRegression
+    from fastlin.sklearn._common import _sklearn_at_least
     if not _sklearn_at_least(1, 9):
         pytest.skip("scikit-learn before 1.9 uses LAPACK's default cut-off")
     from sklearn.linear_model import LinearRegression as SkLinearRegression
