@@ -11,6 +11,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 
 from fastlin.optim import SGD, Adam
+from fastlin.training import run_epochs
+from fastlin.training.callbacks.base import Callback, CallbackList
+from fastlin.training.data import FitData
 
 
 class _WeightsAndBiases:
@@ -109,7 +112,9 @@ class _StochasticSolver:
 
     def _fit_stochastic(self, X, Y, sw, incremental):
         """Epochs of shuffled minibatches until max_iter or the stopping rule ends them; one
-        epoch when incremental (partial_fit), continuing the optimizer's state."""
+        epoch when incremental (partial_fit), continuing the optimizer's state. They run in
+        fastlin's training room (fastlin.training.run_epochs: its thread policy and Ctrl-C
+        handling) with scikit-learn's rows order, update and end-of-epoch rules."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
@@ -119,26 +124,21 @@ class _StochasticSolver:
         target = self._loss_target(Y_train)
         batches = _Minibatches(X_train, target, sw_train, self._batch_size(n_samples),
                                self.n_outputs_, self.model_.dtype)
-        sample_idx = np.arange(n_samples)
+        data = FitData(X_train, target, sw_train, None)
+        self.n_iter_ = 0
+        model = self.model_
+        model.stop_training = False
+        epochs = _SklearnEpochs(self, n_samples, validation, incremental)
         try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                sample_idx = self._epoch_order(sample_idx, incremental)
-                accumulated_loss = 0.0
-                for start in range(0, n_samples, batches.batch_size):  # sklearn's gen_batches
-                    loss = self._train_batch(batches, sample_idx[start:start + batches.batch_size])
-                    if loss is not None:
-                        accumulated_loss += loss
-                if self._end_epoch(accumulated_loss, n_samples, validation) or incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                                  "optimization hasn't converged yet." % self.max_iter,
-                                  ConvergenceWarning)
+            run_epochs(model, data, self._optimizer, batches.batch_size,
+                       _SklearnOrder(self, n_samples, incremental), CallbackList([epochs]),
+                       lambda: _SklearnBatches(self, batches), 1 if incremental else self.max_iter)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+        finally:
+            model.stop_training = False
         if self.early_stopping:
-            for p, best in zip(self.model_.parameters(), self._best_params):
+            for p, best in zip(model.parameters(), self._best_params):
                 np.copyto(p, best)
 
     # ------------------------------------------------------------- before the epochs
@@ -223,12 +223,12 @@ class _StochasticSolver:
         opt.step(float(self.alpha) / sw_sum)
 
     # -------------------------------------------------------------- end of an epoch
-    def _end_epoch(self, accumulated_loss, n_samples, validation):
+    def _end_epoch(self, mean_loss, n_samples, validation):
         """scikit-learn's bookkeeping after an epoch, in its order: counters, loss curve,
         verbose line, improvement count, invscaling rate; True when the stopping rule says
-        stop."""
+        stop. ``mean_loss`` is the epoch's summed batch loss (times rows) over its rows."""
         self.n_iter_ += 1
-        self.loss_ = accumulated_loss / n_samples
+        self.loss_ = mean_loss
         self.t_ += n_samples
         self.loss_curve_.append(self.loss_)
         if self.verbose:
@@ -301,3 +301,66 @@ class _StochasticSolver:
                 if v is not None:
                     v *= v.dtype.type(opt.lr / lr)
             opt.lr = lr
+
+
+class _SklearnOrder:
+    """scikit-learn's row order for each epoch: the previous epoch's order shuffled again by
+    the fit's random state (sklearn.utils.shuffle), or the rows in place without shuffle."""
+
+    def __init__(self, estimator, n_samples, incremental):
+        self.estimator, self.incremental = estimator, incremental
+        self.sample_idx = np.arange(n_samples)
+
+    def next_epoch(self):
+        self.sample_idx = self.estimator._epoch_order(self.sample_idx, self.incremental)
+        return self.sample_idx, 0
+
+
+class _SklearnBatches:
+    """The training room's runner for scikit-learn's update: one minibatch per call through
+    _StochasticSolver._train_batch. The epoch's loss is the summed batch loss (with the L2
+    term, times the rows) over every row, zero-weight batches' rows included, as scikit-learn
+    averages it. It never stops on a non-finite loss: scikit-learn does not."""
+
+    chunked = False
+    plan = None
+
+    def __init__(self, estimator, batches):
+        self.estimator, self.batches = estimator, batches
+        self.n = batches.X.shape[0]
+
+    def stale(self):
+        return False
+
+    def weights_finite(self):
+        return True
+
+    def run(self, order, b, b1, drop_seed, running):
+        size = self.batches.batch_size
+        idx = order[b * size:(b + 1) * size]
+        loss = self.estimator._train_batch(self.batches, idx)
+        if loss is not None:
+            running.total += loss
+        running.weight += len(idx)
+        running.seen = min((b + 1) * size, self.n)
+        return None
+
+
+class _SklearnEpochs(Callback):
+    """scikit-learn's end of an epoch (_StochasticSolver._end_epoch) as the fit's callback:
+    it stops the fit when the stopping rule says so (or after partial_fit's one epoch), and
+    warns as scikit-learn does when max_iter ends it first."""
+
+    def __init__(self, estimator, n_samples, validation, incremental):
+        self.estimator, self.n_samples = estimator, n_samples
+        self.validation, self.incremental = validation, incremental
+
+    def on_epoch_end(self, epoch, logs=None):
+        est = self.estimator
+        stop = est._end_epoch(logs["loss"], self.n_samples, self.validation)
+        if stop or self.incremental:
+            self.model.stop_training = True
+        elif est.n_iter_ == est.max_iter:
+            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                          "optimization hasn't converged yet." % est.max_iter,
+                          ConvergenceWarning)

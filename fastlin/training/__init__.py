@@ -9,7 +9,7 @@
 - ``callbacks/``: CallbackList, the one dispatcher, and every callback, fit's own included;
 - ``fit``: the above assembled, as Sequential.fit runs it.
 """
-from fastlin.training.fit import fit, make_optimizer
+from fastlin.training.fit import fit, make_optimizer, run_epochs
 from fastlin.training.loop import NonFiniteLossError
 
-__all__ = ["fit", "make_optimizer", "NonFiniteLossError"]
+__all__ = ["fit", "make_optimizer", "run_epochs", "NonFiniteLossError"]

@@ -7,13 +7,13 @@ from fastlin import _interrupt
 from fastlin.layers import Dropout
 from fastlin.optim import OPTIMIZERS, Optimizer
 from fastlin.training import data as fit_data
-from fastlin.training import targets
+from fastlin.training import runners, targets
 from fastlin.training.callbacks.base import CallbackList
 from fastlin.training.callbacks.early_stopping import EarlyStopping
 from fastlin.training.callbacks.history import History
 from fastlin.training.callbacks.progress import ProgressBar
 from fastlin.training.callbacks.schedules import SchedulerStep
-from fastlin.training.loop import EpochLoop
+from fastlin.training.loop import EpochLoop, ShuffleStream
 from fastlin.training.threads import FitThreads
 
 
@@ -78,6 +78,23 @@ def _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience, 
     return CallbackList(own + list(user) + step)
 
 
+def run_epochs(model, data, opt, batch_size, orders, callbacks, make_runner, epochs, loss=None,
+               user_callbacks=False):
+    """The epochs of a fit whose arguments are checked: Ctrl-C deferred to batch boundaries and
+    the fit's thread policy in force (a count set with set_num_threads governs its matrix
+    products too, restored after; otherwise BLAS keeps its own count, which the guard lowers
+    while another process competes for the cores). The scikit-learn MLPs train through this
+    too, with their own runner, row order and callbacks (fastlin/sklearn/_mlp_stochastic.py)."""
+    callbacks.set_model(model)
+    threads = FitThreads()
+    try:
+        with _interrupt.deferred_interrupt() as interrupts:
+            EpochLoop(model, data, opt, batch_size, orders, callbacks, threads, interrupts,
+                      make_runner, loss=loss, user_callbacks=user_callbacks).run(epochs)
+    finally:
+        threads.restore()
+
+
 def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         seed=None, validation_data=None, validation_split=0.0, verbose=False,
         early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
@@ -100,20 +117,15 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
     model.optimizer, model.loss_, model.history_ = opt, loss, history
     model.stop_training = False
     rng = model._shuffle_stream(seed)
-    cbs.set_model(model)
     modes = [getattr(layer, "training", None) for layer in model.layers]
     model.train()
-    # a thread count set with set_num_threads governs fit's matrix products too (restored
-    # after); otherwise BLAS keeps its own count, which the guard lowers while another
-    # process competes for the cores
-    threads = FitThreads()
+    batch_size = min(batch_size, data.n)
+    has_dropout = any(isinstance(layer, Dropout) and layer.p > 0 for layer in model.layers)
     try:
-        with _interrupt.deferred_interrupt() as interrupts:
-            loop = EpochLoop(model, data, loss, opt, min(batch_size, data.n), shuffle, rng,
-                             cbs, threads, interrupts, user_callbacks=len(user) > 0)
-            loop.run(epochs)
+        run_epochs(model, data, opt, batch_size, ShuffleStream(rng, data.n, shuffle, has_dropout),
+                   cbs, lambda: runners.choose(model, data, loss, opt, batch_size), epochs,
+                   loss=loss, user_callbacks=len(user) > 0)
     finally:
-        threads.restore()
         for layer, mode in zip(model.layers, modes):
             if mode is not None:
                 layer.training = mode

@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from fastlin._kernels import train
-from fastlin.layers import Dense, Dropout
+from fastlin.layers import Dense
 from fastlin.training import runners, targets
 from fastlin.training.snapshot import EpochStart
 
@@ -18,22 +18,47 @@ class NonFiniteLossError(FloatingPointError, RuntimeError, ValueError):
     """Training produced a NaN or infinite loss; the weights were left at a finite state."""
 
 
-class EpochLoop:
-    """Runs the epochs of one fit. ``runner`` is chosen once (runners.choose) and rebuilt only
-    when a user's callback changed a setting the compiled plan holds."""
+class ShuffleStream:
+    """Each epoch's row order and dropout seed, drawn from the model's shuffle stream: a
+    compiled Fisher-Yates permutation (None: the rows in place), then the dropout seed."""
 
-    def __init__(self, model, data, loss, opt, batch_size, shuffle, rng, callbacks, threads,
-                 interrupts, user_callbacks):
+    def __init__(self, rng, n, shuffle, has_dropout):
+        self.rng, self.has_dropout = rng, has_dropout
+        self.order = np.empty(n, np.int64) if shuffle else None
+
+    def next_epoch(self):
+        if self.order is not None:
+            train.permutation(self.order, int(self.rng.bit_generator.random_raw()))
+        drop_seed = int(self.rng.bit_generator.random_raw()) if self.has_dropout else 0
+        return self.order, drop_seed
+
+
+class EpochLoop:
+    """Runs the epochs of one fit.
+
+    Parameters
+    ----------
+    model : the model trained (its parameters, layers, ``stop_training``, ``evaluate``)
+    data : training.data.FitData
+    opt : the optimizer (its ``lr`` goes into every epoch's logs)
+    batch_size : int
+    orders : ShuffleStream or an object with the same ``next_epoch()``
+    callbacks : CallbackList, every hook of the fit (fit's own callbacks included)
+    threads, interrupts : the fit's FitThreads and deferred_interrupt
+    make_runner : () -> runner (runners.py); called once, and again only when the runner
+        reports ``stale()`` after a user's callback ran (``user_callbacks``)
+    loss : the loss validation is evaluated with; its kind decides whether accuracy is logged
+    """
+
+    def __init__(self, model, data, opt, batch_size, orders, callbacks, threads, interrupts,
+                 make_runner, loss=None, user_callbacks=False):
         self.model, self.data, self.loss, self.opt = model, data, loss, opt
-        self.batch_size, self.rng = batch_size, rng
+        self.batch_size, self.orders, self.make_runner = batch_size, orders, make_runner
         self.callbacks, self.threads, self.interrupts = callbacks, threads, interrupts
         self.user_callbacks = user_callbacks
         n = data.n
         self.n_batches = (n + batch_size - 1) // batch_size
-        self.order_buffer = np.empty(n, np.int64) if shuffle else None
         self.classification = targets.is_classification(loss)
-        self.has_dropout = any(isinstance(layer, Dropout) and layer.p > 0
-                               for layer in model.layers)
         self.followers = callbacks.batch_followers()
         self.every_batch = callbacks.needs_every_batch()
         caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
@@ -47,12 +72,13 @@ class EpochLoop:
         self._choose_runner()
 
     def _choose_runner(self):
-        self.runner = runners.choose(self.model, self.data, self.loss, self.opt, self.batch_size)
+        self.runner = self.make_runner()
         self.threads.attach(self.runner.plan)
         self.epoch_start = EpochStart(self.model, self.runner.plan)
 
     def run(self, epochs):
         self.callbacks.on_train_begin({})
+        logs = {}
         for epoch in range(epochs):
             self.callbacks.on_epoch_begin(epoch, {})
             if self.user_callbacks and self.runner.stale():
@@ -65,16 +91,11 @@ class EpochLoop:
             self.interrupts.check()
             if self.model.stop_training:
                 break
-        history = self.model.history_
-        self.callbacks.on_train_end({k: v[-1] for k, v in history.history.items()})
+        self.callbacks.on_train_end(logs)
 
     def _epoch(self, epoch):
         self.epoch_start.take()
-        order = None
-        if self.order_buffer is not None:
-            order = self.order_buffer
-            train.permutation(order, int(self.rng.bit_generator.random_raw()))
-        drop_seed = int(self.rng.bit_generator.random_raw()) if self.has_dropout else 0
+        order, drop_seed = self.orders.next_epoch()
         running = runners.Running()
         runner, b = self.runner, 0
         while b < self.n_batches:
