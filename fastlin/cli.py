@@ -155,10 +155,9 @@ def _infer_task(y, n):
 
 
 # ----------------------------------------------------------------------------- train
-def cmd_train(args):
-    from fastlin import MLP, BCEWithLogitsLoss, MSELoss, NonFiniteLossError, SoftmaxCrossEntropyLoss
-    _check_out(args.out, args.force, data=args.data)
-    table = read_csv(args.data, text_columns=args.drop)
+def _feature_columns(table, args):
+    """The columns the model learns from: every column but the target and --drop, all of
+    them numeric; CLIError naming the first column problem."""
     header = table.header
     if args.target not in header:
         raise CLIError(f"{args.data}: no column named {args.target!r} "
@@ -175,9 +174,11 @@ def cmd_train(args):
     if text:
         raise CLIError(f"{args.data}: non-numeric feature column(s) {', '.join(map(repr, text))}; "
                        f"drop them with --drop {','.join(text)}")
-    X = table.numeric(features)
-    y = table.column(args.target)
-    text_target = args.target in table.categories
+    return features
+
+
+def _choose_task(args, y, text_target):
+    """"classify" or "regress": --task, or for "auto" what the target column looks like."""
     task = args.task
     if task == "auto":
         task = "classify" if text_target else _infer_task(y, len(y))
@@ -187,20 +188,24 @@ def cmd_train(args):
     if text_target and np.any(y == ""):
         raise CLIError(f"{args.data}: the target column {args.target!r} has "
                        f"{int(np.sum(y == ''))} empty value(s)")
+    return task
 
-    # the held-out rows: a seeded shuffle, so sorted files still split fairly
-    n = len(y)
-    order = np.random.default_rng(args.seed).permutation(n)
-    n_val = max(1, int(round(n * args.validation_split))) if args.validation_split else 0
+
+def _split_rows(n, validation_split, seed):
+    """(training rows, held-out rows) of `n` rows; CLIError when no training row is left."""
+    # a seeded shuffle, so sorted files still split fairly
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(n * validation_split))) if validation_split else 0
     if n_val >= n:
-        raise CLIError(f"--validation-split {args.validation_split} of {n} rows leaves no "
+        raise CLIError(f"--validation-split {validation_split} of {n} rows leaves no "
                        "training rows")
-    train_idx, val_idx = order[:n - n_val], order[n - n_val:]
+    return order[:n - n_val], order[n - n_val:]
 
-    scale, mean, std = _robust_standardisation(X[train_idx])
-    meta = {"features": features, "target": args.target, "task": task,
-            "mean": mean.tolist(), "std": std.tolist(), "scale": scale.tolist()}
-    Z = _standardise(X, meta, args.data)
+
+def _encode_target(args, y, task, text_target, train_idx, meta):
+    """(loss, training target, number of outputs, class index per row or None); records the
+    classes, or the target's standardisation, in `meta` for `predict`."""
+    from fastlin import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
     if task == "classify":
         classes, y_idx = np.unique(y.astype(str) if text_target else y, return_inverse=True)
         if len(classes) < 2:
@@ -209,15 +214,19 @@ def cmd_train(args):
         n_out = 1 if len(classes) == 2 else len(classes)
         loss = BCEWithLogitsLoss() if n_out == 1 else SoftmaxCrossEntropyLoss()
         target = y_idx.astype(np.float32) if n_out == 1 else y_idx.astype(np.int64)
-    else:
-        n_out, loss = 1, MSELoss()
-        y_scale, y_mean, y_std = (float(v[0]) for v in _robust_standardisation(y[train_idx, None]))
-        meta.update(y_mean=y_mean, y_std=y_std, y_scale=y_scale)
-        target = ((y / y_scale - y_mean / y_scale) / (y_std / y_scale)).astype(np.float32)
-    sizes = [len(features), *args.hidden, n_out]
-    meta.update(sizes=sizes, activation=args.activation)
+        return loss, target, n_out, y_idx
+    loss = MSELoss()
+    y_scale, y_mean, y_std = (float(v[0]) for v in _robust_standardisation(y[train_idx, None]))
+    meta.update(y_mean=y_mean, y_std=y_std, y_scale=y_scale)
+    target = ((y / y_scale - y_mean / y_scale) / (y_std / y_scale)).astype(np.float32)
+    return loss, target, 1, None
+
+
+def _fit_model(args, sizes, Z, target, loss, train_idx, val_idx):
+    """The trained MLP; a diverging loss is a user error (the learning rate), not a crash."""
+    from fastlin import MLP, NonFiniteLossError
     model = MLP(sizes, activation=args.activation, seed=args.seed)
-    fit_val = (Z[val_idx], target[val_idx]) if (args.verbose and n_val) else None
+    fit_val = (Z[val_idx], target[val_idx]) if (args.verbose and len(val_idx)) else None
     try:
         model.fit(Z[train_idx], target[train_idx], loss=loss, optimizer="adam", lr=args.lr,
                   epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
@@ -225,34 +234,55 @@ def cmd_train(args):
     except NonFiniteLossError:
         raise CLIError(f"training diverged (the loss became NaN or infinite); try a smaller "
                        f"--lr than {args.lr:g}") from None
+    return model
 
-    rows = [("training", train_idx)] + ([("held out", val_idx)] if n_val else [])
-    if task == "classify":
-        columns = ("loss", "accuracy")
-        metrics = {name: (model.evaluate(Z[idx], target[idx], loss=loss)["loss"],
-                          float(np.mean(model.predict_classes(Z[idx]) == y_idx[idx])))
-                   for name, idx in rows}
-        what = f"{len(classes)} classes: {', '.join(_label(c) for c in meta['classes'][:10])}" + \
-               (", ..." if len(classes) > 10 else "")
-    else:
-        columns = ("RMSE", "R^2")
-        metrics = {}
-        for name, idx in rows:
-            # in units of y_scale (no overflow for huge targets; R^2 does not depend on it)
-            y_s = y[idx] / y_scale
-            outputs = model.predict(Z[idx])[:, 0].astype(np.float64)
-            pred_s = outputs * (y_std / y_scale) + y_mean / y_scale
-            metrics[name] = (float(np.sqrt(np.mean((pred_s - y_s) ** 2))) * y_scale,
-                             _r2(y_s, pred_s))
-        what = "regression"
-    meta["metrics"] = {name: dict(zip(columns, values)) for name, values in metrics.items()}
+
+def _classification_metrics(model, rows, Z, target, y_idx, loss):
+    return {name: (model.evaluate(Z[idx], target[idx], loss=loss)["loss"],
+                   float(np.mean(model.predict_classes(Z[idx]) == y_idx[idx])))
+            for name, idx in rows}
+
+
+def _regression_metrics(model, rows, Z, y, meta):
+    y_scale, y_mean, y_std = meta["y_scale"], meta["y_mean"], meta["y_std"]
+    metrics = {}
+    for name, idx in rows:
+        # in units of y_scale (no overflow for huge targets; R^2 does not depend on it)
+        y_s = y[idx] / y_scale
+        outputs = model.predict(Z[idx])[:, 0].astype(np.float64)
+        pred_s = outputs * (y_std / y_scale) + y_mean / y_scale
+        metrics[name] = (float(np.sqrt(np.mean((pred_s - y_s) ** 2))) * y_scale,
+                         _r2(y_s, pred_s))
+    return metrics
+
+
+def _measure(model, meta, rows, Z, y, target, y_idx, loss):
+    """(the two metric names, {row set name: (metric, metric)}) for the task in `meta`."""
+    if meta["task"] == "classify":
+        return ("loss", "accuracy"), _classification_metrics(model, rows, Z, target, y_idx, loss)
+    return ("RMSE", "R^2"), _regression_metrics(model, rows, Z, y, meta)
+
+
+def _save_model(model, path, meta):
     try:
-        model.save(args.out, metadata=meta)
+        model.save(path, metadata=meta)
     except OSError as exc:
-        raise CLIError(f"--out {args.out}: cannot be written ({exc.strerror or exc})") from None
+        raise CLIError(f"--out {path}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _target_summary(meta):
+    if meta["task"] != "classify":
+        return "regression"
+    classes = meta["classes"]
+    return f"{len(classes)} classes: {', '.join(_label(c) for c in classes[:10])}" + \
+        (", ..." if len(classes) > 10 else "")
+
+
+def _print_training_report(args, meta, columns, metrics, n, n_val):
+    sizes = meta["sizes"]
     net = f"MLP {sizes} {args.activation}" if args.hidden else f"linear model {sizes}"
-    print(f"{task} {args.target!r} ({what}) from {len(features)} feature(s): {net}, "
-          f"{args.epochs} epochs")
+    print(f"{meta['task']} {args.target!r} ({_target_summary(meta)}) from "
+          f"{len(meta['features'])} feature(s): {net}, {args.epochs} epochs")
     held = (f"{n_val} held out (--validation-split {args.validation_split:g}, seed {args.seed})"
             if n_val else "none held out")
     print(f"{n} rows: {n - n_val} for training, {held}")
@@ -260,6 +290,32 @@ def cmd_train(args):
     for name, (a, b) in metrics.items():
         print(f"{name:<10}{a:>10.4f}{b:>10.4f}")
     print(f"saved to {args.out}")
+
+
+def cmd_train(args):
+    _check_out(args.out, args.force, data=args.data)
+    table = read_csv(args.data, text_columns=args.drop)
+    features = _feature_columns(table, args)
+    X = table.numeric(features)
+    y = table.column(args.target)
+    text_target = args.target in table.categories
+    task = _choose_task(args, y, text_target)
+    train_idx, val_idx = _split_rows(len(y), args.validation_split, args.seed)
+
+    scale, mean, std = _robust_standardisation(X[train_idx])
+    meta = {"features": features, "target": args.target, "task": task,
+            "mean": mean.tolist(), "std": std.tolist(), "scale": scale.tolist()}
+    Z = _standardise(X, meta, args.data)
+    loss, target, n_out, y_idx = _encode_target(args, y, task, text_target, train_idx, meta)
+    sizes = [len(features), *args.hidden, n_out]
+    meta.update(sizes=sizes, activation=args.activation)
+    model = _fit_model(args, sizes, Z, target, loss, train_idx, val_idx)
+
+    rows = [("training", train_idx)] + ([("held out", val_idx)] if len(val_idx) else [])
+    columns, metrics = _measure(model, meta, rows, Z, y, target, y_idx, loss)
+    meta["metrics"] = {name: dict(zip(columns, values)) for name, values in metrics.items()}
+    _save_model(model, args.out, meta)
+    _print_training_report(args, meta, columns, metrics, len(y), len(val_idx))
     return 0
 
 

@@ -82,59 +82,82 @@ def to_onnx(model, path, opset=None):
     """
     _check_model(model)
     onnx, helper, numpy_helper = _import_onnx()
+    opset = _check_opset(onnx, opset)
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a str or path-like, got {type(path).__name__}") from None
+    nodes, inits = _onnx_graph_nodes(model, helper, numpy_helper)
+    proto = _onnx_model(onnx, helper, model, nodes, inits, opset)
+    _atomic_write(path, proto.SerializeToString())
+    return proto
+
+
+def _check_opset(onnx, opset):
+    """`opset`, DEFAULT_OPSET for None; ValueError outside what the installed onnx knows."""
     if opset is None:
         opset = DEFAULT_OPSET
     newest = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) \
             or not MIN_OPSET <= opset <= newest:
         raise ValueError(f"opset must be an int in [{MIN_OPSET}, {newest}], got {opset!r}")
-    try:
-        path = os.fspath(path)
-    except TypeError:
-        raise TypeError(f"path must be a str or path-like, got {type(path).__name__}") from None
+    return opset
 
-    dtype = model.dtype
-    elem = onnx.TensorProto.FLOAT if dtype == np.float32 else onnx.TensorProto.DOUBLE
+
+def _onnx_layer(i, layer, source, dtype, helper, numpy_helper):
+    """(the node computing layer `i` from the tensor `source` into "layer{i}", the initializers
+    it reads); ValueError for a layer ONNX export does not know."""
+    out = f"layer{i}"
+    kind = type(layer)
+    if kind is Dense:
+        w = f"layer{i}.W"
+        inits = [numpy_helper.from_array(np.asarray(layer.W, dtype), w)]
+        if layer.use_bias:
+            b = f"layer{i}.b"
+            inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype), b))
+            return helper.make_node("Gemm", [source, w, b], [out], name=f"dense{i}"), inits
+        return helper.make_node("MatMul", [source, w], [out], name=f"dense{i}"), inits
+    if kind is LeakyReLU and (dtype == np.float32
+                              or float(np.float32(layer.alpha)) == layer.alpha):
+        return helper.make_node("LeakyRelu", [source], [out], name=f"act{i}",
+                                alpha=float(layer.alpha)), []
+    if kind is LeakyReLU:
+        # ONNX attributes are float32: a float64 model whose slope float32 cannot hold
+        # exactly gets PRelu with a double slope, so the export stays exact
+        s = f"layer{i}.alpha"
+        init = numpy_helper.from_array(np.array([layer.alpha], dtype), s)
+        return helper.make_node("PRelu", [source, s], [out], name=f"act{i}"), [init]
+    if kind is PReLU:
+        s = f"layer{i}.alpha"
+        init = numpy_helper.from_array(np.asarray(layer.alpha, dtype), s)
+        return helper.make_node("PRelu", [source, s], [out], name=f"act{i}"), [init]
+    if kind in _ONNX_ELEMENTWISE:
+        return helper.make_node(_ONNX_ELEMENTWISE[kind], [source], [out], name=f"act{i}"), []
+    raise ValueError(f"layer {i} ({kind.__name__}) has no ONNX export")
+
+
+def _onnx_graph_nodes(model, helper, numpy_helper):
+    """(nodes, initializers) chaining the layers from "input" to "output", Dropout left out."""
     nodes, inits = [], []
     current = "input"
     for i, layer in enumerate(model.layers):
-        out = f"layer{i}"
-        kind = type(layer)
         if _is_dropout(layer):
             continue
-        if kind is Dense:
-            w = f"layer{i}.W"
-            inits.append(numpy_helper.from_array(np.asarray(layer.W, dtype), w))
-            if layer.use_bias:
-                b = f"layer{i}.b"
-                inits.append(numpy_helper.from_array(np.asarray(layer.b, dtype), b))
-                nodes.append(helper.make_node("Gemm", [current, w, b], [out], name=f"dense{i}"))
-            else:
-                nodes.append(helper.make_node("MatMul", [current, w], [out], name=f"dense{i}"))
-        elif kind is LeakyReLU and (dtype == np.float32
-                                    or float(np.float32(layer.alpha)) == layer.alpha):
-            nodes.append(helper.make_node("LeakyRelu", [current], [out], name=f"act{i}",
-                                          alpha=float(layer.alpha)))
-        elif kind is LeakyReLU:
-            # ONNX attributes are float32: a float64 model whose slope float32 cannot hold
-            # exactly gets PRelu with a double slope, so the export stays exact
-            s = f"layer{i}.alpha"
-            inits.append(numpy_helper.from_array(np.array([layer.alpha], dtype), s))
-            nodes.append(helper.make_node("PRelu", [current, s], [out], name=f"act{i}"))
-        elif kind is PReLU:
-            s = f"layer{i}.alpha"
-            inits.append(numpy_helper.from_array(np.asarray(layer.alpha, dtype), s))
-            nodes.append(helper.make_node("PRelu", [current, s], [out], name=f"act{i}"))
-        elif kind in _ONNX_ELEMENTWISE:
-            nodes.append(helper.make_node(_ONNX_ELEMENTWISE[kind], [current], [out],
-                                          name=f"act{i}"))
-        else:
-            raise ValueError(f"layer {i} ({kind.__name__}) has no ONNX export")
-        current = out
+        node, layer_inits = _onnx_layer(i, layer, current, model.dtype, helper, numpy_helper)
+        nodes.append(node)
+        inits.extend(layer_inits)
+        current = node.output[0]
     if current == "input":
         nodes.append(helper.make_node("Identity", ["input"], ["output"], name="identity"))
     else:
         nodes[-1].output[0] = "output"
+    return nodes, inits
+
+
+def _onnx_model(onnx, helper, model, nodes, inits, opset):
+    """The checked ModelProto: the graph, its dynamic-batch input and output, the opset."""
+    dtype = model.dtype
+    elem = onnx.TensorProto.FLOAT if dtype == np.float32 else onnx.TensorProto.DOUBLE
     graph = helper.make_graph(
         nodes, "fastlin_sequential",
         [helper.make_tensor_value_info("input", elem, ["batch", model.n_features_in])],
@@ -145,7 +168,6 @@ def to_onnx(model, path, opset=None):
                               doc_string=f"fastlin {type(model).__name__}, {dtype.name}")
     proto.ir_version = helper.find_min_ir_version_for([opset_id])
     onnx.checker.check_model(proto)
-    _atomic_write(path, proto.SerializeToString())
     return proto
 
 
