@@ -6,33 +6,14 @@ is the same step's matrix products alone through NumPy's BLAS with ``out=``.
 """
 import os
 import platform
-import statistics
-import time
 
 import numpy as np
 
 from fastlin import MLP, SGD, Adam, BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin import openmp_enabled
 from fastlin._kernels import _blas, _config
+from fastlin._timing import alternate, calls_for
 from fastlin.backend import get, get_num_threads
-
-
-def alternate(contenders, repeat, number):
-    """{name: median seconds per call}, contenders timed in turn, `number` calls per sample."""
-    samples = {name: [] for name in contenders}
-    for fn in contenders.values():
-        fn()  # warm up: buffers, caches, thread pools
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            for _ in range(number):
-                fn()
-            samples[name].append((time.perf_counter() - start) / number)
-    return {name: statistics.median(s) for name, s in samples.items()}
-
-
-def _calls_for(seconds_estimate, budget=2e-3):
-    return max(1, int(budget / max(seconds_estimate, 1e-7)))
 
 
 def kernel_cases(batch, rng):
@@ -312,24 +293,24 @@ def _fmt_us(s):
 def blas_choice_rows(repeat=7):
     """W1's nine matrix products at one BLAS thread through each OpenBLAS fastlin can use,
     alternating: {library: seconds}. The evidence beside the version rule of
-    fastlin/backend/_blas_threads.py."""
-    from fastlin.backend import _blas_threads
+    fastlin/parallel/blas_threads.py."""
+    from fastlin.parallel import blas_threads
     spec = WORKLOADS["W1 MLP 784-256-128-10 b128 CE SGD"]
     X = np.random.default_rng(0).standard_normal((spec["batch"], 784)).astype(np.float32)
     floor = _gemm_floor(spec, X, np.float32)
-    chosen = _blas_threads.chosen()
+    chosen = blas_threads.chosen()
     contenders = {}
-    for name in _blas_threads.libraries():
+    for name in blas_threads.libraries():
         def run(name=name):
-            _blas_threads.choose(name)
+            blas_threads.choose(name)
             floor()
         contenders[name] = run
-    libs = [lib for lib in _blas_threads._load().values() if lib.set_local is not None]
+    libs = [lib for lib in blas_threads._load().values() if lib.set_local is not None]
     before = [lib.set_local(1) for lib in libs]  # this thread, every library: 1 thread
     try:
         return alternate(contenders, repeat, 3)
     finally:
-        _blas_threads.choose(chosen)
+        blas_threads.choose(chosen)
         for lib, count in zip(libs, before):
             lib.set_local(count)
 
@@ -358,16 +339,17 @@ def small_gemm_rows(repeat=5, calls=20000):
 def describe_choices(print_fn=print, measure=True):
     """What fastlin chose on this machine: SIMD tier, BLAS library, thread thresholds and the
     contention guard, and (measure=True) the BLAS timing behind the choice."""
-    from fastlin.backend import _blas_threads, _contention, _threads
-    from fastlin.backend._calibrate import NEVER, cpu_name
-    print_fn(f"CPU: {cpu_name()}, {_threads._CORES} usable cores; kernels: "
+    from fastlin.parallel import blas_threads, contention
+    from fastlin.parallel import threads as kernel_threads
+    from fastlin.parallel.calibration import NEVER, cpu_name
+    print_fn(f"CPU: {cpu_name()}, {kernel_threads._CORES} usable cores; kernels: "
              f"{_config.simd_level()} build (chosen at run time from CPUID)")
     coretype = os.environ.get("OPENBLAS_CORETYPE")
     if coretype:
         print_fn(f"OPENBLAS_CORETYPE={coretype} is set: OpenBLAS runs that core's kernels, which "
                  f"may be slower than this CPU's (unset it for the numbers below)")
-    libs = _blas_threads.libraries()
-    chosen = _blas_threads.chosen()
+    libs = blas_threads.libraries()
+    chosen = blas_threads.chosen()
     others = ", ".join(f"{name}'s OpenBLAS {version}" for name, (version, _) in libs.items()
                        if name != chosen)
     rule = os.environ.get("FASTLIN_BLAS", "auto") or "auto"
@@ -385,13 +367,13 @@ def describe_choices(print_fn=print, measure=True):
     if measure:
         print_fn("  per call, small loops against BLAS: " + ", ".join(
             f"{name} {small * 1e9:.0f} vs {blas * 1e9:.0f} ns" for name, small, blas in small_gemm_rows()))
-    guard = "on" if _contention.read_wait_ns() is not None and _blas_threads.available() else "off"
+    guard = "on" if contention.read_wait_ns() is not None and blas_threads.available() else "off"
     def show(n):
         return "never" if n >= NEVER else str(n)
     print_fn(f"OpenMP thresholds (elements from which a kernel uses every core): exp-heavy "
-             f"{show(_threads.PARALLEL_MIN_ELEMENTS)}, Adam {show(_threads.PARALLEL_MIN_ELEMENTS_ADAM)}"
-             f", memory-bound {show(_threads.PARALLEL_MIN_ELEMENTS_CHEAP)}; "
-             f"{_threads.THRESHOLD_SOURCE}")
+             f"{show(kernel_threads.PARALLEL_MIN_ELEMENTS)}, Adam {show(kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM)}"
+             f", memory-bound {show(kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP)}; "
+             f"{kernel_threads.THRESHOLD_SOURCE}")
     print_fn(f"fit's contention guard: {guard}")
 
 
@@ -420,7 +402,7 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
     for batch in (128, 4096):
         for name, fns in kernel_cases(batch, rng):
             est = alternate(fns, 1, 1)["numpy"]
-            t = alternate(fns, repeat, _calls_for(est))
+            t = alternate(fns, repeat, calls_for(est))
             ratio = t["numpy"] / t["cython"]
             rows.append(("kernel", name, batch, t["cython"], t["numpy"], ratio, t["floor"]))
             print_fn(f"{name:<40}{batch:>6}{_fmt_us(t['cython'])} {_fmt_us(t['numpy'])}{ratio:>9.2f}x"
@@ -454,7 +436,7 @@ def run_benchmarks(quick=False, threads=None, print_fn=print):
         if torch_step is not None:
             contenders["torch"] = torch_step
         est = alternate(contenders, 1, 1)["careful"]
-        t = alternate(contenders, repeat, _calls_for(est, 5e-3))
+        t = alternate(contenders, repeat, calls_for(est, 5e-3))
         floor = contenders["floor"]
 
         def floor_run(floor=floor, steps=steps):
@@ -573,32 +555,33 @@ def run_contention(print_fn=print, names=("W1", "W3", "W5"), seconds_per_phase=N
 
 
 def run_calibration(print_fn=print, sizes=None, repeat=7):
-    """Measure this machine's OpenMP thresholds (fastlin/backend/_calibrate.py), store them and
-    put them in force; returns the result."""
-    from fastlin.backend import _calibrate, _threads
-    print_fn(f"CPU: {_calibrate.cpu_name()}, {_threads._CORES} usable cores, "
+    """Measure this machine's OpenMP thresholds (fastlin/parallel/calibration.py), store them
+    and put them in force; returns the result."""
+    from fastlin.parallel import calibration
+    from fastlin.parallel import threads as kernel_threads
+    print_fn(f"CPU: {calibration.cpu_name()}, {kernel_threads._CORES} usable cores, "
              f"SIMD: {_config.simd_level()}")
-    before = {"exp": _threads.PARALLEL_MIN_ELEMENTS, "cheap": _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-              "adam": _threads.PARALLEL_MIN_ELEMENTS_ADAM}
-    threads = _threads.get_num_threads()
+    before = {"exp": kernel_threads.PARALLEL_MIN_ELEMENTS, "cheap": kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+              "adam": kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM}
+    threads = kernel_threads.get_num_threads()
     print_fn(f"each kernel at 1 thread and at {threads}, alternating (us per call, medians of "
              f"{repeat})")
     print_fn(f"  {'kernel':<6}{'elements':>10}{'1 thread':>11}{f'{threads} thr':>11}{'gain':>8}")
-    result = _calibrate.calibrate(sizes or _calibrate.SIZES, repeat, threads, print_fn)
+    result = calibration.calibrate(sizes or calibration.SIZES, repeat, threads, print_fn)
 
     def show(n):
-        return "never" if n >= _calibrate.NEVER else str(n)
+        return "never" if n >= calibration.NEVER else str(n)
     for kind, label in (("exp", "exp-heavy (sigmoid, tanh, softmax, losses)"),
                         ("cheap", "memory-bound (relu family, SGD)"), ("adam", "Adam update")):
         print_fn(f"{label:<45} from {show(result[kind]):>9} elements (was {show(before[kind])})")
     try:
-        path = _calibrate.save(result)
+        path = calibration.save(result)
     except OSError as exc:
-        _calibrate.apply(result, "measured in this process, not stored")
-        print_fn(f"could not store the result in {_calibrate.cache_path()} ({exc}); in force for "
+        calibration.apply(result, "measured in this process, not stored")
+        print_fn(f"could not store the result in {calibration.cache_path()} ({exc}); in force for "
                  f"this process only: set FASTLIN_CACHE_DIR to a writable directory")
         return result
-    _calibrate.load(path)
+    calibration.load(path)
     print_fn(f"stored in {path}; fastlin uses these from now on on this machine (delete the file "
              f"to return to the built-in ones)")
     return result
