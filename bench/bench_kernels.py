@@ -3,7 +3,7 @@ alone, or NumPy moving the same bytes) in one benchmark group."""
 import numpy as np
 import pytest
 
-from fastlin.benchmarks import kernel_cases
+from fastlin.benchmarks.kernels import kernel_cases
 
 CASES = [(batch, name) for batch in (128, 4096)
          for name, _ in kernel_cases(batch, np.random.default_rng(0))]

@@ -39,7 +39,8 @@ if "--fastlin-only" not in sys.argv:
     import jax.numpy as jnp  # noqa: E402
 
 import fastlin  # noqa: E402
-from fastlin.benchmarks import WORKLOADS, _fit_per_step, _workload_data, alternate  # noqa: E402
+from fastlin._timing import alternate  # noqa: E402
+from fastlin.benchmarks.workloads import WORKLOADS, fit_per_step, workload_data  # noqa: E402
 
 
 def _init(sizes, seed=0):
@@ -133,12 +134,12 @@ def fastlin_only(repeat=15):
     times = {}
     for name, spec in WORKLOADS.items():
         n = spec["batch"] * (8 if name.startswith("W2") else 64)
-        X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
-        fit1, steps1 = _fit_per_step(spec, "cython", X, y, np.float32, epochs=1)
-        fit10, steps10 = _fit_per_step(spec, "cython", X, y, np.float32, epochs=10)
+        X, y = workload_data(spec, n, np.random.default_rng(0), np.float32)
+        fit1, steps1 = fit_per_step(spec, "cython", X, y, np.float32, epochs=1)
+        fit10, steps10 = fit_per_step(spec, "cython", X, y, np.float32, epochs=10)
         t = alternate({"1": fit1, "10": fit10}, repeat, 1)
         times[name] = (t["1"] / steps1, t["10"] / steps10)
-    from fastlin.benchmarks import describe_choices
+    from fastlin.benchmarks.machine import describe_choices
     describe_choices(lambda line: print(line, file=sys.stderr), measure=False)
     return times
 
@@ -165,7 +166,7 @@ def main(repeat=15):
     rows = []
     for name, spec in WORKLOADS.items():
         n = spec["batch"] * (8 if name.startswith("W2") else 64)
-        X, y = _workload_data(spec, n, np.random.default_rng(0), np.float32)
+        X, y = workload_data(spec, n, np.random.default_rng(0), np.float32)
         if spec["loss"] == "ce":
             y = y.astype(np.int32)
         jax_run, jax_steps = _jax_epoch(spec, X, y)

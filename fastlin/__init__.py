@@ -12,7 +12,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the extension is missing)
 from fastlin._kernels._config import openmp_enabled  # noqa: E402
-from fastlin.backend import _blas_threads  # noqa: E402
+from fastlin.parallel import blas_threads as _blas_threads  # noqa: E402
 
 _blas_threads.choose()  # SciPy's or NumPy's OpenBLAS, before any product runs
 from fastlin.backend import get_num_threads, set_num_threads
@@ -27,9 +27,9 @@ from fastlin import callbacks, export  # noqa: E402,F401  (submodules)
 
 __version__ = "0.1.0"
 
-from fastlin.backend import _calibrate  # noqa: E402
+from fastlin.parallel import calibration as _calibration  # noqa: E402
 
-_calibrate.load()  # this machine's measured thread thresholds, if `bench --calibrate` stored them
+_calibration.load()  # this machine's measured thread thresholds, if `bench --calibrate` stored them
 
 __all__ = [
     "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss", "History",

@@ -10,7 +10,7 @@ import numpy as np
 
 from fastlin import _params
 from fastlin.backend import get as get_backend
-from fastlin.backend._threads import for_activation, for_size
+from fastlin.parallel.threads import for_activation, for_size
 from fastlin.backend._validation import ACTIVATIONS, NEEDS_INPUT, USES_OUTPUT
 from fastlin.init import initial_weights
 

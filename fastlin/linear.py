@@ -20,7 +20,7 @@ import scipy.sparse.linalg
 
 from fastlin import _checks, _sparse
 from fastlin.backend import get as get_backend
-from fastlin.backend._threads import for_size
+from fastlin.parallel.threads import for_size
 
 
 def _setulb():

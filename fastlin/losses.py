@@ -11,7 +11,7 @@ import numpy as np
 
 from fastlin import _checks
 from fastlin.backend import get as get_backend
-from fastlin.backend._threads import for_size
+from fastlin.parallel.threads import for_size
 from fastlin.backend._validation import number, optional_vector
 
 

@@ -44,10 +44,10 @@ def tolerance(dtype):
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
     """FASTLIN_CACHE_DIR in a fresh directory; the thread thresholds as they were afterwards."""
-    from fastlin.backend import _threads
+    from fastlin.parallel import threads as kernel_threads
     monkeypatch.setenv("FASTLIN_CACHE_DIR", str(tmp_path))
-    saved = (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-             _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE)
+    saved = (kernel_threads.PARALLEL_MIN_ELEMENTS, kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+             kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM, kernel_threads.THRESHOLD_SOURCE)
     yield tmp_path
-    (_threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-     _threads.PARALLEL_MIN_ELEMENTS_ADAM, _threads.THRESHOLD_SOURCE) = saved
+    (kernel_threads.PARALLEL_MIN_ELEMENTS, kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+     kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM, kernel_threads.THRESHOLD_SOURCE) = saved

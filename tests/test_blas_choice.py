@@ -1,5 +1,5 @@
 """fastlin's products go to SciPy's or NumPy's OpenBLAS, chosen at import by version
-(fastlin/backend/_blas_threads.py). Both paths must give the same products, in float32 and
+(fastlin/parallel/blas_threads.py). Both paths must give the same products, in float32 and
 float64, through GEMM and the GEMV shortcut, and the choice must follow FASTLIN_BLAS."""
 import os
 import subprocess
@@ -11,30 +11,30 @@ import pytest
 import fastlin
 from fastlin import MLP
 from fastlin._kernels import _blas, dense
-from fastlin.backend import _blas_threads
+from fastlin.parallel import blas_threads
 
 
 @pytest.fixture
 def restore_choice():
-    before = _blas_threads.chosen()
+    before = blas_threads.chosen()
     yield
-    _blas_threads.choose(before)
+    blas_threads.choose(before)
 
 
 def test_auto_takes_the_newer_openblas():
-    libs = _blas_threads._load()
+    libs = blas_threads._load()
     assert "scipy" in libs
     expected = "scipy"
     if "numpy" in libs and libs["numpy"].version > libs["scipy"].version \
-            and _blas_threads._has_products(libs["numpy"]):
+            and blas_threads._has_products(libs["numpy"]):
         expected = "numpy"
     if os.environ.get("FASTLIN_BLAS", "auto") in ("", "auto"):
-        assert _blas_threads.chosen() == expected
-    assert _blas.using_ilp64() == (_blas_threads.chosen() == "numpy")
+        assert blas_threads.chosen() == expected
+    assert _blas.using_ilp64() == (blas_threads.chosen() == "numpy")
 
 
 def test_version_parsing():
-    parse = _blas_threads._parse_version
+    parse = blas_threads._parse_version
     assert parse("OpenBLAS 0.3.31.188.0 DYNAMIC_ARCH NO_AFFINITY Haswell") == (0, 3, 31, 188, 0)
     assert parse("OpenBLAS 0.3.30 DYNAMIC_ARCH") == (0, 3, 30)
     assert parse("OpenBLAS 0.3.31.188.0") > parse("OpenBLAS 0.3.30")
@@ -45,9 +45,9 @@ def test_version_parsing():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_out", [1, 7, 64])  # 1: the GEMV shortcut
 def test_products_agree_with_numpy_on_both_libraries(restore_choice, library, dtype, n_out):
-    if library == "numpy" and "numpy" not in _blas_threads._load():
+    if library == "numpy" and "numpy" not in blas_threads._load():
         pytest.skip("NumPy's OpenBLAS is not loaded in this process")
-    assert _blas_threads.choose(library) == library
+    assert blas_threads.choose(library) == library
     rng = np.random.default_rng(0)
     X = rng.standard_normal((33, 20)).astype(dtype)
     W = rng.standard_normal((20, n_out)).astype(dtype)
@@ -66,14 +66,14 @@ def test_products_agree_with_numpy_on_both_libraries(restore_choice, library, dt
 
 
 def test_training_is_the_same_model_on_both_libraries(restore_choice):
-    if "numpy" not in _blas_threads._load():
+    if "numpy" not in blas_threads._load():
         pytest.skip("NumPy's OpenBLAS is not loaded in this process")
     rng = np.random.default_rng(1)
     X = rng.standard_normal((256, 12)).astype(np.float64)
     y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
     weights = {}
     for library in ("scipy", "numpy"):
-        _blas_threads.choose(library)
+        blas_threads.choose(library)
         model = MLP([12, 16, 2], seed=0, dtype="float64")
         model.fit(X, y, epochs=3, batch_size=32, seed=0)
         weights[library] = model.parameters()
@@ -82,19 +82,19 @@ def test_training_is_the_same_model_on_both_libraries(restore_choice):
 
 
 def test_thread_count_of_the_chosen_library_is_per_thread(restore_choice):
-    if not _blas_threads.available():
+    if not blas_threads.available():
         pytest.skip("no per-thread BLAS count")
-    before = _blas_threads.set_local(1)
+    before = blas_threads.set_local(1)
     try:
-        assert _blas_threads.get_num_threads() == 1
+        assert blas_threads.get_num_threads() == 1
     finally:
-        _blas_threads.set_local(before)
-    assert _blas_threads.get_num_threads() == before
+        blas_threads.set_local(before)
+    assert blas_threads.get_num_threads() == before
 
 
 def test_bad_preference_is_refused():
     with pytest.raises(ValueError, match="FASTLIN_BLAS"):
-        _blas_threads.choose("mkl")
+        blas_threads.choose("mkl")
     env = dict(os.environ, FASTLIN_BLAS="mkl")
     proc = subprocess.run([sys.executable, "-c", "import fastlin"], env=env,
                           capture_output=True, text=True)
@@ -104,7 +104,7 @@ def test_bad_preference_is_refused():
 @pytest.mark.parametrize("library", ["scipy", "numpy"])
 def test_environment_variable_chooses(library):
     env = dict(os.environ, FASTLIN_BLAS=library)
-    code = ("import fastlin; from fastlin.backend import _blas_threads as b; "
+    code = ("import fastlin; from fastlin.parallel import blas_threads as b; "
             "print(b.chosen(), 'numpy' in b.libraries())")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
@@ -112,9 +112,9 @@ def test_environment_variable_chooses(library):
 
 
 def test_asking_for_a_missing_numpy_library_warns(restore_choice, monkeypatch):
-    libs = dict(_blas_threads._load())
+    libs = dict(blas_threads._load())
     libs.pop("numpy", None)
-    monkeypatch.setattr(_blas_threads, "_libraries", libs)
+    monkeypatch.setattr(blas_threads, "_libraries", libs)
     with pytest.warns(RuntimeWarning, match="NumPy's bundled OpenBLAS"):
-        assert _blas_threads.choose("numpy") == "scipy"
+        assert blas_threads.choose("numpy") == "scipy"
     assert not _blas.using_ilp64()

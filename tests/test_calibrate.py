@@ -1,4 +1,4 @@
-"""Thread thresholds measured on the machine at hand (fastlin/backend/_calibrate.py): the rule
+"""Thread thresholds measured on the machine at hand (fastlin/parallel/calibration.py): the rule
 that turns timings into a threshold, the stored file, and its use at import."""
 import json
 import os
@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from fastlin.backend import _calibrate, _threads
-from fastlin.backend._calibrate import NEVER, threshold_from
+from fastlin.parallel import calibration
+from fastlin.parallel import threads as kernel_threads
+from fastlin.parallel.calibration import NEVER, threshold_from
 
 
 def test_threshold_is_where_all_cores_win_from_then_on():
@@ -26,8 +27,8 @@ def test_threshold_is_where_all_cores_win_from_then_on():
 
 
 def test_calibrate_measures_every_kind_on_small_sizes():
-    result = _calibrate.calibrate(sizes=(1 << 12, 1 << 13), repeat=1, threads=2)
-    for kind in _calibrate.KINDS:
+    result = calibration.calibrate(sizes=(1 << 12, 1 << 13), repeat=1, threads=2)
+    for kind in calibration.KINDS:
         assert result[kind] in (1 << 12, 1 << 13, NEVER)
         assert [row[0] for row in result["timings"][kind]] == [1 << 12, 1 << 13]
         assert all(row[1] > 0 and row[2] > 0 for row in result["timings"][kind])
@@ -35,36 +36,36 @@ def test_calibrate_measures_every_kind_on_small_sizes():
 
 def test_stored_thresholds_are_applied_and_survive_another_machines_entry(cache_dir):
     result = {"exp": 1 << 16, "cheap": 1 << 20, "adam": NEVER, "threads": 2}
-    path = _calibrate.save(result)
-    assert path == str(cache_dir / _calibrate.FILENAME)
+    path = calibration.save(result)
+    assert path == str(cache_dir / calibration.FILENAME)
     # another machine's entry in the same file is kept and never applied here
     data = json.loads(open(path).read())
     data["some other CPU|64 cores|avx512|fastlin 0.1.0"] = {"exp": 1, "cheap": 1, "adam": 1}
     open(path, "w").write(json.dumps(data))
-    values = _calibrate.load()
+    values = calibration.load()
     assert values["exp"] == 1 << 16 and values["adam"] == NEVER
-    assert _threads.PARALLEL_MIN_ELEMENTS == 1 << 16
-    assert _threads.PARALLEL_MIN_ELEMENTS_CHEAP == 1 << 20
-    assert _threads.PARALLEL_MIN_ELEMENTS_ADAM == NEVER
-    assert "measured on this machine" in _threads.THRESHOLD_SOURCE
-    assert _threads.for_size(1 << 17) == _threads.resolve(None)
-    assert _threads.for_size(1 << 15) == 1
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS == 1 << 16
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP == 1 << 20
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM == NEVER
+    assert "measured on this machine" in kernel_threads.THRESHOLD_SOURCE
+    assert kernel_threads.for_size(1 << 17) == kernel_threads.resolve(None)
+    assert kernel_threads.for_size(1 << 15) == 1
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"%s": {"exp": "x"}}',
                                      '{"%s": {"exp": -1, "cheap": 1, "adam": 1}}'])
 def test_a_damaged_file_is_ignored(cache_dir, content):
     if "%s" in content:
-        content = content % _calibrate.machine_key()
-    (cache_dir / _calibrate.FILENAME).write_text(content)
-    before = _threads.PARALLEL_MIN_ELEMENTS
-    assert _calibrate.load() is None
-    assert _threads.PARALLEL_MIN_ELEMENTS == before
+        content = content % calibration.machine_key()
+    (cache_dir / calibration.FILENAME).write_text(content)
+    before = kernel_threads.PARALLEL_MIN_ELEMENTS
+    assert calibration.load() is None
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS == before
 
 
 def test_import_applies_the_stored_calibration(cache_dir):
-    _calibrate.save({"exp": 12345, "cheap": 23456, "adam": 34567, "threads": 2})
-    code = ("import fastlin; from fastlin.backend import _threads as t; "
+    calibration.save({"exp": 12345, "cheap": 23456, "adam": 34567, "threads": 2})
+    code = ("import fastlin; from fastlin.parallel import threads as t; "
             "print(t.PARALLEL_MIN_ELEMENTS, t.PARALLEL_MIN_ELEMENTS_CHEAP, "
             "t.PARALLEL_MIN_ELEMENTS_ADAM)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -73,7 +74,7 @@ def test_import_applies_the_stored_calibration(cache_dir):
 
 
 def test_no_file_keeps_the_built_in_thresholds(cache_dir):
-    code = ("import fastlin; from fastlin.backend import _threads as t; "
+    code = ("import fastlin; from fastlin.parallel import threads as t; "
             "print(t.PARALLEL_MIN_ELEMENTS, t.THRESHOLD_SOURCE.startswith('built in'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=dict(os.environ)).stdout.split()

@@ -12,8 +12,8 @@ import fastlin
 from fastlin.training import threads as fit_threads
 from fastlin import MLP
 from fastlin.callbacks import Callback
-from fastlin.backend import _blas_threads, _contention
-from fastlin.backend._contention import (CHECK_EVERY, FIRST_RETRY, MAX_RETRY, ContentionGuard,
+from fastlin.parallel import blas_threads, contention
+from fastlin.parallel.contention import (CHECK_EVERY, FIRST_RETRY, MAX_RETRY, ContentionGuard,
                                          others_running, own_running, read_runnable,
                                          read_wait_ns)
 
@@ -50,7 +50,7 @@ class FakeMachine:
 
 @pytest.fixture(autouse=True)
 def _no_memory_between_tests(monkeypatch):
-    monkeypatch.setattr(_contention, "_last_guard", None)
+    monkeypatch.setattr(contention, "_last_guard", None)
 
 
 def test_quiet_machine_keeps_every_thread():
@@ -154,17 +154,17 @@ def test_off_on_one_thread_or_without_schedstat(threads, wait):
 def test_the_next_fit_starts_where_the_last_busy_one_ended():
     m = FakeMachine(share=0.3, runnable=2)
     g = m.guard()
-    assert not _contention.last_fit_was_reduced(m.clock)
+    assert not contention.last_fit_was_reduced(m.clock)
     m.advance(0.05), g.poll(), m.advance(0.05)
     assert g.poll() == 1
     g.close()
     m.advance(1.0)
-    assert _contention.last_fit_was_reduced(m.clock)
+    assert contention.last_fit_was_reduced(m.clock)
     g2 = m.guard()
     assert g2.poll() == 1
     g2.close()
     m.advance(MAX_RETRY + 1)  # too long ago to say anything about the machine now
-    assert not _contention.last_fit_was_reduced(m.clock)
+    assert not contention.last_fit_was_reduced(m.clock)
     assert m.guard().poll() == 2
 
 
@@ -200,20 +200,20 @@ def _data(n=512, seed=0):
     return X, (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0)
 
 
-@pytest.mark.skipif(not _blas_threads.available(), reason="no per-thread BLAS count")
+@pytest.mark.skipif(not blas_threads.available(), reason="no per-thread BLAS count")
 @pytest.mark.parametrize("backend", ["cython", "numpy"])
 def test_fit_on_a_busy_machine_trains_on_fewer_threads_and_restores_the_count(monkeypatch,
                                                                              backend):
     log, seen, plan_threads = [], [], []
     monkeypatch.setattr(fit_threads, "ContentionGuard", _busy_guard_factory(log))
-    monkeypatch.setattr(_blas_threads, "available", lambda: True)
+    monkeypatch.setattr(blas_threads, "available", lambda: True)
     # start the guard at once (a real fit this short would finish before its first reading)
-    monkeypatch.setattr(_contention, "last_fit_was_reduced", lambda: True)
-    before = _blas_threads.get_num_threads()
+    monkeypatch.setattr(contention, "last_fit_was_reduced", lambda: True)
+    before = blas_threads.get_num_threads()
 
     class Spy(Callback):
         def on_epoch_end(self, epoch, logs=None):
-            seen.append(_blas_threads.get_num_threads())
+            seen.append(blas_threads.get_num_threads())
 
     X, y = _data()
     model = MLP([20, 32, 3], seed=0, backend=backend)
@@ -231,7 +231,7 @@ def test_fit_on_a_busy_machine_trains_on_fewer_threads_and_restores_the_count(mo
         assert seen[-1] == log[0] - 1
         if backend == "cython":
             assert plan_threads[0]() == min(log[0] - 1, fastlin.get_num_threads())
-    assert _blas_threads.get_num_threads() == before
+    assert blas_threads.get_num_threads() == before
     assert np.isfinite(model.evaluate(X, y)["loss"])
 
 
@@ -251,8 +251,8 @@ def test_quiet_guard_changes_nothing(monkeypatch):
     """Weights after a fit with a guard that never sees contention are bitwise those of a fit
     whose guard is off: the guard alone never changes a count (or the rounding)."""
     calls = []
-    monkeypatch.setattr(_blas_threads, "set_local",
-                        lambda n, f=_blas_threads.set_local: calls.append(n) or f(n))
+    monkeypatch.setattr(blas_threads, "set_local",
+                        lambda n, f=blas_threads.set_local: calls.append(n) or f(n))
     m = FakeMachine(share=0.001, runnable=1)
 
     class QuietGuard(ContentionGuard):
@@ -265,7 +265,7 @@ def test_quiet_guard_changes_nothing(monkeypatch):
             return super().poll()
 
     monkeypatch.setattr(fit_threads, "ContentionGuard", QuietGuard)
-    monkeypatch.setattr(_contention, "last_fit_was_reduced", lambda: True)
+    monkeypatch.setattr(contention, "last_fit_was_reduced", lambda: True)
     X, y = _data()
     a = MLP([20, 32, 3], seed=0)
     a.fit(X, y, epochs=3, batch_size=32, seed=0)

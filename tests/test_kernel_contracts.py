@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import fastlin
 import fastlin.backend as B
 from fastlin import MLP, SGD, Adam, SoftmaxCrossEntropyLoss, backend
-from fastlin.backend import _threads
+from fastlin.parallel import threads as kernel_threads
 from fastlin.backend import _validation as v
 
 
@@ -401,17 +401,17 @@ def test_raw_kernels_refuse_misaligned_buffers():
 def test_cgroup_quota_is_read_like_loky(tmp_path):
     (tmp_path / "v2").mkdir()
     (tmp_path / "v2" / "cpu.max").write_text("150000 100000\n")
-    assert _threads.cgroup_cpu_limit(str(tmp_path / "v2")) == 2
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "v2")) == 2
     (tmp_path / "v2" / "cpu.max").write_text("max 100000\n")
-    assert _threads.cgroup_cpu_limit(str(tmp_path / "v2")) is None
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "v2")) is None
     v1 = tmp_path / "v1" / "cpu"
     v1.mkdir(parents=True)
     (v1 / "cpu.cfs_quota_us").write_text("250000\n")
     (v1 / "cpu.cfs_period_us").write_text("100000\n")
-    assert _threads.cgroup_cpu_limit(str(tmp_path / "v1")) == 3
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "v1")) == 3
     (v1 / "cpu.cfs_quota_us").write_text("-1\n")
-    assert _threads.cgroup_cpu_limit(str(tmp_path / "v1")) is None
-    assert _threads.cgroup_cpu_limit(str(tmp_path / "absent")) is None
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "v1")) is None
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "absent")) is None
 
 
 _THREADS_CHILD = """
@@ -481,8 +481,8 @@ def test_threadpoolctl_limits_are_honoured():
             B.get("cython").activation_forward(x, "sigmoid", out=out, n_threads=2)
             B.get("cython").activation_forward(x, "sigmoid", out=out)
             assert tasks() == before, (tasks(), before)
-        from fastlin.backend import _threads
-        assert fastlin.get_num_threads() == _threads._CORES
+        from fastlin.parallel import threads as kernel_threads
+        assert fastlin.get_num_threads() == kernel_threads._CORES
         print("ok")
     """)
     assert out.startswith("ok")

@@ -13,16 +13,17 @@ import pytest
 import fastlin
 from fastlin.training import threads as fit_threads
 from fastlin import benchmarks
-from fastlin.backend import _blas_threads, _calibrate, _threads
+from fastlin.parallel import blas_threads, calibration
+from fastlin.parallel import threads as kernel_threads
 
 
 @pytest.fixture(autouse=True)
 def _blas_count_back():
     """A failing test must not leave later tests (and files) on a lowered BLAS count."""
-    before = _blas_threads.get_num_threads()
+    before = blas_threads.get_num_threads()
     yield
-    if _blas_threads.get_num_threads() != before:
-        _blas_threads.set_local(before)
+    if blas_threads.get_num_threads() != before:
+        blas_threads.set_local(before)
 
 
 def _overlapping_fits(first_ends_first=True):
@@ -59,7 +60,7 @@ def _overlapping_fits(first_ends_first=True):
     assert not errors, errors
 
 
-@pytest.mark.skipif(not _blas_threads.available(), reason="no BLAS thread count to set")
+@pytest.mark.skipif(not blas_threads.available(), reason="no BLAS thread count to set")
 @pytest.mark.parametrize("first_ends_first", [True, False])
 def test_overlapping_fits_leave_the_blas_count_as_it_was(first_ends_first):
     """Two threads fit at once with a fixed thread count: when both are done, the BLAS count
@@ -67,7 +68,7 @@ def test_overlapping_fits_leave_the_blas_count_as_it_was(first_ends_first):
     "per-thread" count is the process's (the pthreads builds in the PyPI wheels), the second fit
     saved the first fit's lowered count and restored that after the first had restored the
     original, leaving every later BLAS call of the process on 1 thread."""
-    before = _blas_threads.get_num_threads()
+    before = blas_threads.get_num_threads()
     if before < 2:
         pytest.skip("one BLAS thread: nothing to lower")
     fastlin.set_num_threads(1)
@@ -75,46 +76,46 @@ def test_overlapping_fits_leave_the_blas_count_as_it_was(first_ends_first):
         _overlapping_fits(first_ends_first)
     finally:
         fastlin.set_num_threads(None)
-    assert _blas_threads.get_num_threads() == before
+    assert blas_threads.get_num_threads() == before
 
 
-@pytest.mark.xfail(not getattr(_blas_threads._current(), "per_thread", True), strict=True,
+@pytest.mark.xfail(not getattr(blas_threads._current(), "per_thread", True), strict=True,
                    reason="pthreads OpenBLAS: openblas_set_num_threads_local sets "
                    "the process's count; fit's lowered count reaches other threads (not fixed)")
 def test_a_count_set_in_one_thread_leaves_other_threads_alone():
-    """_blas_threads' contract: set_local changes the calling thread's count alone."""
-    if not _blas_threads.available() or _blas_threads.get_num_threads() < 2:
+    """blas_threads' contract: set_local changes the calling thread's count alone."""
+    if not blas_threads.available() or blas_threads.get_num_threads() < 2:
         pytest.skip("no per-thread BLAS count to check")
-    before = _blas_threads.get_num_threads()
+    before = blas_threads.get_num_threads()
     seen = []
 
     def other():
-        previous = _blas_threads.set_local(1)
+        previous = blas_threads.set_local(1)
         seen.append(previous)
 
     t = threading.Thread(target=other)
     t.start()
     t.join()
     try:
-        assert _blas_threads.get_num_threads() == before
+        assert blas_threads.get_num_threads() == before
     finally:
-        _blas_threads.set_local(before)
+        blas_threads.set_local(before)
 
 
-@pytest.mark.parametrize("bad", [float("inf"), 1e30, 2 ** 70, _calibrate.NEVER + 1])
+@pytest.mark.parametrize("bad", [float("inf"), 1e30, 2 ** 70, calibration.NEVER + 1])
 def test_out_of_range_stored_thresholds_are_ignored(cache_dir, bad):
     """A damaged file is ignored: Infinity raised OverflowError out of `import fastlin`, and a
     value beyond a C ssize_t was applied and made every fit raise OverflowError."""
-    path = cache_dir / _calibrate.FILENAME
-    path.write_text(json.dumps({_calibrate.machine_key(): {"exp": bad, "cheap": 5, "adam": 5}}))
-    assert _calibrate.stored() is None
-    assert _calibrate.load() is None
-    assert _threads.PARALLEL_MIN_ELEMENTS != bad
+    path = cache_dir / calibration.FILENAME
+    path.write_text(json.dumps({calibration.machine_key(): {"exp": bad, "cheap": 5, "adam": 5}}))
+    assert calibration.stored() is None
+    assert calibration.load() is None
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS != bad
 
 
 def test_import_survives_an_infinite_stored_threshold(cache_dir):
-    path = cache_dir / _calibrate.FILENAME
-    path.write_text(json.dumps({_calibrate.machine_key(): {"exp": float("inf"), "cheap": 5,
+    path = cache_dir / calibration.FILENAME
+    path.write_text(json.dumps({calibration.machine_key(): {"exp": float("inf"), "cheap": 5,
                                                            "adam": 5}}))
     env = dict(os.environ, FASTLIN_CACHE_DIR=str(cache_dir))
     proc = subprocess.run([sys.executable, "-c", "import fastlin; print('ok')"], env=env,
@@ -124,17 +125,17 @@ def test_import_survives_an_infinite_stored_threshold(cache_dir):
 
 
 def test_the_largest_valid_threshold_still_loads(cache_dir):
-    path = cache_dir / _calibrate.FILENAME
-    path.write_text(json.dumps({_calibrate.machine_key(): {"exp": _calibrate.NEVER, "cheap": 7,
+    path = cache_dir / calibration.FILENAME
+    path.write_text(json.dumps({calibration.machine_key(): {"exp": calibration.NEVER, "cheap": 7,
                                                            "adam": 9}}))
-    assert _calibrate.load()["exp"] == _calibrate.NEVER
-    assert _threads.PARALLEL_MIN_ELEMENTS_CHEAP == 7
+    assert calibration.load()["exp"] == calibration.NEVER
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP == 7
 
 
 def test_describe_choices_when_the_chosen_library_was_not_found(monkeypatch):
     """SciPy linked against a system or conda BLAS: no bundled OpenBLAS is found, and
     `python -m fastlin bench` must still describe the choice (it raised KeyError)."""
-    monkeypatch.setattr(_blas_threads, "_libraries", {})
+    monkeypatch.setattr(blas_threads, "_libraries", {})
     lines = []
     benchmarks.describe_choices(lines.append, measure=False)
     assert any("BLAS for fastlin's products" in line for line in lines)
@@ -145,14 +146,14 @@ def test_adam_follows_a_calibrated_threshold(cache_dir):
     `import fastlin` applied the stored calibration, so Adam.step kept the built-in threshold."""
     import numpy as np
     from fastlin.optim import Adam
-    if _threads.resolve(None) < 2:
+    if kernel_threads.resolve(None) < 2:
         pytest.skip("one thread: every size runs on one")
     size = 1 << 12  # far below the built-in 2^20
-    _calibrate.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": size}, "test")
+    calibration.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": size}, "test")
     p, g = np.zeros(size, np.float32), np.zeros(size, np.float32)
     opt = Adam([(p, g)], lr=1e-3)
-    assert opt._flat[0][2] == _threads.resolve(None)
-    _calibrate.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": _calibrate.NEVER}, "test")
+    assert opt._flat[0][2] == kernel_threads.resolve(None)
+    calibration.apply({"exp": 1 << 18, "cheap": 1 << 22, "adam": calibration.NEVER}, "test")
     assert Adam([(p, g)], lr=1e-3)._flat[0][2] == 1
 
 
@@ -165,12 +166,12 @@ def test_bench_calibrate_with_an_unwritable_cache_reports_instead_of_crashing(ca
     blocker.write_text("")
     monkeypatch.setenv("FASTLIN_CACHE_DIR", str(blocker / "sub"))
     result = {"exp": 1 << 17, "cheap": 1 << 21, "adam": 1 << 19, "threads": 2,
-              "timings": {kind: [] for kind in _calibrate.KINDS}}
-    monkeypatch.setattr(_calibrate, "calibrate", lambda *a, **k: result)
+              "timings": {kind: [] for kind in calibration.KINDS}}
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: result)
     lines = []
     assert benchmarks.run_calibration(lines.append) is result
     assert any("could not store" in line and "FASTLIN_CACHE_DIR" in line for line in lines)
-    assert _threads.PARALLEL_MIN_ELEMENTS == 1 << 17  # in force for this process all the same
+    assert kernel_threads.PARALLEL_MIN_ELEMENTS == 1 << 17  # in force for this process all the same
 
 
 def test_a_loop_of_short_fits_is_not_stuck_on_fewer_threads(monkeypatch):
@@ -178,9 +179,9 @@ def test_a_loop_of_short_fits_is_not_stuck_on_fewer_threads(monkeypatch):
     interval, never took a reading of its own, yet closed with a fresh time stamp: a loop of
     short fits (partial_fit, a sweep) stayed on fewer threads long after the machine was quiet.
     The memory must expire MAX_RETRY after the last reading that saw the machine busy."""
-    from fastlin.backend import _contention
-    from fastlin.backend._contention import CHECK_EVERY, MAX_RETRY, ContentionGuard
-    monkeypatch.setattr(_contention, "_last_guard", None)
+    from fastlin.parallel import contention
+    from fastlin.parallel.contention import CHECK_EVERY, MAX_RETRY, ContentionGuard
+    monkeypatch.setattr(contention, "_last_guard", None)
     now, wait = [100.0], [0]
     share = [0.5]
 
@@ -214,21 +215,21 @@ def test_auto_keeps_scipy_when_scipys_version_is_unreadable(monkeypatch):
     """choose()'s rule: "a tie, or an unreadable version, keeps SciPy's". An unreadable SciPy
     version, (), compared below every NumPy version and sent the products to NumPy's."""
     import copy
-    libs = _blas_threads._load()
+    libs = blas_threads._load()
     if "numpy" not in libs or "scipy" not in libs:
         pytest.skip("needs both OpenBLAS libraries")
-    before = _blas_threads.chosen()
+    before = blas_threads.chosen()
     scipy_lib = copy.copy(libs["scipy"])
     scipy_lib.version = ()
-    monkeypatch.setattr(_blas_threads, "_libraries", dict(libs, scipy=scipy_lib))
+    monkeypatch.setattr(blas_threads, "_libraries", dict(libs, scipy=scipy_lib))
     try:
-        assert _blas_threads.choose("auto") == "scipy"
+        assert blas_threads.choose("auto") == "scipy"
     finally:
         monkeypatch.undo()
-        _blas_threads.choose(before)
+        blas_threads.choose(before)
 
 
-@pytest.mark.skipif(not _blas_threads.available(), reason="no BLAS thread count to set")
+@pytest.mark.skipif(not blas_threads.available(), reason="no BLAS thread count to set")
 def test_a_fit_overlapping_another_stays_reproducible_with_a_fixed_count():
     """SPEC: same seed, data and thread count -> bitwise-identical weights. With a fixed count,
     fit B overlapping fit A ran its later epochs on the BLAS count A restored when it ended (the
@@ -236,7 +237,7 @@ def test_a_fit_overlapping_another_stays_reproducible_with_a_fixed_count():
     import numpy as np
     from fastlin import MLP
     from fastlin.callbacks import Callback
-    if _blas_threads.get_num_threads() < 2:
+    if blas_threads.get_num_threads() < 2:
         pytest.skip("one BLAS thread")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1024, 64)).astype(np.float32)

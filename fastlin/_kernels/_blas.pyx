@@ -1,6 +1,6 @@
 """Row-major matrix products through the BLAS that SciPy ships, or through NumPy's.
 
-Which one is chosen in Python (fastlin/backend/_blas_threads.py) and handed here as four
+Which one is chosen in Python (fastlin/parallel/blas_threads.py) and handed here as four
 function pointers of NumPy's ILP64 OpenBLAS (64-bit integer arguments); without them the calls go
 to ``scipy.linalg.cython_blas``.
 

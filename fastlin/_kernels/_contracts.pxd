@@ -13,7 +13,7 @@
 #   32-bit ``int``; a cast would wrap it to a wrong size);
 # - thread counts are capped (fl_threads) at OpenMP's current limit, omp_get_max_threads(),
 #   read at call time: the CPUs of the affinity mask unless OMP_NUM_THREADS or threadpoolctl
-#   lowered it. (fastlin.backend._threads also caps at the cgroup CPU quota before calling.)
+#   lowered it. (fastlin.parallel.threads also caps at the cgroup CPU quota before calling.)
 from libc.limits cimport INT_MAX
 from cython cimport floating
 from libc.stdint cimport uintptr_t

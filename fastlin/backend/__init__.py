@@ -4,7 +4,7 @@
 twin. Each is an object whose methods are the kernels listed in its ``KERNELS`` tuple.
 """
 from fastlin.backend._base import KERNELS, KernelSet
-from fastlin.backend._threads import get_num_threads, set_num_threads
+from fastlin.parallel.threads import get_num_threads, set_num_threads
 
 DEFAULT = "cython"
 _NAMES = ("cython", "numpy")

@@ -7,7 +7,7 @@ buffer when one is given (so a warmed-up training step allocates nothing) and re
 """
 import numpy as np
 
-from fastlin.backend import _threads
+from fastlin.parallel import threads
 from fastlin.backend import _validation as v
 
 def _in_place_or_apart(out, a):
@@ -80,7 +80,7 @@ class KernelSet:
             preact = v.out_array("preact", preact, (n, m), dt, X=X, W=W, out=out, b=b,
                                  alpha=alpha)
         self._impl_dense_forward(X, W, b, code, alpha, out, preact,
-                                 _threads.for_activation(code, n * m, n_threads))
+                                 threads.for_activation(code, n * m, n_threads))
         return out
 
     def dense_backward(self, X, W, grad_output, dW=None, db=None, dX=None, compute_db=True,
@@ -132,7 +132,7 @@ class KernelSet:
             return None
         if out is None:
             out = np.empty_like(x)
-        self._impl_activation_forward(x, code, None, out, _threads.for_activation(code, x.size))
+        self._impl_activation_forward(x, code, None, out, threads.for_activation(code, x.size))
         return out
 
     def _plain_activation_backward(self, grad_output, code, src, src_is_output, out):
@@ -144,22 +144,22 @@ class KernelSet:
             out = np.empty_like(grad_output)
         self._impl_activation_backward(grad_output, code, None if src_is_output else src,
                                        src if src_is_output else None, None, out, None,
-                                       _threads.for_activation(code, out.size))
+                                       threads.for_activation(code, out.size))
         return out
 
     def _plain_softmax_cross_entropy(self, logits, labels, grad):
         if not v.plain_labels_call(logits, labels, grad):
             return None
         return self._impl_softmax_cross_entropy(logits, labels, grad, None, None, 0.0,
-                                                _threads.for_size(logits.size))
+                                                threads.for_size(logits.size))
 
     def _plain_elementwise_loss(self, bce, z, target, grad):
         if not (v.plain_elementwise_call(z, grad) and v.plain_elementwise_call(target, None, z)
                 and not np.may_share_memory(grad, z) and not np.may_share_memory(grad, target)):
             return None
         if bce:
-            return self._impl_sigmoid_bce(z, target, grad, None, None, _threads.for_size(z.size))
-        return self._impl_mse(z, target, grad, None, _threads.for_size(z.size, cheap=True))
+            return self._impl_sigmoid_bce(z, target, grad, None, None, threads.for_size(z.size))
+        return self._impl_mse(z, target, grad, None, threads.for_size(z.size, cheap=True))
 
     # ------------------------------------------------------------ activations
     def activation_forward(self, x, activation="relu", alpha=None, out=None, n_threads=None):
@@ -188,7 +188,7 @@ class KernelSet:
         out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype, alpha=alpha),
                                  x=x)
         self._impl_activation_forward(x, code, alpha, out,
-                                      _threads.for_activation(code, x.size, n_threads))
+                                      threads.for_activation(code, x.size, n_threads))
         return out
 
     def activation_backward(self, grad_output, activation="relu", x=None, y=None, alpha=None,
@@ -242,7 +242,7 @@ class KernelSet:
         out = v.out_array("out", out, shape, dt, alpha=alpha, dalpha=dalpha)
         out = v.same_or_disjoint("out", out, grad_output=g, x=x, y=y)
         self._impl_activation_backward(g, code, x, y, alpha, out, dalpha,
-                                       _threads.for_activation(code, g.size, n_threads))
+                                       threads.for_activation(code, g.size, n_threads))
         return out
 
     # ------------------------------------------------------------- softmaxes
@@ -254,7 +254,7 @@ class KernelSet:
         fused cross-entropy too."""
         x = v.float_array("x", x, 2)
         out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x=x)
-        self._impl_softmax(x, out, False, _threads.for_size(x.size, n_threads))
+        self._impl_softmax(x, out, False, threads.for_size(x.size, n_threads))
         return out
 
     def log_softmax(self, x, out=None, n_threads=None):
@@ -265,7 +265,7 @@ class KernelSet:
         uniform; a row holding NaN is NaN."""
         x = v.float_array("x", x, 2)
         out = v.same_or_disjoint("out", v.out_array("out", out, x.shape, x.dtype), x=x)
-        self._impl_softmax(x, out, True, _threads.for_size(x.size, n_threads))
+        self._impl_softmax(x, out, True, threads.for_size(x.size, n_threads))
         return out
 
     # ---------------------------------------------------------------- losses
@@ -317,7 +317,7 @@ class KernelSet:
                            target=target if target.ndim == 2 else None,
                            sample_weight=sw, class_weight=cw)
         loss = self._impl_softmax_cross_entropy(z, target, grad, sw, cw, smoothing,
-                                                _threads.for_size(z.size, n_threads))
+                                                threads.for_size(z.size, n_threads))
         return loss, grad
 
     def sigmoid_binary_cross_entropy(self, logits, target, grad=None, sample_weight=None,
@@ -353,7 +353,7 @@ class KernelSet:
             pw = np.full(z.shape[1], pw[0], dtype=z.dtype)
         grad = (v.out_array("grad", grad, z.shape, z.dtype, logits=z, target=t,
                             sample_weight=sw, pos_weight=pw) if compute_grad else None)
-        loss = self._impl_sigmoid_bce(z, t, grad, sw, pw, _threads.for_size(z.size, n_threads))
+        loss = self._impl_sigmoid_bce(z, t, grad, sw, pw, threads.for_size(z.size, n_threads))
         return loss, grad
 
     def mse(self, pred, target, grad=None, sample_weight=None, compute_grad=True, n_threads=None):
@@ -373,7 +373,7 @@ class KernelSet:
         sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
         grad = (v.out_array("grad", grad, p.shape, p.dtype, pred=p, target=t,
                             sample_weight=sw) if compute_grad else None)
-        loss = self._impl_mse(p, t, grad, sw, _threads.for_size(p.size, n_threads, cheap=True))
+        loss = self._impl_mse(p, t, grad, sw, threads.for_size(p.size, n_threads, cheap=True))
         return loss, grad
 
     # ------------------------------------------------------------ optimizers
@@ -419,7 +419,7 @@ class KernelSet:
         v.apart("grad", g, param=p)
         v.apart("velocity", buf, param=p, grad=g)
         self._impl_sgd(p, g, buf, lr, momentum, weight_decay, bool(nesterov),
-                       _threads.for_size(p.size, n_threads, cheap=True))
+                       threads.for_size(p.size, n_threads, cheap=True))
         return param
 
     def adam_update(self, param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999),
@@ -453,6 +453,6 @@ class KernelSet:
         weight_decay = v.number("weight_decay", weight_decay, 0.0)
         self._impl_adam(p, g, m, s, lr, beta1, beta2, eps, weight_decay, int(step),
                         bool(decoupled),
-                        _threads.for_size(p.size, n_threads,
-                                          min_elements=_threads.PARALLEL_MIN_ELEMENTS_ADAM))
+                        threads.for_size(p.size, n_threads,
+                                          min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
         return param

@@ -9,7 +9,7 @@ methods that layers call, try those first.
 import numpy as np
 
 from fastlin._kernels import activations, dense, losses, optim, train
-from fastlin.backend import _threads
+from fastlin.parallel import threads
 from fastlin.backend._base import KernelSet
 
 _EMPTY1 = {np.dtype(np.float32): np.empty(0, np.float32), np.dtype(np.float64): np.empty(0, np.float64)}
@@ -53,23 +53,23 @@ class CompiledKernels(KernelSet):
             dalpha is not None, n_threads)
 
     def _plain_activation_forward(self, x, code, out):
-        return activations.activation_forward_plain(x, out, code, _threads.DEFAULT_THREADS,
-                                                     _threads.min_elements_for_activation(code))
+        return activations.activation_forward_plain(x, out, code, threads.DEFAULT_THREADS,
+                                                     threads.min_elements_for_activation(code))
 
     def _plain_activation_backward(self, grad_output, code, src, src_is_output, out):
         return activations.activation_backward_plain(
-            grad_output, src, src_is_output, out, code, _threads.DEFAULT_THREADS,
-            _threads.min_elements_for_activation(code))
+            grad_output, src, src_is_output, out, code, threads.DEFAULT_THREADS,
+            threads.min_elements_for_activation(code))
 
     def _plain_softmax_cross_entropy(self, logits, labels, grad):
         return losses.softmax_cross_entropy_labels_plain(logits, labels, grad,
-                                                         _threads.DEFAULT_THREADS,
-                                                         _threads.PARALLEL_MIN_ELEMENTS)
+                                                         threads.DEFAULT_THREADS,
+                                                         threads.PARALLEL_MIN_ELEMENTS)
 
     def _plain_elementwise_loss(self, bce, z, target, grad):
         return losses.elementwise_loss_plain(
-            bce, z, target, grad, _threads.DEFAULT_THREADS,
-            _threads.PARALLEL_MIN_ELEMENTS if bce else _threads.PARALLEL_MIN_ELEMENTS_CHEAP)
+            bce, z, target, grad, threads.DEFAULT_THREADS,
+            threads.PARALLEL_MIN_ELEMENTS if bce else threads.PARALLEL_MIN_ELEMENTS_CHEAP)
 
     def _impl_softmax(self, x, out, log, n_threads):
         losses.softmax(x, out, log, n_threads)

@@ -7,8 +7,8 @@ import numpy as np
 
 from fastlin import _params
 from fastlin.backend import get as get_backend
-from fastlin.backend import _threads
-from fastlin.backend._threads import for_size
+from fastlin.parallel import threads
+from fastlin.parallel.threads import for_size
 from fastlin.backend._validation import FLOAT_DTYPES, aligned, number
 
 
@@ -197,7 +197,7 @@ class Adam(Optimizer):
         super()._make_views()
         self._moments_flat = [(m.reshape(-1), v.reshape(-1))
                               for m, v in zip(self.exp_avg, self.exp_avg_sq)]
-        self._flat = [(p, g, for_size(p.size, min_elements=_threads.PARALLEL_MIN_ELEMENTS_ADAM))
+        self._flat = [(p, g, for_size(p.size, min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
                       for p, g, _ in self._flat]
 
     def state_arrays(self):

@@ -2,7 +2,7 @@
 chunk of batches, over the model's own parameter, gradient and optimizer-state arrays."""
 import numpy as np
 
-from fastlin.backend import _threads
+from fastlin.parallel import threads
 from fastlin.backend._validation import ACTIVATIONS
 from fastlin.layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
 from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
@@ -79,9 +79,9 @@ class CompiledLoop:
             self.smoothing, 1 if adam else 0, opt.lr, 0.0 if adam else opt.momentum,
             opt.weight_decay, False if adam else opt.nesterov, opt.betas[0] if adam else 0.0,
             opt.betas[1] if adam else 0.0, opt.eps if adam else 0.0,
-            opt.decoupled_weight_decay if adam else False, _threads.DEFAULT_THREADS,
-            _threads.PARALLEL_MIN_ELEMENTS, _threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-            _threads.PARALLEL_MIN_ELEMENTS_ADAM, self.xb, self.lb, self.tb, self.swb)
+            opt.decoupled_weight_decay if adam else False, threads.DEFAULT_THREADS,
+            threads.PARALLEL_MIN_ELEMENTS, threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+            threads.PARALLEL_MIN_ELEMENTS_ADAM, self.xb, self.lb, self.tb, self.swb)
         self.no_order = np.empty(0, np.int64)
         self.settings = self._settings()
 

@@ -1,6 +1,6 @@
 """Measure, on the machine at hand, from how many elements a kernel gains from a second thread.
 
-Built in, fastlin/backend/_threads.py holds thresholds measured by hand on one 2-core machine.
+Built in, fastlin/parallel/threads.py holds thresholds measured by hand on one 2-core machine.
 ``calibrate()`` times three kinds of kernel at 1 thread and at all usable cores, alternating, on
 buffers from 2^15 to 2^23 elements:
 - the sigmoid forward, standing for the kernels with an exp per element;
@@ -29,6 +29,8 @@ import time
 import numpy as np
 
 from fastlin._atomic import atomic_write
+from fastlin._timing import alternate, calls_for
+from fastlin.parallel import threads as kernel_threads
 
 GAIN = 0.9  # all cores must take at most this fraction of one thread's time
 NEVER = 1 << 62
@@ -69,8 +71,7 @@ def machine_key():
     where all four match."""
     from fastlin import __version__  # load() runs at the end of fastlin/__init__.py
     from fastlin._kernels import _config
-    from fastlin.backend import _threads
-    return (f"{cpu_name()}|{_threads._CORES} cores|{_config.simd_level()}|"
+    return (f"{cpu_name()}|{kernel_threads._CORES} cores|{_config.simd_level()}|"
             f"fastlin {__version__}")
 
 
@@ -109,15 +110,13 @@ def _kernels(size, threads, rng):
 def calibrate(sizes=SIZES, repeat=7, threads=None, print_fn=None):
     """Measure the thresholds; returns {"exp"|"cheap"|"adam": elements, "threads": n,
     "timings": {kind: [[size, seconds at 1, seconds at n], ...]}}."""
-    from fastlin.backend import _threads
-    from fastlin.benchmarks import _calls_for, alternate
-    threads = threads or _threads.get_num_threads()
+    threads = threads or kernel_threads.get_num_threads()
     rng = np.random.default_rng(0)
     timings = {kind: [] for kind in KINDS}
     for size in sizes:
         for kind, (one, many) in _kernels(size, threads, rng).items():
             est = alternate({"one": one}, 1, 1)["one"]
-            t = alternate({"one": one, "many": many}, repeat, _calls_for(est, 2e-3))
+            t = alternate({"one": one, "many": many}, repeat, calls_for(est, 2e-3))
             timings[kind].append([size, t["one"], t["many"]])
             if print_fn:
                 print_fn(f"  {kind:<6}{size:>10}{t['one'] * 1e6:11.1f}{t['many'] * 1e6:11.1f}"
@@ -172,11 +171,10 @@ def stored(path=None):
 
 def apply(values, source):
     """Put thresholds in force for every later kernel call and fit."""
-    from fastlin.backend import _threads
-    _threads.PARALLEL_MIN_ELEMENTS = int(values["exp"])
-    _threads.PARALLEL_MIN_ELEMENTS_CHEAP = int(values["cheap"])
-    _threads.PARALLEL_MIN_ELEMENTS_ADAM = int(values["adam"])
-    _threads.THRESHOLD_SOURCE = source
+    kernel_threads.PARALLEL_MIN_ELEMENTS = int(values["exp"])
+    kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP = int(values["cheap"])
+    kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM = int(values["adam"])
+    kernel_threads.THRESHOLD_SOURCE = source
 
 
 def load(path=None):
