@@ -5,7 +5,7 @@ How the build is kept short (issue 11; a fresh build on 2 cores went from ~2.5 m
 one, and `pip install -e ".[test]"` after `pip install -e .` compiles nothing):
   - Cython's utility code (memoryviews and the like, ~30k lines of C per module) is generated and
     compiled once, into the shared module fastlin._kernels._cyutility (Cython >= 3.1), instead of
-    into each of the eight modules;
+    into each of the nine modules;
   - each csrc/*.c is compiled once and its object linked into every module that uses it;
   - Cython and the C compiler run in parallel, one job per available CPU (FASTLIN_BUILD_JOBS=N);
   - every module is cached by content under build/fastlin-cache/: when its inputs (its .pyx, the
@@ -49,6 +49,7 @@ CACHE = BUILD / "fastlin-cache"
 LOG = BUILD / "fastlin-build.log"
 SHARED_UTILITY = "fastlin._kernels._cyutility"
 MODULES = {
+    "_codes": [],
     "_config": ["csrc/fl_cpu.c"],
     "_blas": ["csrc/fl_gemm_small.c"],
     "dense": ["csrc/fl_activation.c"],

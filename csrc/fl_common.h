@@ -22,7 +22,8 @@ typedef ptrdiff_t fl_index;
 #define FL_CONCAT_(a, b) a##b
 #define FL_CONCAT(a, b) FL_CONCAT_(a, b)
 
-/* Activation codes, shared with fastlin/_kernels/_csrc.pxd and fastlin/backend/_validation.py. */
+/* Activation codes. fastlin/_kernels/_codes.pxd mirrors this enum for Cython and Python (as
+ * fastlin._kernels._codes.Activation), so these values are the only ones to edit. */
 enum fl_activation {
     FL_IDENTITY = 0,
     FL_SIGMOID = 1,

@@ -362,18 +362,20 @@ def test_fit_stops_when_the_last_update_leaves_a_weight_infinite(monkeypatch, co
 
 
 def test_train_plan_refuses_inconsistent_descriptions():
-    from fastlin._kernels.train import TrainPlan
+    from fastlin._kernels._codes import Activation, LossKind, OptimizerKind, PlanStatus
+    from fastlin._kernels.train import LayerPlan, TrainPlan
     f = np.float32
     X, T = np.zeros((10, 3), f), np.zeros((10, 2), f)
-    e1, e2 = np.empty(0, f), np.empty((0, 0), f)
-    ok_layer = (np.zeros(6, f), np.zeros(2, f), np.zeros(6, f), np.zeros(2, f), np.zeros(8, f),
-                np.zeros(8, f), e1, e1, e1, e1, e1, 0, 2, e1, e1, 0.0, 0)
-    bufs = (np.zeros((4, 3), f), np.zeros(4, np.int64), np.zeros((4, 2), f), np.zeros(4, f))
+    ok_layer = LayerPlan(W=np.zeros(6, f), b=np.zeros(2, f), dW=np.zeros(6, f), db=np.zeros(2, f),
+                         A=np.zeros(8, f), G=np.zeros(8, f), n_out=2)
+    bufs = dict(batch_X=np.zeros((4, 3), f), batch_labels=np.zeros(4, np.int64),
+                batch_target=np.zeros((4, 2), f), batch_weight=np.zeros(4, f))
+    settings = dict(target=T, opt_kind=OptimizerKind.SGD, lr=0.1, n_threads=1,
+                    parallel_min=1 << 18, parallel_min_cheap=1 << 22, parallel_min_adam=1 << 20,
+                    **bufs)
 
-    def plan(layer=ok_layer, batch=4, loss_kind=3, Xa=X):
-        return TrainPlan(Xa, np.empty(0, np.int64), T, e1, batch, [layer], loss_kind, e1, 0.0, 0,
-                         0.1, 0.0, 0.0, False, 0.0, 0.0, 0.0, False, 1, 1 << 18, 1 << 22, 1 << 20,
-                         *bufs)
+    def plan(layer=ok_layer, batch=4, loss_kind=LossKind.MSE, Xa=X):
+        return TrainPlan(Xa, [layer], batch=batch, loss_kind=loss_kind, **settings)
 
     p = plan()
     for order in (np.array([0] * 9, np.int64), np.arange(10) - 1, np.arange(10) + 1):
@@ -381,25 +383,26 @@ def test_train_plan_refuses_inconsistent_descriptions():
             p.run(order.astype(np.int64), 0, 2, 0, 0.01)
     with pytest.raises(ValueError, match="batch range"):
         p.run(np.arange(10, dtype=np.int64), 0, 4, 0, 0.01)
-    bad_W = (np.zeros(5, f),) + ok_layer[1:]
+    bad_W = ok_layer._replace(W=np.zeros(5, f))
     with pytest.raises(ValueError, match="inconsistent"):
         plan(bad_W)
     with pytest.raises(ValueError, match="batch buffers"):
         plan(batch=5)
     with pytest.raises(ValueError, match="activation"):
-        plan(ok_layer[:11] + (5, 2) + ok_layer[13:])
+        plan(ok_layer._replace(activation=Activation.PRELU))
     with pytest.raises(ValueError, match="loss kind"):
         plan(loss_kind=7)
+    with pytest.raises(TypeError, match="LayerPlan"):  # a positional tuple: fields by name only
+        plan(tuple(ok_layer))
     with pytest.raises(ValueError):  # float64 data against float32 buffers
         plan(Xa=X.astype(np.float64))
     status, out = p.run(np.arange(10, dtype=np.int64), 0, 2, 0, 0.01)
-    assert status == -1 and out[3] == 2
+    assert status == PlanStatus.OK and out[3] == 2
     half_built = TrainPlan.__new__(TrainPlan)
     with pytest.raises(ValueError, match="not built"):
         half_built.run(np.arange(10, dtype=np.int64), 0, 1, 0, 0.01)
     with pytest.raises(ValueError, match="inconsistent"):
-        p.__init__(X, np.empty(0, np.int64), T, e1, 4, [ok_layer, bad_W], 3, e1, 0.0, 0, 0.1, 0.0,
-                   0.0, False, 0.0, 0.0, 0.0, False, 1, 1 << 18, 1 << 22, 1 << 20, *bufs)
+        p.__init__(X, [ok_layer, bad_W], batch=4, loss_kind=LossKind.MSE, **settings)
     with pytest.raises(ValueError, match="not built"):
         p.run(np.arange(10, dtype=np.int64), 0, 1, 0, 0.01)
 

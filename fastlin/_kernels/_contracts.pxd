@@ -18,6 +18,7 @@ from libc.limits cimport INT_MAX
 from cython cimport floating
 from libc.stdint cimport uintptr_t
 
+from fastlin._kernels._codes cimport ABS, IDENTITY
 from fastlin._kernels._openmp cimport fl_max_threads
 
 cdef inline bint disjoint(const void *a, size_t na, const void *b, size_t nb) noexcept nogil:
@@ -84,8 +85,8 @@ cdef inline size_t bytes1(const floating[::1] a) noexcept nogil:
 
 
 cdef inline int activation_code(int act) except -1:
-    if act < 0 or act > 6:
-        raise ValueError(f"activation code {act} is not one of 0..6")
+    if act < IDENTITY or act > ABS:
+        raise ValueError(f"activation code {act} is not one of {<int>IDENTITY}..{<int>ABS}")
     return 0
 
 

@@ -3,14 +3,6 @@ from libc.stdint cimport int64_t, uint64_t
 
 cdef extern from "fl_common.h":
     ctypedef Py_ssize_t fl_index
-    enum:
-        FL_IDENTITY
-        FL_SIGMOID
-        FL_TANH
-        FL_RELU
-        FL_LEAKY_RELU
-        FL_PRELU
-        FL_ABS
 
 cdef extern from "fl_gemm_small.h" nogil:
     enum:

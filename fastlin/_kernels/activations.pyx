@@ -11,9 +11,9 @@ from cython.parallel cimport prange
 
 from fastlin._kernels._contracts cimport (activation_code, aligned, apart, bytes1, bytes2,
                                          fl_threads, same_or_apart, start1, start2)
+from fastlin._kernels._codes cimport ABS, IDENTITY, LEAKY_RELU, PRELU, SIGMOID, TANH
 from fastlin._kernels._csrc cimport (
-    fl_index, FL_SIGMOID, FL_TANH, FL_LEAKY_RELU, FL_PRELU, FL_ABS, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32,
-    fl_act_backward_f64,
+    fl_index, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32, fl_act_backward_f64,
 )
 
 from fastlin._kernels._arrays cimport (data, float_type, plain_array, plain_output,
@@ -79,7 +79,7 @@ cdef void _backward_blocks(fl_index n, fl_index m, const floating *gy, const flo
 
 cdef int _alpha_layout(fl_index n_alpha, fl_index m, int activation) except -1:
     if n_alpha == 0:
-        if activation == FL_LEAKY_RELU or activation == FL_PRELU:
+        if activation == LEAKY_RELU or activation == PRELU:
             raise ValueError("leaky_relu and prelu need alpha")
         return 0
     if n_alpha != 1 and n_alpha != m:
@@ -136,13 +136,13 @@ def activation_backward(const floating[:, ::1] grad_output not None,
         # what each activation's backward reads (csrc/fl_activation_tmpl.h)
         if xp == NULL and yp == NULL and activation != 0:
             raise ValueError("activation_backward needs x or y")
-        if (activation == FL_SIGMOID or activation == FL_TANH) and yp == NULL:
+        if (activation == SIGMOID or activation == TANH) and yp == NULL:
             raise ValueError("sigmoid and tanh backward need the output y")
-        if activation == FL_ABS and xp == NULL:
+        if activation == ABS and xp == NULL:
             raise ValueError("abs backward needs the input x")
-        if activation == FL_PRELU and (xp == NULL or a == NULL):
+        if activation == PRELU and (xp == NULL or a == NULL):
             raise ValueError("prelu backward needs x and alpha")
-        if activation == FL_LEAKY_RELU and xp == NULL and not a[0] > 0:
+        if activation == LEAKY_RELU and xp == NULL and not a[0] > 0:
             raise ValueError("leaky_relu with alpha <= 0 needs the input x for its backward")
     if has_dalpha:
         if dalpha.shape[0] != alpha.shape[0]:
@@ -172,7 +172,7 @@ def activation_backward(const floating[:, ::1] grad_output not None,
         return
     with nogil:
         _backward_blocks(n, m, &grad_output[0, 0], xp, yp, activation, a, per_unit, &out[0, 0],
-                         da if activation == FL_PRELU else NULL, n_threads)
+                         da if activation == PRELU else NULL, n_threads)
 
 
 def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t min_elements):
@@ -181,7 +181,7 @@ def activation_forward_plain(x, out, int activation, int n_threads, Py_ssize_t m
     down the general path. Uses n_threads from min_elements elements on."""
     cdef int t = float_type(x)
     cdef cnp.npy_intp n, m
-    if activation < 0 or activation > FL_ABS or activation == FL_LEAKY_RELU or activation == FL_PRELU:
+    if activation < IDENTITY or activation > ABS or activation == LEAKY_RELU or activation == PRELU:
         return None
     if t < 0 or not plain_array(x, t, 2, -1, -1, False):
         return None
@@ -212,12 +212,12 @@ def activation_backward_plain(grad_output, src, bint src_is_output, out, int act
     cdef cnp.npy_intp n, m
     cdef const void *xp = NULL
     cdef const void *yp = NULL
-    if activation < 0 or activation > FL_ABS or activation == FL_LEAKY_RELU or activation == FL_PRELU:
+    if activation < IDENTITY or activation > ABS or activation == LEAKY_RELU or activation == PRELU:
         return None
     # sigmoid and tanh read the output, abs the input (csrc/fl_activation_tmpl.h)
-    if (activation == FL_SIGMOID or activation == FL_TANH) and not src_is_output:
+    if (activation == SIGMOID or activation == TANH) and not src_is_output:
         return None
-    if activation == FL_ABS and src_is_output:
+    if activation == ABS and src_is_output:
         return None
     if t < 0 or not plain_array(grad_output, t, 2, -1, -1, False):
         return None

@@ -14,8 +14,9 @@ from cython.parallel cimport prange
 from fastlin._kernels._blas cimport gemm_rm
 from fastlin._kernels._contracts cimport (activation_code, aligned, apart, blas_dim, bytes1,
                                          bytes2, fl_threads, start1, start2)
+from fastlin._kernels._codes cimport LEAKY_RELU, PRELU
 from fastlin._kernels._csrc cimport (
-    fl_index, FL_LEAKY_RELU, FL_PRELU, fl_act_forward_f32, fl_act_forward_f64, fl_column_sum_f32, fl_column_sum_f64,
+    fl_index, fl_act_forward_f32, fl_act_forward_f64, fl_column_sum_f32, fl_column_sum_f64,
 )
 
 cdef fl_index ROWS_PER_BLOCK = 64
@@ -58,8 +59,8 @@ def dense_forward(const floating[:, ::1] X not None, const floating[:, ::1] W no
         if preact.shape[0] != n or preact.shape[1] != m:
             raise ValueError("dense_forward: preact must have the shape of out")
         z = &preact[0, 0] if n > 0 and m > 0 else NULL
-    if activation == FL_LEAKY_RELU or activation == FL_PRELU:
-        if alpha.shape[0] != 1 and (activation == FL_LEAKY_RELU or alpha.shape[0] != m):
+    if activation == LEAKY_RELU or activation == PRELU:
+        if alpha.shape[0] != 1 and (activation == LEAKY_RELU or alpha.shape[0] != m):
             raise ValueError("dense_forward: alpha must have 1 entry (leaky_relu) or 1 or "
                              "out_features entries (prelu)")
     if alpha.shape[0] > 0:

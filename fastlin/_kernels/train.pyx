@@ -10,26 +10,35 @@ Sequential.forward/backward and the optimizers' step(), so both paths give bitwi
 weights; the exception is a lone Dense(d, 1) under MSE or BCE, whose forward, loss and
 gradient run in one pass over the rows (csrc/fl_linear.h) and agree with the Python path to
 rounding. Activations here are those whose backward reads the output (identity, relu,
-leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path.
+leaky_relu with alpha > 0, sigmoid, tanh); other stacks use the Python path. The step's
+pieces (activation passes, fused loss, optimizer update, the one-pass step) are inline
+functions of _train_step.pxd; this module holds the loop over batches and the plan.
 """
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.math cimport INFINITY, isfinite
 from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from fastlin._kernels._blas cimport gemm_rm
-from fastlin._kernels._contracts cimport aligned, blas_dim, fl_threads, smoothing_in_range
-from fastlin._kernels._csrc cimport (
-    fl_index, fl_act_forward_f32, fl_act_forward_f64, fl_act_backward_f32, fl_act_backward_f64,
-    fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32, fl_label_weight_total_f64,
-    fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
-    fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
-    fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_permutation, fl_dropout_f32,
-    fl_dropout_f64, fl_linear1_step_f32,
-    fl_linear1_step_f64, fl_all_finite_f32, fl_all_finite_f64,
+from fastlin._kernels._codes cimport (
+    ABS, ADAM, BAD_LABEL, BAD_WEIGHT, BCE, IDENTITY, LEAKY_RELU, MSE, NONFINITE_PARAMS,
+    NO_WEIGHT, NOT_FINITE, OK, PRELU, SGD, XENT_LABELS, XENT_PROBS,
 )
+from fastlin._kernels._contracts cimport aligned, blas_dim, smoothing_in_range
+from fastlin._kernels._csrc cimport (
+    fl_index, fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32,
+    fl_label_weight_total_f64, fl_permutation, fl_dropout_f32, fl_dropout_f64,
+)
+from fastlin._kernels._train_step cimport (
+    LayerState, ROWS_PER_BLOCK, Settings, _act_backward, _act_forward, _all_finite,
+    _count_correct, _layer_output, _linear1_step, _loss_block, _min_elements, _mix64,
+    _update_all,
+)
+
+import numpy as np
+
+from fastlin._kernels._plan import LayerPlan, filled, or_empty  # noqa: F401 (LayerPlan: API)
 
 cdef extern from *:
     """
@@ -41,8 +50,7 @@ cdef extern from *:
     """
     void FL_PREFETCH(const void *p) noexcept nogil
 
-cdef fl_index ROWS_PER_BLOCK = 64
-cdef fl_index OPT_CHUNK = 16384
+
 # Rows requested ahead while gathering a shuffled batch: a random row of a large X is a cache
 # miss (~100 ns), so without prefetching the gather, not the math, bounds a small model's step.
 cdef fl_index PREFETCH_ROWS = 8
@@ -50,181 +58,12 @@ cdef fl_index PREFETCH_ROWS = 8
 # kernel of csrc/fl_linear.h (4 MB of float32); larger ones take the GEMV path.
 cdef fl_index LINEAR1_MAX_ELEMENTS = 1 << 20
 
-# loss kinds (match fastlin.backend.compiled.LOSS_KINDS)
-DEF XENT_LABELS = 0
-DEF XENT_PROBS = 1
-DEF BCE = 2
-DEF MSE = 3
-# optimizer kinds
-DEF SGD = 0
-DEF ADAM = 1
-
-# status codes returned by _run (>= 0: index of the batch whose loss was not finite)
-DEF OK = -1
-DEF BAD_LABEL = -2
-DEF BAD_WEIGHT = -3
-DEF NONFINITE_PARAMS = -4
-DEF NOT_FINITE = -5         # internal: the batch's loss was not finite
-DEF NO_WEIGHT = -6          # internal: the batch weighs zero in the loss's mean: no step
-
-
-cdef struct LayerState:
-    void *W
-    void *b
-    void *dW
-    void *db
-    void *A          # output of the layer (after its activation), rows x n_out
-    void *G          # d loss / d A, then d loss / d pre-activation, rows x n_out
-    void *alpha      # one-element slope array (leaky_relu) or NULL
-    void *state1_W   # SGD velocity or Adam exp_avg
-    void *state1_b
-    void *state2_W   # Adam exp_avg_sq
-    void *state2_b
-    void *D          # the output after dropout (what the next layer reads), or NULL
-    void *M          # the dropout mask: 0 or 1 / (1 - p) per element of D
-    double drop_p
-    uint64_t drop_id # the Dropout layer's index in model.layers: part of its mask's seed
-    fl_index n_in
-    fl_index n_out
-    int act
-    int has_bias
-
-
-cdef struct Settings:
-    int loss_kind
-    double smoothing
-    int opt_kind
-    double lr
-    double momentum
-    double weight_decay
-    int nesterov
-    double beta1
-    double beta2
-    double eps
-    int decoupled
-    int n_threads
-    fl_index parallel_min          # elements from which an exp-heavy kernel uses n_threads
-    fl_index parallel_min_cheap    # the same for memory-bound kernels (relu, SGD)
-    fl_index parallel_min_adam     # the same for the Adam update
-    uint64_t drop_seed             # this epoch's dropout seed (see dropout_seed)
-
-
-cdef inline void _act_forward(fl_index n, fl_index m, floating *y, const floating *bias, int act,
-                              const floating *alpha, int n_threads) noexcept nogil:
-    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0, r1
-    if n_threads > 1 and nblocks > 1:
-        n_threads = fl_threads(n_threads)
-    if n_threads > 1 and nblocks > 1:
-        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
-            r0 = blk * ROWS_PER_BLOCK
-            r1 = min(r0 + ROWS_PER_BLOCK, n)
-            if floating is float:
-                fl_act_forward_f32(r1 - r0, m, y + r0 * m, bias, act, alpha, 0, NULL, y + r0 * m)
-            else:
-                fl_act_forward_f64(r1 - r0, m, y + r0 * m, bias, act, alpha, 0, NULL, y + r0 * m)
-    else:
-        if floating is float:
-            fl_act_forward_f32(n, m, y, bias, act, alpha, 0, NULL, y)
-        else:
-            fl_act_forward_f64(n, m, y, bias, act, alpha, 0, NULL, y)
-
-
-cdef inline void _act_backward(fl_index n, fl_index m, floating *g, const floating *y, int act,
-                               const floating *alpha, int n_threads) noexcept nogil:
-    cdef fl_index nblocks = (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, blk, r0, r1
-    if n_threads > 1 and nblocks > 1:
-        n_threads = fl_threads(n_threads)
-    if n_threads > 1 and nblocks > 1:
-        for blk in prange(nblocks, schedule="static", num_threads=n_threads):
-            r0 = blk * ROWS_PER_BLOCK
-            r1 = min(r0 + ROWS_PER_BLOCK, n)
-            if floating is float:
-                fl_act_backward_f32(r1 - r0, m, g + r0 * m, NULL, y + r0 * m, act, alpha, 0, g + r0 * m, NULL)
-            else:
-                fl_act_backward_f64(r1 - r0, m, g + r0 * m, NULL, y + r0 * m, act, alpha, 0, g + r0 * m, NULL)
-    else:
-        if floating is float:
-            fl_act_backward_f32(n, m, g, NULL, y, act, alpha, 0, g, NULL)
-        else:
-            fl_act_backward_f64(n, m, g, NULL, y, act, alpha, 0, g, NULL)
-
-
-cdef inline double _loss_block(int kind, fl_index r0, fl_index r1, fl_index k, const floating *z,
-                               const int64_t *labels, const floating *t, const floating *sw,
-                               const floating *cw, double smoothing, double scale,
-                               floating *g) noexcept nogil:
-    cdef fl_index n = r1 - r0
-    cdef const floating *swr = sw + r0 if sw != NULL else NULL
-    if kind == XENT_LABELS:
-        if floating is float:
-            return fl_softmax_xent_labels_f32(n, k, z + r0 * k, labels + r0, swr, cw, smoothing, scale, g + r0 * k)
-        else:
-            return fl_softmax_xent_labels_f64(n, k, z + r0 * k, labels + r0, swr, cw, smoothing, scale, g + r0 * k)
-    elif kind == XENT_PROBS:
-        if floating is float:
-            return fl_softmax_xent_probs_f32(n, k, z + r0 * k, t + r0 * k, swr, cw, smoothing, scale, g + r0 * k)
-        else:
-            return fl_softmax_xent_probs_f64(n, k, z + r0 * k, t + r0 * k, swr, cw, smoothing, scale, g + r0 * k)
-    elif kind == BCE:
-        if floating is float:
-            return fl_sigmoid_bce_f32(n, k, z + r0 * k, t + r0 * k, swr, cw, scale, g + r0 * k)
-        else:
-            return fl_sigmoid_bce_f64(n, k, z + r0 * k, t + r0 * k, swr, cw, scale, g + r0 * k)
-    else:
-        if floating is float:
-            return fl_mse_f32(n, k, z + r0 * k, t + r0 * k, swr, scale, g + r0 * k)
-        else:
-            return fl_mse_f64(n, k, z + r0 * k, t + r0 * k, swr, scale, g + r0 * k)
-
-
-cdef inline void _update(const Settings *s, fl_index size, floating *p, const floating *g,
-                         floating *st1, floating *st2, int64_t step) noexcept nogil:
-    """The optimizer on one parameter, chunked over threads exactly as optim.pyx does."""
-    cdef fl_index nchunks = (size + OPT_CHUNK - 1) // OPT_CHUNK, c, k0, k1
-    cdef int nt = s.n_threads if size >= (s.parallel_min_adam if s.opt_kind == ADAM
-                                          else s.parallel_min_cheap) else 1
-    if nt > 1 and nchunks > 1:
-        nt = fl_threads(nt)
-    if nt > 1 and nchunks > 1:
-        for c in prange(nchunks, schedule="static", num_threads=nt):
-            k0 = c * OPT_CHUNK
-            k1 = min(k0 + OPT_CHUNK, size)
-            _update_range(s, k1 - k0, p + k0, g + k0, st1 + k0 if st1 != NULL else NULL,
-                          st2 + k0 if st2 != NULL else NULL, step)
-    else:
-        _update_range(s, size, p, g, st1, st2, step)
-
-
-cdef inline void _update_range(const Settings *s, fl_index size, floating *p, const floating *g,
-                               floating *st1, floating *st2, int64_t step) noexcept nogil:
-    if s.opt_kind == SGD:
-        if floating is float:
-            fl_sgd_f32(size, p, g, st1, s.lr, s.momentum, s.weight_decay, s.nesterov)
-        else:
-            fl_sgd_f64(size, p, g, st1, s.lr, s.momentum, s.weight_decay, s.nesterov)
-    else:
-        if floating is float:
-            fl_adam_f32(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
-        else:
-            fl_adam_f64(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
-
-
-cdef inline fl_index _min_elements(const Settings *s, int act) noexcept nogil:
-    # sigmoid (1) and tanh (2) take an exp per element; the others are memory-bound
-    return s.parallel_min if act == 1 or act == 2 else s.parallel_min_cheap
-
 
 cdef inline void _prefetch_row(const char *row, size_t nbytes) noexcept nogil:
     cdef size_t off = 0
     while off < nbytes:
         FL_PREFETCH(row + off)
         off += 64
-
-
-cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
-    z = (z ^ (z >> 30)) * <uint64_t>0xbf58476d1ce4e5b9ULL
-    z = (z ^ (z >> 27)) * <uint64_t>0x94d049bb133111ebULL
-    return z ^ (z >> 31)
 
 
 def dropout_seed(uint64_t epoch_seed, uint64_t batch, uint64_t layer):
@@ -249,11 +88,6 @@ def dropout(const floating[::1] a not None, floating[::1] mask not None,
                            &mask[0] if a.shape[0] else NULL, &out[0] if a.shape[0] else NULL)
 
 
-cdef inline floating *_layer_output(floating *tag, LayerState *L) noexcept nogil:
-    """What the next layer reads: the output after dropout when the layer has one."""
-    return <floating *>(L.D if L.D != NULL else L.A)
-
-
 cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settings *s,
                    const floating *X, fl_index d, const int64_t *labels, const floating *T,
                    fl_index t_cols, const floating *SW, const int64_t *order, fl_index n,
@@ -271,7 +105,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
     cdef double total_weight, value, w, sw_sum
     cdef int nt
     # one pass, one thread: for batches beyond LINEAR1_MAX_ELEMENTS BLAS's threads win instead
-    cdef bint linear1 = (n_layers == 1 and layers[0].n_out == 1 and layers[0].act == 0
+    cdef bint linear1 = (n_layers == 1 and layers[0].n_out == 1 and layers[0].act == IDENTITY
                          and (s.loss_kind == BCE or s.loss_kind == MSE)
                          and batch * d <= LINEAR1_MAX_ELEMENTS)
     for bi in range(b0, b1):
@@ -319,7 +153,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
             gemm_rm(False, False, <int>m, <int>L.n_out, <int>L.n_in, 1.0,
                     xin if l == 0 else _layer_output(tag, &layers[l - 1]), <int>L.n_in,
                     <floating *>L.W, <int>L.n_out, 0.0, <floating *>L.A, <int>L.n_out, nt)
-            if L.act != 0 or L.has_bias:
+            if L.act != IDENTITY or L.has_bias:
                 _act_forward(m, L.n_out, <floating *>L.A, <floating *>L.b if L.has_bias else NULL,
                              L.act, <floating *>L.alpha, nt)
             if L.D != NULL:
@@ -379,7 +213,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                 z = <floating *>L.G
                 for i in range(m * L.n_out):
                     z[i] *= (<floating *>L.M)[i]
-            if L.act != 0:
+            if L.act != IDENTITY:
                 nt = s.n_threads if m * L.n_out >= _min_elements(s, L.act) else 1
                 _act_backward(m, L.n_out, <floating *>L.G, <floating *>L.A, L.act,
                               <floating *>L.alpha, nt)
@@ -400,114 +234,6 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
     return OK
 
 
-cdef inline void _count_correct(int kind, fl_index m, fl_index k, const floating *z,
-                                const int64_t *lab, const floating *tgt,
-                                double *out) noexcept nogil:
-    """Add the batch's correct predictions to out[2], as Sequential._correct counts them."""
-    cdef fl_index i, j, best, idx
-    cdef double partial
-    if kind == XENT_LABELS or kind == XENT_PROBS:
-        for i in range(m):
-            best = 0
-            for j in range(1, k):
-                if z[i * k + j] > z[i * k + best]:
-                    best = j
-            if kind == XENT_LABELS:
-                out[2] += best == lab[i]
-            else:
-                idx = 0
-                for j in range(1, k):
-                    if tgt[i * k + j] > tgt[i * k + idx]:
-                        idx = j
-                out[2] += best == idx
-    elif kind == BCE:
-        partial = 0.0
-        for i in range(m * k):
-            partial += (z[i] > 0) == (tgt[i] > 0.5)
-        out[2] += partial / k
-
-
-cdef inline void _update_all(floating *tag, const Settings *s, LayerState *layers, int n_layers,
-                             int64_t step) noexcept nogil:
-    """The optimizer step, parameters in the order of model.parameters()."""
-    cdef int l
-    cdef LayerState *L
-    for l in range(n_layers):
-        L = &layers[l]
-        _update(s, L.n_in * L.n_out, <floating *>L.W, <floating *>L.dW,
-                <floating *>L.state1_W, <floating *>L.state2_W, step)
-        if L.has_bias:
-            _update(s, L.n_out, <floating *>L.b, <floating *>L.db, <floating *>L.state1_b,
-                    <floating *>L.state2_b, step)
-
-
-cdef fl_index _linear1_step(LayerState *layers, const Settings *s, const floating *X, fl_index d,
-                            const floating *T, const floating *SW, const int64_t *order,
-                            fl_index start, fl_index m, const floating *cw,
-                            double *out) noexcept nogil:
-    """Forward, loss and gradient of a single Dense(d, 1) layer under MSE or BCE in one pass;
-    rows start..start+m of the epoch (through order when shuffled). OK, NOT_FINITE,
-    NO_WEIGHT (the rows weigh zero: only their correct predictions are counted) or
-    BAD_WEIGHT."""
-    cdef LayerState *L = &layers[0]
-    cdef const int64_t *rows = order + start if order != NULL else NULL
-    cdef const floating *xb = X if order != NULL else X + start * d
-    cdef const floating *tb = T if order != NULL else T + start
-    cdef const floating *swb = NULL
-    cdef double sw_sum = 0.0, total_weight, value, correct = 0.0
-    cdef fl_index r
-    if SW != NULL:
-        swb = SW if order != NULL else SW + start
-        if rows != NULL:
-            for r in range(m):
-                sw_sum += swb[rows[r]]
-        else:
-            for r in range(m):
-                sw_sum += swb[r]
-        total_weight = sw_sum
-    else:
-        total_weight = <double>m
-    if total_weight == 0:
-        if s.loss_kind == BCE:
-            out[2] += _linear1_correct(L, X, d, T, rows, start, m)
-        return NO_WEIGHT
-    if not total_weight > 0:
-        return BAD_WEIGHT
-    if floating is float:
-        value = fl_linear1_step_f32(m, d, xb, rows, <float *>L.W,
-                                    <float *>L.b if L.has_bias else NULL, tb, swb, cw,
-                                    s.loss_kind == BCE, 1.0 / total_weight, <float *>L.dW,
-                                    <float *>L.db if L.has_bias else NULL, &correct)
-    else:
-        value = fl_linear1_step_f64(m, d, xb, rows, <double *>L.W,
-                                    <double *>L.b if L.has_bias else NULL, tb, swb, cw,
-                                    s.loss_kind == BCE, 1.0 / total_weight, <double *>L.dW,
-                                    <double *>L.db if L.has_bias else NULL, &correct)
-    value = value / total_weight
-    if not isfinite(value):
-        return NOT_FINITE
-    out[0] += value * total_weight
-    out[1] += total_weight
-    out[2] += correct
-    return OK
-
-
-cdef double _linear1_correct(LayerState *L, const floating *X, fl_index d, const floating *T,
-                            const int64_t *rows, fl_index start, fl_index m) noexcept nogil:
-    """Rows start..start+m (through rows when shuffled) whose logit x.w + b has the sign of
-    their 0/1 target: a one-output logistic model's correct predictions."""
-    cdef const floating *W = <const floating *>L.W
-    cdef fl_index r, j, row
-    cdef double zr, hits = 0.0
-    for r in range(m):
-        row = rows[r] if rows != NULL else start + r
-        zr = (<const floating *>L.b)[0] if L.has_bias else 0.0
-        for j in range(d):
-            zr += X[row * d + j] * W[j]
-        hits += (zr > 0) == (T[row] > 0.5)
-    return hits
-
-
 cdef inline size_t _copy_to_or_from(void *array, void *saved, size_t nbytes,
                                     bint restore) noexcept nogil:
     """Copy nbytes from array into saved, or back when restore; returns nbytes."""
@@ -522,13 +248,6 @@ cdef void *_ptr(floating[::1] a) noexcept:
     return <void *>&a[0] if a.shape[0] > 0 else NULL
 
 
-cdef inline bint _all_finite(const floating *a, fl_index size) noexcept nogil:
-    if floating is float:
-        return fl_all_finite_f32(size, a) != 0
-    else:
-        return fl_all_finite_f64(size, a) != 0
-
-
 cdef class TrainPlan:
     """One fit's network, data and optimizer, described once as C structs; ``run`` then trains
     on a range of batches of an epoch without the GIL.
@@ -537,11 +256,23 @@ cdef class TrainPlan:
     model paid every epoch when it was rebuilt per call. The plan keeps references to every
     array it points into, so the pointers stay valid while it lives.
 
-    ``layers`` is a list of tuples (W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out,
-    D, M, drop_p, drop_id) (D and M, the dropout output and mask, empty without dropout):
-    flat float arrays of the model's dtype (length-0 arrays stand for "absent"), A and G at
-    least batch * n_out long, act the activation code. Empty ``labels``/``T``/``SW`` mean: no
-    labels / no float target / no weights.
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features), float32 or float64
+    layers : list of LayerPlan, first layer first
+    batch : rows per batch
+    loss_kind : a LossKind; XENT_LABELS reads ``labels`` (int64, n_samples), the others
+        ``target`` (n_samples, n_outputs)
+    sample_weight : (n_samples,), or None for equal weights
+    class_weight : per-output weights (class weights of cross-entropy, BCE's pos_weight)
+    smoothing : cross-entropy's label smoothing
+    opt_kind : an OptimizerKind; SGD reads momentum, nesterov and weight_decay, ADAM beta1,
+        beta2, eps, weight_decay and decoupled (AdamW). Its state lives in the LayerPlans.
+    lr : the learning rate (``run`` sets it again for each call)
+    n_threads, parallel_min, parallel_min_cheap, parallel_min_adam : the OpenMP thread count
+        and the sizes from which exp-heavy, memory-bound and Adam kernels use it
+    batch_X, batch_labels, batch_target, batch_weight : at least one batch of rows each, into
+        which a shuffled batch is gathered (batch_target (0, 0) without a target)
     """
     cdef LayerState *state
     cdef int n_layers
@@ -568,23 +299,30 @@ cdef class TrainPlan:
     def __dealloc__(self):
         free(self.state)
 
-    def __init__(self, X, labels, T, SW, Py_ssize_t batch, list layers, int loss_kind,
-                 class_weight, double smoothing, int opt_kind, double lr, double momentum,
-                 double weight_decay, bint nesterov, double beta1, double beta2, double eps,
-                 bint decoupled, int n_threads, Py_ssize_t parallel_min,
-                 Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam, xb, lb, tb, swb):
+    def __init__(self, X, list layers not None, *, Py_ssize_t batch, int loss_kind, labels=None,
+                 target=None, sample_weight=None, class_weight=None, double smoothing=0.0,
+                 int opt_kind, double lr, double momentum=0.0, double weight_decay=0.0,
+                 bint nesterov=False, double beta1=0.9, double beta2=0.999, double eps=1e-8,
+                 bint decoupled=False, int n_threads, Py_ssize_t parallel_min,
+                 Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam, batch_X,
+                 batch_labels, batch_target, batch_weight):
         self.ready = False
         if not layers:
             raise ValueError("TrainPlan needs at least one layer")
         smoothing_in_range(smoothing)
-        if getattr(X, "dtype", None) == "float32":
-            _describe[float](self, X, labels, T, SW, batch, layers, loss_kind, class_weight,
-                             xb, lb, tb, swb)
-            self.is_float = True
+        self.is_float = getattr(X, "dtype", None) == "float32"
+        dt = np.float32 if self.is_float else np.float64
+        layers = filled(layers, dt)
+        labels = or_empty(labels, 0, np.int64)
+        target = or_empty(target, (0, 0), dt)
+        sample_weight = or_empty(sample_weight, 0, dt)
+        class_weight = or_empty(class_weight, 0, dt)
+        if self.is_float:
+            _describe[float](self, X, labels, target, sample_weight, batch, layers, loss_kind,
+                             class_weight, batch_X, batch_labels, batch_target, batch_weight)
         else:
-            _describe[double](self, X, labels, T, SW, batch, layers, loss_kind, class_weight,
-                              xb, lb, tb, swb)
-            self.is_float = False
+            _describe[double](self, X, labels, target, sample_weight, batch, layers, loss_kind,
+                              class_weight, batch_X, batch_labels, batch_target, batch_weight)
         self.s.loss_kind, self.s.smoothing = loss_kind, smoothing
         self.s.opt_kind, self.s.lr, self.s.momentum = opt_kind, lr, momentum
         self.s.weight_decay, self.s.nesterov, self.s.beta1 = weight_decay, nesterov, beta1
@@ -654,8 +392,9 @@ cdef class TrainPlan:
         optimizer steps counted from step0, at learning rate ``lr`` (a schedule may change it
         between calls, with SGD's ``momentum`` or Adam's ``beta1`` when >= 0), dropout masks
         drawn from the epoch's ``drop_seed``. Returns (status, [loss*weight sum, weight sum,
-        n correct, steps done]); status -1 is success, -4 means a parameter is no longer finite
-        after the last step, and k >= 0 that batch k's loss was not finite."""
+        n correct, steps done]); status is a PlanStatus: OK, or NONFINITE_PARAMS when a
+        parameter is no longer finite after the last step; or k >= 0 when batch k's loss was
+        not finite."""
         cdef double out[4]
         cdef fl_index status, i, lo = 0, hi = 0
         if not self.ready:
@@ -729,7 +468,11 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     if self.state == NULL:
         raise MemoryError()
     for i in range(self.n_layers):
-        W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, act, n_out, D, M, drop_p, drop_id = layers[i]
+        spec = layers[i]
+        W, b, dW, db, A, G = spec.W, spec.b, spec.dW, spec.db, spec.A, spec.G
+        alpha, s1W, s1b = spec.alpha, spec.state1_W, spec.state1_b
+        s2W, s2b, D, M = spec.state2_W, spec.state2_b, spec.dropout_out, spec.dropout_mask
+        act, n_out, drop_p, drop_id = spec.activation, spec.n_out, spec.dropout_p, spec.dropout_id
         keep.append(layers[i])
         self.state[i].n_out = n_out
         self.state[i].n_in = prev_out
@@ -742,9 +485,10 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
                 or (s1b.shape[0] and s1b.shape[0] != b.shape[0])
                 or (s2b.shape[0] and s2b.shape[0] != b.shape[0])):
             raise ValueError(f"TrainPlan: layer {i} buffers have inconsistent sizes")
-        if act < 0 or act > 6 or act == 5 or act == 6:
+        # prelu and abs need the pre-activation in their backward, which the plan does not keep
+        if act < IDENTITY or act > ABS or act == PRELU or act == ABS:
             raise ValueError(f"TrainPlan: layer {i} has an activation the plan cannot run")
-        if act == 4 and alpha.shape[0] != 1:
+        if act == LEAKY_RELU and alpha.shape[0] != 1:
             raise ValueError(f"TrainPlan: layer {i} leaky_relu needs its slope")
         blas_dim(n_out, f"layer {i} out_features")
         ptrs[0], ptrs[1], ptrs[2], ptrs[3] = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)

@@ -11,19 +11,16 @@ import numbers
 
 import numpy as np
 
+from fastlin._kernels._codes import Activation
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # scipy.linalg.cython_blas takes 32-bit int dimensions (LP64 BLAS)
 BLAS_MAX_DIM = 2**31 - 1
 
-ACTIVATIONS = {
-    "identity": 0,
-    "sigmoid": 1,
-    "tanh": 2,
-    "relu": 3,
-    "leaky_relu": 4,
-    "prelu": 5,
-    "abs": 6,
-}
+# Activation names and their codes, from the one declaration the C kernels read (csrc/fl_common.h
+# through fastlin/_kernels/_codes.pxd): {"identity": 0, "sigmoid": 1, ...}. Plain ints, as the
+# kernels take them.
+ACTIVATIONS = {code.name.lower(): int(code) for code in Activation}
 # Activations without a slope parameter, by name: the ones an unchecked fast path may take.
 SLOPE_FREE = {name: ACTIVATIONS[name] for name in ("identity", "sigmoid", "tanh", "relu", "abs")}
 # Activations whose backward pass needs the pre-activation x (the output y loses its sign).

@@ -118,6 +118,7 @@ class CompiledKernels(KernelSet):
     # Not part of the KernelSet contract: the whole minibatch loop of fit, used by
     # Sequential.fit for stacks it can describe (see fastlin/_kernels/train.pyx).
     TrainPlan = train.TrainPlan
+    LayerPlan = train.LayerPlan
 
 
 kernels = CompiledKernels()

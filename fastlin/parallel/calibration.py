@@ -90,7 +90,7 @@ def threshold_from(sizes, one, many, gain=GAIN):
 def _kernels(size, threads, rng):
     """{kind: (run at 1 thread, run at `threads`)} on float32 buffers of `size` elements."""
     from fastlin._kernels import activations, optim
-    from fastlin.backend._validation import ACTIVATIONS
+    from fastlin._kernels._codes import Activation
     x = rng.standard_normal((size // 256, 256)).astype(np.float32)
     out = np.empty_like(x)
     p, g = x.reshape(-1).copy(), rng.standard_normal(size).astype(np.float32)
@@ -102,7 +102,7 @@ def _kernels(size, threads, rng):
     def adam(nt):
         return lambda: optim.adam_update(p, g, m, v, 1e-9, 0.9, 0.999, 1e-8, 0.0, 1, False, nt)
 
-    sig, relu = ACTIVATIONS["sigmoid"], ACTIVATIONS["relu"]
+    sig, relu = int(Activation.SIGMOID), int(Activation.RELU)
     return {"exp": (act(sig, 1), act(sig, threads)), "cheap": (act(relu, 1), act(relu, threads)),
             "adam": (adam(1), adam(threads))}
 

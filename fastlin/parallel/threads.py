@@ -18,6 +18,7 @@ import math
 import os
 
 from fastlin._kernels import _config
+from fastlin._kernels._codes import Activation
 
 # Measured on this 2-core machine (float32, 1 vs 2 threads, passive OpenMP waiting): waking the
 # second thread costs ~70 us. Kernels with an exp per element (sigmoid, tanh, softmax, the
@@ -33,7 +34,7 @@ PARALLEL_MIN_ELEMENTS_ADAM = 1 << 20
 THRESHOLD_SOURCE = ("built in, measured by hand on the first 2-core development machine; "
                     "`python -m fastlin bench --calibrate` measures this one's")
 # activation codes whose per-element work is a compare or a multiply
-CHEAP_ACTIVATIONS = frozenset({0, 3, 4, 5, 6})
+CHEAP_ACTIVATIONS = frozenset(Activation) - {Activation.SIGMOID, Activation.TANH}
 
 _num_threads = None
 

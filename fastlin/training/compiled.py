@@ -2,6 +2,7 @@
 chunk of batches, over the model's own parameter, gradient and optimizer-state arrays."""
 import numpy as np
 
+from fastlin._kernels._codes import Activation, LossKind, OptimizerKind, PlanStatus
 from fastlin.parallel import threads
 from fastlin.backend._validation import ACTIVATIONS
 from fastlin.layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
@@ -9,7 +10,7 @@ from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
 from fastlin.optim import SGD, Adam, AdamW
 
 # TrainPlan.run's status when every loss was finite but the last update left a weight that is not
-WEIGHTS_NOT_FINITE = -4
+WEIGHTS_NOT_FINITE = PlanStatus.NONFINITE_PARAMS
 
 
 class CompiledLoop:
@@ -30,27 +31,26 @@ class CompiledLoop:
     def __init__(self, model, loss, opt, batch, X, target, sw):
         self.model, self.loss, self.opt, self.batch = model, loss, opt, batch
         dt = model.dtype
-        empty = np.empty(0, dt)
         self.kernels = model.backend
-        self.labels = target if target.ndim == 1 else np.empty(0, np.int64)
-        self.T = target if target.ndim == 2 else np.empty((0, 0), dt)
-        self.SW = sw if sw is not None else empty
+        self.labels = target if target.ndim == 1 else None
+        self.T = target if target.ndim == 2 else None
+        self.SW = sw
         if isinstance(loss, SoftmaxCrossEntropyLoss):
-            self.kind = 0 if target.ndim == 1 else 1
+            self.kind = LossKind.XENT_LABELS if target.ndim == 1 else LossKind.XENT_PROBS
             cw = loss._class_weight(dt)
             self.smoothing = float(loss.label_smoothing)
         elif isinstance(loss, BCEWithLogitsLoss):
-            self.kind, self.smoothing = 2, 0.0
+            self.kind, self.smoothing = LossKind.BCE, 0.0
             cw = None if loss.pos_weight is None else np.ascontiguousarray(
                 np.broadcast_to(np.asarray(loss.pos_weight, dt).reshape(-1), (model.n_outputs,)))
         else:
-            self.kind, self.smoothing, cw = 3, 0.0, None
-        self.cw = empty if cw is None else cw
+            self.kind, self.smoothing, cw = LossKind.MSE, 0.0, None
+        self.cw = cw
         self.layers = []
         state1 = opt.velocity if isinstance(opt, SGD) else opt.exp_avg
         state2 = None if isinstance(opt, SGD) else opt.exp_avg_sq
         def flat(a):
-            return empty if a is None else a.reshape(-1)
+            return None if a is None else a.reshape(-1)
 
         k = 0
         for dense, act, drop in self._pairs(model.layers):
@@ -59,29 +59,36 @@ class CompiledLoop:
             s1W, s1b = state1[k], state1[k + 1] if has_b else None
             s2W, s2b = (state2[k], state2[k + 1] if has_b else None) if state2 else (None, None)
             k += 2 if has_b else 1
-            alpha = act._alpha_arg() if isinstance(act, LeakyReLU) else None
-            code = ACTIVATIONS[act.activation] if act is not None else 0
             dropping = drop is not None and drop.p > 0
-            D, M = (np.empty(batch * n_out, dt), np.empty(batch * n_out, dt)) if dropping \
-                else (empty, empty)
-            self.layers.append((flat(dense.W), flat(dense.b), flat(dense.dW), flat(dense.db),
-                                np.empty(batch * n_out, dt), np.empty(batch * n_out, dt),
-                                flat(alpha), flat(s1W), flat(s1b), flat(s2W), flat(s2b), code,
-                                n_out, D, M, drop.p if dropping else 0.0,
-                                model.layers.index(drop) if dropping else 0))
+            self.layers.append(self.kernels.LayerPlan(
+                W=flat(dense.W), dW=flat(dense.dW), b=flat(dense.b), db=flat(dense.db),
+                A=np.empty(batch * n_out, dt), G=np.empty(batch * n_out, dt), n_out=n_out,
+                activation=Activation.IDENTITY if act is None else ACTIVATIONS[act.activation],
+                alpha=flat(act._alpha_arg()) if isinstance(act, LeakyReLU) else None,
+                state1_W=flat(s1W), state1_b=flat(s1b), state2_W=flat(s2W), state2_b=flat(s2b),
+                dropout_out=np.empty(batch * n_out, dt) if dropping else None,
+                dropout_mask=np.empty(batch * n_out, dt) if dropping else None,
+                dropout_p=drop.p if dropping else 0.0,
+                dropout_id=model.layers.index(drop) if dropping else 0))
         self.xb = np.empty((batch, model.n_features_in), dt)
         self.lb = np.empty(batch, np.int64)
-        self.tb = np.empty((batch, self.T.shape[1]), dt) if self.T.size else np.empty((0, 0), dt)
+        self.tb = np.empty((batch, self.T.shape[1]) if self.T is not None and self.T.size
+                           else (0, 0), dt)
         self.swb = np.empty(batch, dt)
-        adam = not isinstance(opt, SGD)
+        if isinstance(opt, SGD):
+            optimizer = dict(opt_kind=OptimizerKind.SGD, momentum=opt.momentum,
+                             nesterov=opt.nesterov)
+        else:
+            optimizer = dict(opt_kind=OptimizerKind.ADAM, beta1=opt.betas[0], beta2=opt.betas[1],
+                             eps=opt.eps, decoupled=opt.decoupled_weight_decay)
         self.plan = self.kernels.TrainPlan(
-            X, self.labels, self.T, self.SW, batch, self.layers, self.kind, self.cw,
-            self.smoothing, 1 if adam else 0, opt.lr, 0.0 if adam else opt.momentum,
-            opt.weight_decay, False if adam else opt.nesterov, opt.betas[0] if adam else 0.0,
-            opt.betas[1] if adam else 0.0, opt.eps if adam else 0.0,
-            opt.decoupled_weight_decay if adam else False, threads.DEFAULT_THREADS,
-            threads.PARALLEL_MIN_ELEMENTS, threads.PARALLEL_MIN_ELEMENTS_CHEAP,
-            threads.PARALLEL_MIN_ELEMENTS_ADAM, self.xb, self.lb, self.tb, self.swb)
+            X, self.layers, batch=batch, loss_kind=self.kind, labels=self.labels, target=self.T,
+            sample_weight=self.SW, class_weight=self.cw, smoothing=self.smoothing, lr=opt.lr,
+            weight_decay=opt.weight_decay, **optimizer, n_threads=threads.DEFAULT_THREADS,
+            parallel_min=threads.PARALLEL_MIN_ELEMENTS,
+            parallel_min_cheap=threads.PARALLEL_MIN_ELEMENTS_CHEAP,
+            parallel_min_adam=threads.PARALLEL_MIN_ELEMENTS_ADAM, batch_X=self.xb,
+            batch_labels=self.lb, batch_target=self.tb, batch_weight=self.swb)
         self.no_order = np.empty(0, np.int64)
         self.settings = self._settings()
 

@@ -1,0 +1,50 @@
+"""The Python side of a TrainPlan's description (fastlin/_kernels/train.pyx): one LayerPlan per
+Dense layer, its fields by name, read once when the plan is built."""
+from collections import namedtuple
+
+import numpy as np
+
+from fastlin._kernels._codes import Activation
+
+LayerPlan = namedtuple("LayerPlan", [
+    "W", "dW", "A", "G", "n_out", "b", "db", "activation", "alpha", "state1_W", "state1_b",
+    "state2_W", "state2_b", "dropout_out", "dropout_mask", "dropout_p", "dropout_id",
+], defaults=[None, None, Activation.IDENTITY, None, None, None, None, None, None, None, 0.0, 0])
+LayerPlan.__doc__ = """One Dense layer of a TrainPlan and the activation and dropout after it.
+
+Every array is flat, C-contiguous and of the model's dtype; None (or a length-0 array) stands
+for "absent": no bias (b, db), no slope (alpha), no optimizer state, no dropout.
+
+W, dW : the weights (n_in * n_out, row-major as Dense.W) and their gradient
+A, G : at least batch * n_out long: the layer's output after its activation, and the gradient
+    of the loss with respect to it (then to its pre-activation)
+n_out : the layer's output width
+b, db : the bias (n_out) and its gradient
+activation : an Activation (identity, sigmoid, tanh, relu or leaky_relu)
+alpha : leaky_relu's one-element slope
+state1_W, state1_b : SGD's velocity or Adam's exp_avg of W and b
+state2_W, state2_b : Adam's exp_avg_sq of W and b
+dropout_out, dropout_mask : the output after dropout (what the next layer reads) and the
+    mask, both as long as A; dropout_p the probability; dropout_id the Dropout layer's index
+    in model.layers, part of its masks' seed
+"""
+_OPTIONAL_ARRAYS = ("b", "db", "alpha", "state1_W", "state1_b", "state2_W", "state2_b",
+                    "dropout_out", "dropout_mask")
+
+
+def or_empty(a, shape, dtype):
+    """a, or the empty array that stands for an absent one."""
+    return np.empty(shape, dtype) if a is None else a
+
+
+def filled(layers, dtype):
+    """layers with their absent arrays as length-0 arrays of dtype, which the plan reads as
+    NULL pointers."""
+    empty = np.empty(0, dtype)
+    out = []
+    for spec in layers:
+        if not isinstance(spec, LayerPlan):
+            raise TypeError(f"TrainPlan: layers must be LayerPlan, got {type(spec).__name__}")
+        out.append(spec._replace(**{name: empty for name in _OPTIONAL_ARRAYS
+                                    if getattr(spec, name) is None}))
+    return out
