@@ -12,12 +12,40 @@ def all_finite(a):
     return bool(np.isfinite(a).all()) if done is None else done
 
 
+def as_plain_array(value, name):
+    """``value`` as a NumPy array. A masked array's masked entries hold whatever was there
+    (NaN, often) and would be computed with as if unmasked, so one with any masked entry is
+    refused; without one it is its data."""
+    if np.ma.isMaskedArray(value):
+        if np.ma.getmaskarray(value).any():
+            raise ValueError(f"{name} is a masked array with masked entries, whose hidden values "
+                             f"would be used as they are; fill them ({name}.filled(value)) or "
+                             "drop those rows first")
+        return np.asarray(value.data)
+    return np.asarray(value)
+
+
+def converted(arr, dtype, name):
+    """``arr`` as a C-contiguous aligned array of the float ``dtype``; a finite value beyond
+    that dtype's range (1e39 in float32) is refused by name rather than becoming inf."""
+    given = arr
+    with np.errstate(over="ignore"):  # reported below as a ValueError, not a RuntimeWarning
+        arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
+    if given.dtype != arr.dtype and given.dtype.kind == "f" and not all_finite(arr) \
+            and all_finite(given):
+        raise ValueError(f"{name} holds values beyond the range of {np.dtype(dtype).name} "
+                         "(the model's dtype), which become infinite when converted")
+    return arr
+
+
 def check_X(X, n_features=None, dtype=np.float64, name="X"):
     """A finite, non-empty 2-D C-contiguous array of `dtype` (copied only when needed)."""
     if isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(X).__name__}")
     try:
-        arr = np.asarray(X)
+        arr = as_plain_array(X, name)
+    except ValueError:
+        raise
     except Exception as exc:
         raise TypeError(f"{name} could not be read as an array: {exc}") from None
     if arr.dtype.kind not in "fiub":
@@ -31,12 +59,8 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features, but the model expects {n_features}")
     # "A": a misaligned buffer is copied too (the kernels refuse one; models convert it)
-    given = arr
-    arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
+    arr = converted(arr, dtype, name)
     if not all_finite(arr):
-        if given.dtype.kind == "f" and given.dtype != arr.dtype and all_finite(given):
-            raise ValueError(f"{name} holds values beyond the range of {np.dtype(dtype).name} "
-                             "(the model's dtype), which become infinite when converted")
         raise ValueError(f"{name} contains NaN or infinity")
     return arr
 
@@ -45,7 +69,7 @@ def check_y(y, n_samples, name="y"):
     """A finite numeric target of n_samples rows (1-D or 2-D), as given."""
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(y).__name__}")
-    arr = np.asarray(y)
+    arr = as_plain_array(y, name)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must hold numbers, got dtype {arr.dtype}")
     if arr.ndim not in (1, 2):
@@ -79,14 +103,14 @@ def check_labels(y, n_classes, name="y"):
 def check_sample_weight(sample_weight, n_samples, dtype):
     if sample_weight is None:
         return None
-    sw = np.asarray(sample_weight)
+    sw = as_plain_array(sample_weight, "sample_weight")
     if sw.dtype.kind not in "fiub":
         raise TypeError(f"sample_weight must hold numbers, got dtype {sw.dtype}")
     if sw.ndim == 0:
         sw = np.full(n_samples, float(sw))
     if sw.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), got {sw.shape}")
-    sw = np.require(sw, dtype=dtype, requirements=["C", "A"])
+    sw = converted(sw, dtype, "sample_weight")
     if not np.isfinite(sw).all() or (sw < 0).any():
         raise ValueError("sample_weight must be finite and non-negative")
     return sw

@@ -17,12 +17,24 @@ except ImportError:  # pragma: no cover - not CPython
     _getsignal, _setsignal = signal.getsignal, signal.signal
 
 
+_active = threading.local()  # this thread's innermost deferred_interrupt, if any
+
+
+def check_pending():
+    """Raise KeyboardInterrupt if a deferred Ctrl-C waits in this thread: work that runs
+    inside a fit without being the fit's loop (the validation pass) calls it between blocks."""
+    current = getattr(_active, "current", None)
+    if current is not None:
+        current.check()
+
+
 class deferred_interrupt:
     """Context manager: SIGINT is recorded while inside, raised by ``check()``."""
 
     def __init__(self):
         self.pending = False
         self._installed = False
+        self._outer = None
 
     def _record(self, signum, frame):
         if self.pending:
@@ -31,6 +43,8 @@ class deferred_interrupt:
 
     def __enter__(self):
         self.pending = False
+        self._outer = getattr(_active, "current", None)
+        _active.current = self
         if threading.current_thread() is threading.main_thread():
             try:
                 if _getsignal(signal.SIGINT) is signal.default_int_handler:
@@ -47,6 +61,7 @@ class deferred_interrupt:
             raise KeyboardInterrupt
 
     def __exit__(self, exc_type, exc, tb):
+        _active.current = self._outer
         if self._installed:
             _setsignal(signal.SIGINT, signal.default_int_handler)
             self._installed = False

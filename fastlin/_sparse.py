@@ -155,4 +155,5 @@ def predict(model, X):
     for start in range(0, X.shape[0], PREDICT_BATCH):
         stop = min(start + PREDICT_BATCH, X.shape[0])
         model._infer(_first_product(dense, X[start:stop]), out[start:stop], first=1)
+    model._trim_scratch()
     return out

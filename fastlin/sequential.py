@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from fastlin import _checks, _sparse, training
+from fastlin import _checks, _interrupt, _sparse, training
 from fastlin.backend import get as get_backend
 from fastlin.layers import ACTIVATION_LAYERS, Activation, Dense, Layer, PReLU, _as_dtype
 from fastlin.training import targets
@@ -19,6 +19,8 @@ from fastlin.training.callbacks.history import History  # noqa: F401  (public he
 from fastlin.training.loop import NonFiniteLossError  # noqa: F401  (public here too)
 
 PREDICT_BATCH = 4096
+# inference buffers a thread keeps between calls (larger ones are freed after the call)
+SCRATCH_KEEP_BYTES = 1 << 20
 # longest stretch of compiled training between two checks for Ctrl-C (SPEC: stop within 1 s)
 CHECK_SECONDS = 0.05
 
@@ -154,7 +156,8 @@ class Sequential:
     def _check_input(self, X):
         self._check_layer_dtypes()
         n_in = self.n_features_in
-        if isinstance(X, np.ndarray) and X.dtype == self.dtype and X.ndim == 2 \
+        # (exactly ndarray: a subclass such as a masked array goes through the full check)
+        if type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 \
                 and X.flags.c_contiguous and X.flags.aligned and X.shape[1] == n_in:
             if X.shape[0] == 0:
                 raise ValueError("X is empty (shape (0, ...)); need at least one sample")
@@ -225,8 +228,9 @@ class Sequential:
         return g
 
     def _scratch(self):
-        """This thread's inference buffers: {(layer index, rows): array}. Threads never share
-        them, so concurrent predicts cannot see each other's intermediate results."""
+        """This thread's inference buffers: {layer index: array of at least the rows needed}.
+        Threads never share them, so concurrent predicts cannot see each other's intermediate
+        results."""
         local = self.__dict__.get("_local")
         if local is None:
             local = self.__dict__.setdefault("_local", threading.local())
@@ -235,14 +239,20 @@ class Sequential:
             pool = local.pool = (self.dtype, {})
         return pool[1]
 
+    def _trim_scratch(self):
+        """After a call: a thread keeps its buffers only while they are small (the one-row
+        predicts of a service reuse them), so many long-lived threads predicting large blocks
+        do not each hold a model's worth of activations."""
+        pool = self._scratch()
+        if sum(a.nbytes for a in pool.values()) > SCRATCH_KEEP_BYTES:
+            pool.clear()
+
     def _infer(self, X, out, first=0):
         """The network from layer `first` on applied to the checked X, its output written into
         `out` (C-contiguous, (len(X), n_outputs)). Reads the parameters and nothing else of the
         layers' state."""
         pool = self._scratch()
         n = X.shape[0]
-        if len(pool) > 4 * len(self.layers):  # rows change; keep the pool small
-            pool.clear()
         h = X
         layers, last, i = self.layers, len(self.layers) - 1, first
         if first > last:
@@ -263,10 +273,10 @@ class Sequential:
             if end == last:
                 dest = out
             else:
-                key = (end, n)
-                dest = pool.get(key)
-                if dest is None or dest.shape[1] != width:
-                    dest = pool[key] = np.empty((n, width), self.dtype)
+                dest = pool.get(end)
+                if dest is None or dest.shape[1] != width or dest.shape[0] < n:
+                    dest = pool[end] = np.empty((n, width), self.dtype)
+                dest = dest[:n]
             h = layer.infer_fused(h, layers[i + 1], dest) if fused else layer.infer(h, dest)
             i = end + 1
         return out
@@ -284,6 +294,7 @@ class Sequential:
         for start in range(0, X.shape[0], PREDICT_BATCH):
             stop = min(start + PREDICT_BATCH, X.shape[0])
             self._infer(X[start:stop], out[start:stop])
+        self._trim_scratch()
         return out
 
     def predict_proba(self, X):
@@ -332,6 +343,8 @@ class Sequential:
                 weight += w
             if targets.is_classification(loss):
                 correct += targets.count_correct(out, target[start:stop], loss)
+            _interrupt.check_pending()  # a validation pass inside fit stops at Ctrl-C too
+        self._trim_scratch()
         result = {"loss": total / weight}
         if targets.is_classification(loss):
             result["accuracy"] = correct / X.shape[0]

@@ -17,7 +17,7 @@ from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 import fastlin.linear as _linear
-from fastlin import _sparse
+from fastlin import _checks, _sparse
 from fastlin.sequential import MLP
 from fastlin.sklearn._common import _FLOATS, _make_init, _Parity, _spec, _validate
 from fastlin.sklearn._labels import _binarize, _plain_labels, _unbinarize
@@ -33,8 +33,11 @@ def _as_model_input(X, dtype):
     matrix of `dtype`."""
     if sp.issparse(X):
         X = X.tocsr()
-        return X if X.dtype == dtype else X.astype(dtype)
-    return np.ascontiguousarray(X, dtype=dtype)
+        if X.dtype == dtype:
+            return X
+        return sp.csr_matrix((_checks.converted(X.data, dtype, "X"), X.indices, X.indptr),
+                             shape=X.shape)
+    return _checks.converted(X, dtype, "X")
 
 
 _MLP_KNOWN = frozenset(

@@ -83,4 +83,6 @@ def prepare(model, loss, X, y, sample_weight=None, class_weight=None, validation
                             refuse_none_as="validation samples'")
     elif validation_data is not None:
         validation = _validation_set(model, loss, validation_data, n_outputs)
+    # rows that all weigh nothing give no gradient: fit would train nothing, silently
+    targets.row_weights(loss, target, sw, n_outputs, refuse_none_as="training samples'")
     return FitData(X, target, sw, validation)

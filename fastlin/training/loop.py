@@ -104,8 +104,10 @@ class EpochLoop:
             failure = runner.run(order, b, stop_b, drop_seed, running)
             if runner.chunked:
                 elapsed = time.perf_counter() - started
-                self.chunk = max(1, min(self.n_batches, int(CHECK_SECONDS * (stop_b - b)
-                                                            / max(elapsed, 1e-9))))
+                # at most twice the last stretch: a chunk sized on a quiet moment must not
+                # run for seconds once the machine gets busy, before Ctrl-C is seen
+                self.chunk = max(1, min(self.n_batches, 2 * (stop_b - b),
+                                        int(CHECK_SECONDS * (stop_b - b) / max(elapsed, 1e-9))))
             if failure is not None:
                 self._stop_non_finite(epoch, *failure)
             for cb in self.followers:

@@ -44,7 +44,7 @@ def prepare_target(model, loss, y, n, n_outputs=None):
         raise ValueError(f"y has {y.shape[1]} columns but the model has {n_outputs} outputs")
     if isinstance(loss, BCEWithLogitsLoss) and ((y < 0) | (y > 1)).any():
         raise ValueError("binary cross-entropy targets must lie in [0, 1]")
-    return np.require(y, dtype=model.dtype, requirements=["C", "A"])
+    return _checks.converted(y, model.dtype, "y")
 
 
 def is_classification(loss):
