@@ -261,11 +261,13 @@ def from_torch(seq, dtype="float32", backend="cython"):
     Raises
     ------
     TypeError when seq is not a torch.nn.Sequential; ValueError naming the first module with
-    no fastlin equivalent, or Linear sizes that do not chain, or non-finite weights.
+    no fastlin equivalent, or Linear sizes that do not chain, or weights that are not finite
+    or do not fit `dtype` (a float64 1e200 has no float32 value).
     """
     torch = _import_torch()
     nn = torch.nn
     from fastlin import layers as L
+    from fastlin.io._weights import check_weights
     from fastlin.sequential import Sequential
     dtype = _as_dtype(dtype)
     if not isinstance(seq, nn.Sequential):
@@ -301,9 +303,9 @@ def from_torch(seq, dtype="float32", backend="cython"):
             raise ValueError(f"module {i} ({kind.__name__}) has no fastlin equivalent; "
                              "from_torch takes Linear, ReLU, Sigmoid, Tanh, LeakyReLU, PReLU, "
                              "Identity and fastlin.export.torch_abs_module()")
-        for p in params:
-            if not np.isfinite(p).all():
-                raise ValueError(f"module {i} ({kind.__name__}) has non-finite parameters")
+        for name, p in zip(("weight", "bias"), params):
+            # non-finite, or beyond what `dtype` holds (a float64 1e200 is inf as float32)
+            check_weights(p, dtype, f"module {i} ({kind.__name__}) {name}")
         layers.append(layer)
         weights.append(params)
     if width is None:

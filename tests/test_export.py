@@ -206,3 +206,56 @@ def test_torch_missing_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match="PyTorch"):
         export.to_torch(make_mlp("relu", "float32"))
+
+
+class _Tensor:
+    """What from_torch uses of a torch tensor: .detach().cpu().numpy()."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        return self.array
+
+
+class _Linear:
+    def __init__(self, weight, bias):
+        self.out_features, self.in_features = weight.shape
+        self.weight, self.bias = _Tensor(weight), _Tensor(bias)
+
+
+class _TorchSequential(list):
+    pass
+
+
+def _torch_stand_in():
+    """Enough of torch for from_torch to read a stack of Linear modules: the check runs
+    whether or not PyTorch is installed."""
+    from types import SimpleNamespace
+    kinds = {name: type(name, (), {}) for name in
+             ("ReLU", "Sigmoid", "Tanh", "Identity", "LeakyReLU", "PReLU", "Dropout")}
+    return SimpleNamespace(nn=SimpleNamespace(Sequential=_TorchSequential, Linear=_Linear, **kinds))
+
+
+def test_from_torch_refuses_weights_the_dtype_cannot_hold(monkeypatch):
+    """A double module with a 1e200 weight became a float32 model with inf weights (a numpy
+    RuntimeWarning only), although non-finite weights were documented as a ValueError."""
+    monkeypatch.setattr(export, "_import_torch", _torch_stand_in)
+    rng = np.random.default_rng(0)
+    weight, bias = rng.standard_normal((2, 3)), np.zeros(2)
+    weight[1, 2] = 1e200
+    seq = _TorchSequential([_Linear(rng.standard_normal((3, 3)), np.zeros(3)),
+                            _Linear(weight, bias)])
+    with pytest.raises(ValueError, match=r"module 1 \(_Linear\) weight holds values beyond "
+                                         r"the range of float32"):
+        export.from_torch(seq)
+    assert export.from_torch(seq, dtype="float64").layers[1].W[2, 1] == 1e200
+    weight[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"module 1 \(_Linear\) weight holds NaN"):
+        export.from_torch(seq, dtype="float64")

@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from fastlin import losses, optim
-from fastlin.io._bounded import archive_size, float_entry, open_archive, read_finite, read_header
+from fastlin.io._bounded import Archive, check_disjoint, float_entry, read_header, read_into
 from fastlin.io._format import InvalidFile, optim_stem, param_stem
 from fastlin.io._schema import validate
 from fastlin.layers import LAYER_TYPES, Dense, PReLU
@@ -26,37 +26,38 @@ def load_file(path, backend, with_optimizer):
     else:
         source = label = os.fspath(path)
     try:
-        with open_archive(source) as zf:
-            return _read(zf, archive_size(source), backend, with_optimizer)
+        with Archive(source) as archive:
+            return _read(archive, backend, with_optimizer)
     except InvalidFile as exc:
         raise ValueError(f"{label}: {exc}") from None
 
 
-def _read(zf, size, backend, with_optimizer):
-    header = read_header(zf, size)
+def _read(archive, backend, with_optimizer):
+    header = read_header(archive)
     plan = validate(header, backend)
     shapes = [s for _, layer_shapes in plan["layers"] for s in layer_shapes]
     entries = []
     for i, (_, layer_shapes) in enumerate(plan["layers"]):
         for k, shape in enumerate(layer_shapes):
-            entries.append(float_entry(zf, param_stem(i, k), shape, size))
+            entries.append(float_entry(archive, param_stem(i, k), shape))
     opt = plan["optimizer"]
     opt_entries = []
     if opt is not None:
         n = opt["n_state"]
         if n not in (0, len(shapes), 2 * len(shapes)) or (n and not shapes):
             raise InvalidFile(f"optimizer has {n} state arrays for {len(shapes)} parameters")
-        opt_entries = [float_entry(zf, optim_stem(j), shapes[j % len(shapes)], size)
+        opt_entries = [float_entry(archive, optim_stem(j), shapes[j % len(shapes)])
                        for j in range(n)]
-    # every size is now known to match the architecture: allocate
+    check_disjoint(archive)
+    # every size is now known to match the architecture and the file: allocate
     model = _build_model(plan)
     for entry, p in zip(entries, model.parameters()):
-        np.copyto(p, read_finite(entry), casting="unsafe")
+        read_into(entry, p)
     _restore_attributes(model, header, plan)
     optimizer = None
     if with_optimizer and opt is not None:
-        optimizer = _build_optimizer(model, opt, [read_finite(e) for e in opt_entries],
-                                     plan["backend_override"])
+        state = [read_into(e, np.empty(e.shape, model.dtype)) for e in opt_entries]
+        optimizer = _build_optimizer(model, opt, state, plan["backend_override"])
         # as after the fit that saved it: fit(optimizer="adam"), the default, continues this
         # optimizer (its moments and step count) rather than starting a fresh one
         model.optimizer = optimizer
@@ -72,7 +73,8 @@ def _build_model(plan):
     if plan["class"] == "MLP":
         m = plan["mlp"]
         model = MLP(m["sizes"], activation=m["activation"], dtype=dtype, seed=None,
-                    backend=backend, init=m["init"], bias=m["bias"])
+                    backend=backend, init="zeros", bias=m["bias"])
+        _keep_init(model.layers, m["init"])
         stored = [{"type": kind, "config": cfg} for (kind, cfg), _ in plan["layers"]]
         if not _same_json(model.get_config()["layers"], stored):
             raise InvalidFile("the stored layers are not the ones MLP(sizes, activation) builds")
@@ -81,7 +83,11 @@ def _build_model(plan):
     for (kind, cfg), _ in plan["layers"]:
         cls = LAYER_TYPES[kind]
         try:
-            layers.append(cls(**cfg, dtype=dtype) if cls in (Dense, PReLU) else cls(**cfg))
+            if cls is Dense:
+                layers.append(cls(**{**cfg, "init": "zeros"}, dtype=dtype))
+                _keep_init(layers[-1:], cfg["init"])
+            else:
+                layers.append(cls(**cfg, dtype=dtype) if cls is PReLU else cls(**cfg))
         except (TypeError, ValueError) as exc:
             raise InvalidFile(f"a {kind} layer has an invalid config: {exc}") from None
     try:
@@ -90,14 +96,32 @@ def _build_model(plan):
         raise InvalidFile(f"the stored layers do not fit together: {exc}") from None
 
 
+def _keep_init(layers, init):
+    """Record `init` on Dense layers built with init="zeros". The stored weights replace the
+    initial ones, so drawing random ones first would only cost time and float64 temporaries
+    several times the layer's size; zeros come from untouched, lazily mapped memory."""
+    for layer in layers:
+        if isinstance(layer, Dense):
+            layer.init = init
+
+
 def _restore_attributes(model, header, plan):
     model.metadata = plan["metadata"]
     model.seed = header.get("seed")
+    # numpy checks a bit generator's state only as far as it uses it: a damaged one raises
+    # whatever its arithmetic meets (OverflowError, TypeError, KeyError), all defects of the file
     if "fit_rng_state" in header:
-        model._fit_rng_state = header["fit_rng_state"]
+        try:
+            model._fit_rng_state = header["fit_rng_state"]
+        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
+            raise InvalidFile(f"fit_rng_state is not a valid shuffle-stream state: "
+                              f"{exc}") from None
     if plan["loss"] is not None:
         kind, cfg = plan["loss"]
-        model.loss_ = getattr(losses, kind)(**cfg, backend=model.backend_name)
+        try:
+            model.loss_ = getattr(losses, kind)(**cfg, backend=model.backend_name)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidFile(f"the loss {kind} has an invalid config: {exc}") from None
 
 
 def _build_optimizer(model, spec, state, backend):
