@@ -22,7 +22,7 @@ def check_weights(values, dtype, what):
             if np.isfinite(chunk.astype(dtype, copy=False)).all():
                 continue
         if not np.isfinite(chunk).all():
-            raise ValueError(f"{what} holds NaN or infinity")
+            raise ValueError(f"{what} holds NaN or infinity (non-finite values)")
         largest = float(np.abs(chunk).max())
         raise ValueError(f"{what} holds values beyond the range of {dtype} (up to "
                          f"{largest:.3g}; {dtype} holds at most {np.finfo(dtype).max:.3g})")
