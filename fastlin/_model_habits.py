@@ -104,7 +104,7 @@ class ModelHabits:
             raise ValueError(f"set_weights got {len(weights)} arrays but the model has "
                              f"{len(params)} parameter arrays ({self._weight_names()})")
         arrays = [_checked_array(w, p.shape, f"weight {i} ({name})")
-                  for i, (w, p, name) in enumerate(zip(weights, params, self._weight_names()))]
+                  for i, (w, p, name) in enumerate(zip(weights, params, self._parameter_names()))]
         for p, a in zip(params, arrays):
             np.copyto(p, a, casting="unsafe")
 
@@ -201,7 +201,7 @@ class ModelHabits:
         (``"0.weight"`` of shape (out_features, in_features), ``"0.bias"``, a PReLU's
         ``"k.weight"``): ``load_state_dict`` of ``fastlin.export.to_torch(model)`` takes it
         (as torch tensors), and ``load_state_dict`` here takes torch's."""
-        return OrderedDict((name, np.array(p if to is None else to(p)))
+        return OrderedDict((name, np.array(p if to is None else to(p), order="C"))
                            for name, p, to, _ in self._torch_entries())
 
     def named_parameters(self):

@@ -18,7 +18,7 @@ def _label_vector(y):
     if array.dtype.kind not in "USO":
         return None
     if array.dtype.kind == "O" and all(isinstance(v, numbers.Number) for v in array.flat):
-        return None
+        return None  # numbers in an object array: refused by the numeric checks, as before
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
