@@ -299,3 +299,23 @@ def test_state_dict_round_trips_through_torch():
     np.testing.assert_array_equal(other.predict(X), fresh.predict(X))
     model.load_state_dict(fresh.state_dict())
     module.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
+
+
+# ------------------------------------------------------------------ progress output
+def test_progress_is_one_line_per_epoch_without_a_terminal(capsys):
+    X, y = data()
+    fastlin.MLP([4, 8, 3], seed=0).fit(X, y, epochs=3, verbose=True)
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert "loss=" in lines[0] and "lr=" not in out and "learning_rate" not in out
+    assert "\r" not in err and "batch" not in err  # no bar frames in a log
+
+
+def test_progress_bar_on_a_terminal(capsys, monkeypatch):
+    from fastlin.training.callbacks import progress
+    monkeypatch.setattr(progress, "_is_terminal", lambda stream: True)
+    X, y = data()
+    fastlin.MLP([4, 8, 3], seed=0).fit(X, y, epochs=2, verbose=True)
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2 and "batch" in err
