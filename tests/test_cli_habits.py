@@ -105,3 +105,19 @@ def test_bad_cell_in_a_numeric_column_is_named(tmp_path, capsys, monkeypatch, en
     path = write(tmp_path / "colours.csv", rows, ",")
     assert main(["train", str(path), "--target", "move"]) == 2
     assert "non-numeric feature column(s) 'colour'" in capsys.readouterr().err
+
+
+def test_editable_install_is_a_path_entry_not_a_late_finder():
+    # setuptools serves an editable install with a .pth line (the checkout on sys.path, which
+    # a fastlin/ folder in the current directory cannot shadow) only for this layout; otherwise
+    # its finder runs after the path entries and `import fastlin` beside a clone named fastlin/
+    # imports that folder as an empty namespace package
+    tomllib = pytest.importorskip("tomllib")
+    editable = pytest.importorskip("setuptools.command.editable_wheel")
+    if not hasattr(editable, "_simple_layout"):
+        pytest.skip("this setuptools decides the editable layout elsewhere")
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        config = tomllib.load(f)["tool"]["setuptools"]
+    package_dir = config.get("package-dir", {})
+    assert set(package_dir) == {""}
+    assert editable._simple_layout(config["packages"], package_dir, ROOT)
