@@ -22,6 +22,8 @@ import numpy as np
 
 #: data rows the numpy path looks at to guess which columns hold text
 SNIFF_ROWS = 1000
+#: the delimiters read_csv recognises by itself
+DELIMITERS = (",", ";", "\t")
 
 
 class CSVError(ValueError):
@@ -32,8 +34,9 @@ class Table:
     """A CSV file as columns: ``header`` (names), ``values`` (float64, rows x columns; text
     columns hold codes) and ``categories`` ({text column name: list of its distinct values})."""
 
-    def __init__(self, path, header, values, categories):
+    def __init__(self, path, header, values, categories, delimiter=","):
         self.path, self.header, self.values, self.categories = path, header, values, categories
+        self.delimiter = delimiter
 
     @property
     def n_rows(self):
@@ -48,6 +51,28 @@ class Table:
         """float64 array (rows, len(names)) of numeric columns."""
         return self.values[:, [self.header.index(n) for n in names]]
 
+    def mostly_numbers(self, name):
+        """Whether a text column is numbers but for a few cells (at most one in ten, at least
+        one), as ``n/a?`` in a column of measurements: a numeric column with bad cells."""
+        if name not in self.categories:
+            return False
+        numeric = np.array([_is_number(c) for c in self.categories[name]], dtype=bool)
+        codes = self.values[:, self.header.index(name)].astype(np.intp)
+        n_bad = int(np.count_nonzero(~numeric[codes])) if numeric.any() else len(codes)
+        return 0 < n_bad < len(codes) and n_bad <= max(1, len(codes) // 10)
+
+    def first_non_number(self, name):
+        """(line number, cell) of the first cell of column `name` that is not a number, read
+        again from the file (only on this error path: the fast readers keep no line numbers)."""
+        j = self.header.index(name)
+        with _open(self.path) as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            next((row for row in reader if not _is_blank(row)), None)  # the header
+            for row in reader:
+                if not _is_blank(row) and j < len(row) and not _is_number(row[j].strip()):
+                    return reader.line_num, row[j].strip()
+        return None, None
+
     def column(self, name):
         """One column: float64 values, or a str object array for a text column."""
         j = self.header.index(name)
@@ -60,7 +85,7 @@ def _engine_default():
     return "pandas" if importlib.util.find_spec("pandas") is not None else "numpy"
 
 
-def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
+def read_csv(path, text_columns=(), numeric_columns=None, engine=None, delimiter=None):
     """Read a CSV file with a header row into a `Table`.
 
     Parameters
@@ -71,6 +96,8 @@ def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
     numeric_columns : iterable of column names, optional; when given, every other column is
         kept as text (the caller uses only these as numbers)
     engine : "pandas", "numpy" or None (pandas when installed)
+    delimiter : one character, or None (default) to take the one of ``DELIMITERS`` that splits
+        the first lines into the same number of fields, the most (``,`` when none does)
 
     Raises
     ------
@@ -79,7 +106,12 @@ def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
     engine = engine or _engine_default()
     if engine not in ("pandas", "numpy"):
         raise ValueError(f"engine must be 'pandas' or 'numpy', got {engine!r}")
-    header, skip, sample = _read_head(path, SNIFF_ROWS if engine == "numpy" else 0)
+    if delimiter is None:
+        delimiter = sniff_delimiter(path)
+    elif not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise ValueError(f"delimiter must be one character (not a quote or newline), got "
+                         f"{delimiter!r}")
+    header, skip, sample = _read_head(path, SNIFF_ROWS if engine == "numpy" else 0, delimiter)
     text = set(text_columns)
     if numeric_columns is not None:
         text |= set(header) - set(numeric_columns)
@@ -87,15 +119,16 @@ def read_csv(path, text_columns=(), numeric_columns=None, engine=None):
     table = None
     try:
         if engine == "pandas":
-            table = _read_pandas(path, header, skip, as_text)
+            table = _read_pandas(path, header, skip, as_text, delimiter)
         else:
-            table = _read_numpy(path, header, skip, as_text, sample)
+            table = _read_numpy(path, header, skip, as_text, sample, delimiter)
     except (ValueError, IndexError, OverflowError, UnicodeDecodeError, OSError):
         table = None  # the exact reader below says what is wrong
     if table is None:
-        table = _read_exact(path, header, skip, as_text)
+        table = _read_exact(path, header, skip, as_text, delimiter)
     if table.n_rows == 0:
         raise CSVError(f"{path}: the file has a header but no data rows")
+    table.delimiter = delimiter
     return table
 
 
@@ -115,10 +148,30 @@ def _is_blank(row):
     return not any(cell.strip() for cell in row)
 
 
-def _read_head(path, n_sample=0):
+def sniff_delimiter(path, n_lines=20):
+    """The delimiter of ``DELIMITERS`` that splits the first non-blank lines into the same
+    number of fields, the most of them; "," when none splits the header. (A ``;`` file read
+    with "," would be one column, and the message would name a column no one wrote.)"""
+    with _open(path) as f:
+        try:
+            lines = [line for line in itertools.islice(f, 4 * n_lines) if line.strip()][:n_lines]
+        except UnicodeDecodeError:
+            raise CSVError(f"{path}: is not UTF-8 text") from None
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=delimiter)}
+        except csv.Error:
+            continue
+        if len(counts) == 1 and counts.pop() > best_fields:
+            best, best_fields = delimiter, len(next(csv.reader(lines[:1], delimiter=delimiter)))
+    return best
+
+
+def _read_head(path, n_sample=0, delimiter=","):
     """(header, physical lines up to and including it, the first `n_sample` data rows)."""
     with _open(path) as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=delimiter)
         try:
             header = next((row for row in reader if not _is_blank(row)), None)
             skip = reader.line_num
@@ -147,11 +200,12 @@ def _is_number(cell):
 
 
 # ------------------------------------------------------------ the fast readers
-def _read_pandas(path, header, skip, as_text):
+def _read_pandas(path, header, skip, as_text, delimiter=","):
     import pandas as pd
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        df = pd.read_csv(path, header=None, names=header, skiprows=skip, index_col=False,
+        df = pd.read_csv(path, sep=delimiter, header=None, names=header, skiprows=skip,
+                         index_col=False,
                          encoding="utf-8-sig", engine="c",
                          keep_default_na=False, na_values=[""], dtype={n: str for n in as_text})
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
@@ -177,7 +231,7 @@ def _read_pandas(path, header, skip, as_text):
     return Table(path, header, values, categories)
 
 
-def _read_numpy(path, header, skip, as_text, sample):
+def _read_numpy(path, header, skip, as_text, sample, delimiter=","):
     text = set(as_text)
     for j, name in enumerate(header):
         if any(j < len(row) and row[j].strip() and not _is_number(row[j]) for row in sample):
@@ -190,7 +244,7 @@ def _read_numpy(path, header, skip, as_text, sample):
     converters = {j: converter(tables[name]) for j, name in enumerate(header) if name in tables}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
-        values = np.loadtxt(path, delimiter=",", skiprows=skip, comments=None, quotechar='"',
+        values = np.loadtxt(path, delimiter=delimiter, skiprows=skip, comments=None, quotechar='"',
                             encoding="utf-8-sig", converters=converters or None,
                             dtype=np.float64, ndmin=2)
     if values.shape[0] == 0:
@@ -203,11 +257,11 @@ def _read_numpy(path, header, skip, as_text, sample):
 
 
 # ------------------------------------------------------------- the exact reader
-def _read_exact(path, header, skip, as_text):
+def _read_exact(path, header, skip, as_text, delimiter=","):
     """The csv module, cell by cell: slow, and exact about what is wrong and where."""
     rows, lines = [], []
     with _open(path) as f:
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=delimiter)
         try:
             for _ in itertools.islice(reader, skip):
                 pass

@@ -77,7 +77,7 @@ def plot_history(history, keys=None, ax=None):
         raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
     for k in keys:
         values = history.history[k]
-        epochs = history.epoch[-len(values):] if history.epoch else range(1, len(values) + 1)
+        epochs = history.epoch[-len(values):] if history.epoch else range(len(values))
         ax.plot(np.asarray(epochs), np.asarray(values, dtype=float), marker="o",
                 markersize=3, label=k)
     ax.set_xlabel("epoch")

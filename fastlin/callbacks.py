@@ -3,7 +3,8 @@
 ``fit(..., callbacks=[...])`` calls ``set_model(model)`` on each callback, then
 ``on_train_begin(logs)``; per epoch (0-based ``epoch``, as in Keras) ``on_epoch_begin(epoch,
 logs)``, the epoch (the compiled loop, untouched), ``on_epoch_end(epoch, logs)`` with logs
-``{"loss", "accuracy"?, "val_loss"?, "val_accuracy"?, "lr"}``; and ``on_train_end(logs)``.
+``{"loss", "accuracy"?, "val_loss"?, "val_accuracy"?, "learning_rate", "lr"}`` ("lr", the
+same rate, is kept for callbacks that read the older name); and ``on_train_end(logs)``.
 Setting ``model.stop_training = True`` in a hook stops training after that epoch's hooks.
 
 Monitored quantities (EarlyStopping, ModelCheckpoint with save_best_only, ReduceLROnPlateau):

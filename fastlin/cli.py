@@ -1,4 +1,5 @@
-"""The command line: ``python -m fastlin {demo,bench,train,predict}`` (also ``fastlin ...``).
+"""The command line: ``python -m fastlin {demo,bench,train,predict}`` (also ``fastlin ...``);
+``--version`` prints the version.
 
 Every user mistake (a bad option value, a bad file, a bad column, an ``--out`` that cannot or
 must not be written) ends with one line on stderr and exit status 2, before any training; a
@@ -171,10 +172,22 @@ def _feature_columns(table, args):
     if not features:
         raise CLIError(f"{args.data}: no feature columns besides the target")
     text = table.text_columns(features)
+    _refuse_bad_cells(table, text)
     if text:
         raise CLIError(f"{args.data}: non-numeric feature column(s) {', '.join(map(repr, text))}; "
                        f"drop them with --drop {','.join(text)}")
     return features
+
+
+def _refuse_bad_cells(table, columns):
+    """A feature column of numbers with a few cells that are not (``n/a?``) is a numeric
+    column with a typo: name the first such cell, with its line, rather than the column as
+    text."""
+    for name in columns:
+        if table.mostly_numbers(name):
+            line, cell = table.first_non_number(name)
+            raise CLIError(f"{table.path}: line {line}, column {name!r}: {cell!r} is not a "
+                           "number (the column's other values are numbers)")
 
 
 def _choose_task(args, y, text_target):
@@ -294,7 +307,7 @@ def _print_training_report(args, meta, columns, metrics, n, n_val):
 
 def cmd_train(args):
     _check_out(args.out, args.force, data=args.data)
-    table = read_csv(args.data, text_columns=args.drop)
+    table = read_csv(args.data, text_columns=args.drop, delimiter=args.delimiter)
     features = _feature_columns(table, args)
     X = table.numeric(features)
     y = table.column(args.target)
@@ -348,11 +361,12 @@ def cmd_predict(args):
         raise CLIError(f"--proba: {args.model} is a regression model, it has no class "
                        "probabilities")
     features = meta["features"]
-    table = read_csv(args.data, numeric_columns=features)
+    table = read_csv(args.data, numeric_columns=features, delimiter=args.delimiter)
     missing = [f for f in features if f not in table.header]
     if missing:
         raise CLIError(f"{args.data}: missing feature column(s) {', '.join(map(repr, missing))}")
     text = table.text_columns(features)
+    _refuse_bad_cells(table, text)
     if text:
         raise CLIError(f"{args.data}: non-numeric feature column(s) {', '.join(map(repr, text))}")
     Z = _standardise(table.numeric(features), meta, args.data)
@@ -421,6 +435,17 @@ def _sizes(text):
     return tuple(int(p) for p in parts)
 
 
+def _delimiter(text):
+    """--delimiter: "auto" (None: read_csv sniffs , ; and tab), "tab", or one character."""
+    if text == "auto":
+        return None
+    if text in ("tab", "\\t"):
+        return "\t"
+    if len(text) != 1 or text in "\r\n\"":
+        raise argparse.ArgumentTypeError(f"{text!r} is not one character, 'tab' or 'auto'")
+    return text
+
+
 def _names(text):
     names = [p.strip() for p in text.split(",") if p.strip()]
     if not names:
@@ -447,6 +472,9 @@ def build_parser():
     p = argparse.ArgumentParser(prog="fastlin", usage="%(prog)s {demo,bench,train,predict} ...",
                                 description="Train linear models and MLPs fast on the CPU.",
                                 formatter_class=_Formatter)
+    from fastlin import __version__
+    p.add_argument("--version", action="version", version=f"fastlin {__version__}",
+                   help="print fastlin's version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="{demo,bench,train,predict}")
     d = _subparser(sub, "demo", "[options]",
                    "train an MLP on the shipped digits, compiled vs NumPy")
@@ -496,6 +524,7 @@ def build_parser():
     t.add_argument("--out", default="model.npz", metavar="PATH", help="model file to write")
     t.add_argument("--force", action="store_true", help="overwrite an existing --out")
     t.add_argument("--verbose", action="store_true", help="progress bars and per-epoch metrics")
+    _delimiter_option(t)
     t.set_defaults(func=cmd_train)
     r = _subparser(sub, "predict", "MODEL.npz DATA.csv [options]",
                    "predict with a model saved by `fastlin train`")
@@ -506,8 +535,15 @@ def build_parser():
     r.add_argument("--out", default=None, metavar="PATH",
                    help="CSV file to write (default: standard output)")
     r.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    _delimiter_option(r)
     r.set_defaults(func=cmd_predict)
     return p
+
+
+def _delimiter_option(parser):
+    parser.add_argument("--delimiter", type=_delimiter, default="auto", metavar="CHAR",
+                        help="field separator of DATA: one character, 'tab', or 'auto' (the "
+                             "one of , ; tab that splits the first lines evenly)")
 
 
 def _quiet_stdout():

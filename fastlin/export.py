@@ -204,7 +204,8 @@ def torch_abs_module():
 def to_torch(model):
     """An equivalent ``torch.nn.Sequential`` with the weights copied (float32 or float64 as
     the model): Linear, ReLU, Sigmoid, Tanh, LeakyReLU, PReLU, Identity, and an ``Abs`` module
-    (``fastlin.export.torch_abs_module()``); a Dropout layer becomes ``nn.Dropout(p)``.
+    (``fastlin.export.torch_abs_module()``); a Dropout layer becomes ``nn.Dropout(p)``. The
+    module is returned in ``eval()`` mode, so that its output equals ``predict``.
 
     Raises
     ------
@@ -240,7 +241,8 @@ def to_torch(model):
         else:
             raise ValueError(f"layer {i} ({kind.__name__}) has no torch equivalent")
         modules.append(m)
-    return nn.Sequential(*modules)
+    # eval(): the module computes what predict does (Dropout off); train() to fine-tune it
+    return nn.Sequential(*modules).eval()
 
 
 def _numpy(t):

@@ -12,9 +12,10 @@ import threading
 import numpy as np
 
 from fastlin import _checks, _interrupt, _sparse, training
+from fastlin._model_habits import ModelHabits
 from fastlin.backend import get as get_backend
 from fastlin.layers import ACTIVATION_LAYERS, Activation, Dense, Layer, PReLU, _as_dtype
-from fastlin.training import targets
+from fastlin.training import labels, targets
 from fastlin.training.callbacks.history import History  # noqa: F401  (public here too)
 from fastlin.training.loop import NonFiniteLossError  # noqa: F401  (public here too)
 
@@ -25,8 +26,9 @@ SCRATCH_KEEP_BYTES = 1 << 20
 CHECK_SECONDS = 0.05
 
 
-class Sequential:
-    """A stack of layers applied in order.
+class Sequential(ModelHabits):
+    """A stack of layers applied in order (Keras's and torch's conveniences, such as
+    ``model[i]``, ``get_weights``, ``compile`` and ``state_dict``, come from ModelHabits).
 
     Parameters
     ----------
@@ -95,6 +97,10 @@ class Sequential:
                                  f"{width} units (give 1 or {width})")
 
     # ------------------------------------------------------------ structure
+    @staticmethod
+    def _stack_class():
+        return Sequential
+
     @property
     def backend(self):
         return get_backend(self.backend_name)
@@ -305,21 +311,27 @@ class Sequential:
         return self.backend.softmax(logits, out=logits)
 
     def predict_classes(self, X):
-        """Predicted class index per sample (argmax, or logit > 0 for a single output)."""
+        """Predicted class index per sample (argmax, or logit > 0 for a single output); the
+        labels themselves, from ``classes_``, after a fit on non-numeric labels."""
         logits = self.predict(X)
         if logits.shape[1] == 1:
-            return (logits[:, 0] > 0).astype(np.int64)
-        return np.argmax(logits, axis=1)
+            index = (logits[:, 0] > 0).astype(np.int64)
+        else:
+            index = np.argmax(logits, axis=1)
+        classes = getattr(self, "classes_", None)
+        return index if classes is None else classes[index]
 
     def evaluate(self, X, y, loss=None, sample_weight=None):
-        """Mean loss on (X, y) and, for classification losses, accuracy.
+        """Mean loss on (X, y) and, for classification losses, accuracy. ``loss`` None takes
+        the loss given to ``compile``, else the last fit's, else one inferred as fit does.
 
         Returns
         -------
         dict with "loss" (and "accuracy")
         """
         X = self._check_input(X)
-        loss = targets.resolve_loss(self, loss, y)
+        y = labels.encode_known(self, y)
+        loss = targets.resolve_loss(self, self._compiled_arguments(loss, None)[0], y)
         n_outputs = self._output_width(X)
         target = targets.prepare_target(self, loss, y, X.shape[0], n_outputs)
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], self.dtype)
@@ -350,7 +362,7 @@ class Sequential:
             result["accuracy"] = correct / X.shape[0]
         return result
 
-    def fit(self, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
+    def fit(self, X, y, loss=None, optimizer=None, epochs=10, batch_size=32, shuffle=True,
             seed=None, validation_data=None, validation_split=0.0, verbose=False,
             early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
             class_weight=None, lr=None, callbacks=None, scheduler=None):
@@ -360,12 +372,16 @@ class Sequential:
         ----------
         X : array of shape (n_samples, n_features)
         y : labels of shape (n_samples,) for softmax cross-entropy, else targets of shape
-            (n_samples,) or (n_samples, n_outputs)
-        loss : Loss or name ("mse", "bce", "cross_entropy", "gaussian_nll"). None keeps the
-            loss of the previous fit, else infers one: cross-entropy for whole-number labels
-            with several outputs, binary cross-entropy for integer 0/1 labels with one output,
-            MSE otherwise.
-        optimizer : Optimizer or name ("sgd", "adam", "adamw"). A name builds the optimizer
+            (n_samples,) or (n_samples, n_outputs). Non-numeric labels (strings, objects)
+            are classes: their sorted unique values become ``model.classes_``, cross-entropy
+            (binary cross-entropy for 2 classes on one output) is inferred, and
+            ``predict_classes`` returns labels.
+        loss : Loss or name ("mse", "bce", "cross_entropy", "gaussian_nll"). None takes the
+            loss given to ``compile``, else keeps the loss of the previous fit, else infers
+            one: cross-entropy for whole-number labels with several outputs, binary
+            cross-entropy for integer 0/1 labels with one output, MSE otherwise.
+        optimizer : Optimizer or name ("sgd", "adam", "adamw"); None takes the one given to
+            ``compile``, else "adam". A name builds the optimizer
             once and keeps it as ``model.optimizer``: a later fit with the same name continues
             it (its moments and step count), setting ``lr`` when given.
         epochs, batch_size : int
@@ -396,6 +412,7 @@ class Sequential:
         NonFiniteLossError (a FloatingPointError) when a batch loss is NaN or infinite; it names
         the epoch and batch, and the weights are left at their last finite values.
         """
+        loss, optimizer = self._compiled_arguments(loss, optimizer)
         return training.fit(self, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
                             validation_data, validation_split, verbose, early_stopping,
                             patience, min_delta, sample_weight, class_weight, lr, callbacks,

@@ -21,7 +21,7 @@ FLOORS = [
     # below the models; the loader builds models and sits above them
     ("fastlin.io._writer", 6), ("fastlin.io._schema", 6), ("fastlin.io._format", 6),
     ("fastlin.io._bounded", 6), ("fastlin.io._weights", 6),
-    ("fastlin.sequential", 7), ("fastlin.linear", 7),
+    ("fastlin.sequential", 7), ("fastlin._model_habits", 7), ("fastlin.linear", 7),
     ("fastlin.io", 8), ("fastlin.export", 8),
     ("fastlin.sklearn", 9), ("fastlin.cli", 9), ("fastlin.benchmarks", 9),
     ("fastlin.__main__", 9), ("fastlin", 9),

@@ -81,8 +81,10 @@ def test_fit_classifies_and_records_history(backend, rng):
     net = MLP([5, 16, 3], seed=0, backend=backend)
     h = net.fit(X, y, loss=SoftmaxCrossEntropyLoss(), optimizer="adam", lr=0.01, epochs=15,
                 batch_size=32, validation_data=(X[:50], y[:50]), seed=0)
-    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert len(h.history["loss"]) == 15 and h.epoch == list(range(1, 16))
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert h.history["learning_rate"] == [pytest.approx(0.01)] * 15
+    # 0-based, as Keras's History.epoch
+    assert len(h.history["loss"]) == 15 and h.epoch == list(range(15))
     assert h.history["loss"][-1] < h.history["loss"][0]
     assert net.evaluate(X, y)["accuracy"] > 0.9
     proba = net.predict_proba(X)

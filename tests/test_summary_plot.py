@@ -54,7 +54,9 @@ def test_history_plot_draws_the_recorded_values(agg):
     h = m.fit(X[:90], y[:90], epochs=4, batch_size=16, validation_data=(X[90:], y[90:]))
     ax = h.plot()
     lines = {line.get_label(): line for line in ax.get_lines()}
-    assert set(lines) == set(h.history)
+    # every recorded curve but the learning rate, against the 0-based epochs
+    assert set(lines) == set(h.history) - {"learning_rate"}
+    assert h.epoch == [0, 1, 2, 3]
     for key, line in lines.items():
         np.testing.assert_array_equal(line.get_xdata(), h.epoch)
         np.testing.assert_array_equal(line.get_ydata(), h.history[key])
@@ -63,7 +65,7 @@ def test_history_plot_draws_the_recorded_values(agg):
 
 def test_history_plot_keys_and_given_axes(agg):
     h = History()
-    for epoch, (loss, lr) in enumerate([(1.0, 0.1), (0.5, 0.05), (0.4, 0.01)], start=1):
+    for epoch, (loss, lr) in enumerate([(1.0, 0.1), (0.5, 0.05), (0.4, 0.01)]):
         h._record(epoch, {"loss": loss, "lr": lr})
     _, ax = agg.subplots()
     assert h.plot(ax=ax) is ax

@@ -7,7 +7,7 @@ from fastlin import _interrupt
 from fastlin.layers import Dropout
 from fastlin.optim import OPTIMIZERS, Optimizer
 from fastlin.training import data as fit_data
-from fastlin.training import runners, targets
+from fastlin.training import labels, runners, targets
 from fastlin.training.callbacks.base import CallbackList
 from fastlin.training.callbacks.early_stopping import EarlyStopping
 from fastlin.training.callbacks.history import History
@@ -100,6 +100,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
         early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
         class_weight=None, lr=None, callbacks=None, scheduler=None):
     """Sequential.fit (its docstring holds the parameters)."""
+    y, validation_data, classes = labels.encode_fit(model, y, validation_data, loss)
     loss = targets.resolve_loss(model, loss, y)
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
@@ -115,6 +116,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
                          min_delta, data, loss, epochs, batch_size)
     # every argument is checked: from here on the model changes
     model.optimizer, model.loss_, model.history_ = opt, loss, history
+    labels.keep(model, classes)
     model.stop_training = False
     rng = model._shuffle_stream(seed)
     modes = [getattr(layer, "training", None) for layer in model.layers]

@@ -87,7 +87,9 @@ class EpochLoop:
                 # callback runs between epochs, so without one nothing can have changed)
                 self._choose_runner()
             logs = self._epoch(epoch)
-            self.callbacks.on_epoch_end(epoch, dict(logs, lr=float(self.opt.lr)))
+            # "learning_rate" as Keras logs it; "lr" stays for callbacks written against it
+            rate = float(self.opt.lr)
+            self.callbacks.on_epoch_end(epoch, dict(logs, learning_rate=rate, lr=rate))
             self.interrupts.check()
             if self.model.stop_training:
                 break

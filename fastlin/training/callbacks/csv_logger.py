@@ -56,6 +56,10 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self._file is None:
             self._open()
+        if "learning_rate" in logs:
+            # fit's logs carry the rate twice ("lr", the older name, for callbacks that read
+            # it): one column of it
+            logs = {k: v for k, v in logs.items() if k != "lr"}
         if self.keys is None:
             self.keys = sorted(logs)
             fieldnames = ["epoch"] + self.keys

@@ -4,7 +4,8 @@ from fastlin.training.callbacks.base import Callback
 
 class History(Callback):
     """What ``fit`` recorded: ``history`` maps "loss", "val_loss", "accuracy", "val_accuracy"
-    to one value per epoch; ``epoch`` lists the epoch numbers. ``fit`` returns it and keeps it
+    and "learning_rate" to one value per epoch; ``epoch`` lists the epoch numbers, 0-based as
+    Keras's. ``fit`` returns it and keeps it
     as ``model.history_``; it is the first callback of every fit."""
 
     def __init__(self):
@@ -12,7 +13,8 @@ class History(Callback):
         self.epoch = []
 
     def on_epoch_end(self, epoch, logs=None):
-        self._record(epoch + 1, {k: v for k, v in (logs or {}).items() if k != "lr"})
+        # 0-based as Keras's; "lr" is the logs' alias of "learning_rate", recorded once
+        self._record(epoch, {k: v for k, v in (logs or {}).items() if k != "lr"})
 
     def _record(self, epoch, values):
         self.epoch.append(epoch)

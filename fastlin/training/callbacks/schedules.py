@@ -169,7 +169,7 @@ class SchedulerStep(Callback):
         if not self.plateau:
             self.scheduler.step()
             return
-        record = {k: v for k, v in logs.items() if k != "lr"}
+        record = {k: v for k, v in logs.items() if k not in ("lr", "learning_rate")}
         key = self.scheduler.monitor
         if key not in record and key.startswith("val_"):
             key = key[4:]  # no validation data: the training metric, as callbacks do
