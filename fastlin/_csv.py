@@ -16,7 +16,12 @@ A UTF-8 byte order mark before the header is ignored.
 import csv
 import importlib.util
 import itertools
+import os
+import shutil
+import stat
+import tempfile
 import warnings
+import weakref
 
 import numpy as np
 
@@ -106,6 +111,55 @@ def read_csv(path, text_columns=(), numeric_columns=None, engine=None, delimiter
     engine = engine or _engine_default()
     if engine not in ("pandas", "numpy"):
         raise ValueError(f"engine must be 'pandas' or 'numpy', got {engine!r}")
+    copy = _regular_copy(path)
+    if copy is None:
+        return _read_table(path, text_columns, numeric_columns, engine, delimiter)
+    try:
+        table = _read_table(copy.name, text_columns, numeric_columns, engine, delimiter)
+    except CSVError as exc:
+        copy.cleanup()
+        raise CSVError(str(exc).replace(copy.name, str(path))) from None
+    except BaseException:
+        copy.cleanup()
+        raise
+    table.path = copy.name  # read again on an error path: the copy lives as long as the table
+    weakref.finalize(table, copy.cleanup)
+    return table
+
+
+class _StreamCopy:
+    """A pipe's or device's bytes in a temporary regular file."""
+
+    def __init__(self, name, directory):
+        self.name, self._directory = name, directory
+
+    def cleanup(self):
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def _regular_copy(path):
+    """None for a regular file (or a path that is not there: the readers name that error);
+    otherwise a copy of everything the stream holds. The readers open the path several times
+    (the delimiter, the header, the rows): a pipe would give each open what the last left, and
+    rows would be lost."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, TypeError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    directory = tempfile.mkdtemp(prefix="fastlin-csv-")
+    name = os.path.join(directory, "stream.csv")
+    try:
+        with open(path, "rb") as src, open(name, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except OSError as exc:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise CSVError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return _StreamCopy(name, directory)
+
+
+def _read_table(path, text_columns, numeric_columns, engine, delimiter):
     if delimiter is None:
         delimiter = sniff_delimiter(path)
     elif not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":

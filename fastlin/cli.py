@@ -9,6 +9,7 @@ import argparse
 import csv
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -80,16 +81,21 @@ def cmd_bench(args):
 
 
 # ----------------------------------------------------------------- shared helpers
-def _check_out(path, force, data=None):
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _check_out(path, force, data=None, model=None):
     """Refuse, before any work, an --out that exists (unless `force`), is a directory, would
-    replace the input file, or lies in a directory that is missing or cannot be written."""
+    replace an input (the data file, or the model predict reads), or lies in a directory that
+    is missing or cannot be written."""
     if os.path.isdir(path):
         raise CLIError(f"--out {path}: is a directory")
     if os.path.lexists(path):
         if not force:
             raise CLIError(f"--out {path}: the file exists; pass --force to overwrite it")
-        if data is not None and os.path.exists(data) and os.path.samefile(path, data):
-            raise CLIError(f"--out {path}: is the input file {data}")
+        for what, given in (("the input file", data), ("the model", model)):
+            if given is not None and os.path.exists(given) and os.path.samefile(path, given):
+                raise CLIError(f"--out {path}: is {what} {given}")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise CLIError(f"--out {path}: the directory {directory} does not exist")
@@ -215,12 +221,26 @@ def _split_rows(n, validation_split, seed):
     return order[:n - n_val], order[n - n_val:]
 
 
+def _classes(y, text_target):
+    """(sorted distinct labels, each row's index among them). Labels written as integers are
+    ordered, and told apart, by their exact value (beyond 2**53 too), not as text."""
+    if not text_target:
+        return np.unique(y, return_inverse=True)
+    text = np.char.strip(y.astype(str))
+    if all(_INTEGER.fullmatch(t) for t in np.unique(text)):
+        values = [int(t) for t in text]
+        classes = sorted(set(values))
+        index = {c: i for i, c in enumerate(classes)}
+        return np.array([str(c) for c in classes]), np.array([index[v] for v in values])
+    return np.unique(text, return_inverse=True)
+
+
 def _encode_target(args, y, task, text_target, train_idx, meta):
     """(loss, training target, number of outputs, class index per row or None); records the
     classes, or the target's standardisation, in `meta` for `predict`."""
     from fastlin import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
     if task == "classify":
-        classes, y_idx = np.unique(y.astype(str) if text_target else y, return_inverse=True)
+        classes, y_idx = _classes(y, text_target)
         if len(classes) < 2:
             raise CLIError(f"{args.data}: the target column {args.target!r} has a single class")
         meta["classes"] = [str(c) for c in classes] if text_target else [float(c) for c in classes]
@@ -238,7 +258,14 @@ def _encode_target(args, y, task, text_target, train_idx, meta):
 def _fit_model(args, sizes, Z, target, loss, train_idx, val_idx):
     """The trained MLP; a diverging loss is a user error (the learning rate), not a crash."""
     from fastlin import MLP, NonFiniteLossError
-    model = MLP(sizes, activation=args.activation, seed=args.seed)
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    try:
+        model = MLP(sizes, activation=args.activation, seed=args.seed)
+    except MemoryError:
+        # weights, gradients and Adam's two moments: four float32 arrays of each size
+        raise CLIError(f"the network {'-'.join(map(str, sizes))} has {n_params:,} parameters "
+                       f"(~{16 * n_params / 2**30:,.1f} GiB to train), more than this machine "
+                       "can allocate; choose smaller --hidden sizes") from None
     fit_val = (Z[val_idx], target[val_idx]) if (args.verbose and len(val_idx)) else None
     try:
         model.fit(Z[train_idx], target[train_idx], loss=loss, optimizer="adam", lr=args.lr,
@@ -247,6 +274,10 @@ def _fit_model(args, sizes, Z, target, loss, train_idx, val_idx):
     except NonFiniteLossError:
         raise CLIError(f"training diverged (the loss became NaN or infinite); try a smaller "
                        f"--lr than {args.lr:g}") from None
+    except MemoryError:
+        raise CLIError(f"training the network {'-'.join(map(str, sizes))} needs more memory "
+                       "than this machine can allocate; choose smaller --hidden sizes or "
+                       "--batch-size") from None
     return model
 
 
@@ -313,6 +344,10 @@ def cmd_train(args):
     y = table.column(args.target)
     text_target = args.target in table.categories
     task = _choose_task(args, y, text_target)
+    if task == "classify" and not text_target and np.any(np.abs(y) >= 2.0**53):
+        # float64 merges neighbouring integers from 2**53 on: take the labels as written
+        y = read_csv(table.path, numeric_columns=[], delimiter=table.delimiter).column(args.target)
+        text_target = True
     train_idx, val_idx = _split_rows(len(y), args.validation_split, args.seed)
 
     scale, mean, std = _robust_standardisation(X[train_idx])
@@ -344,7 +379,7 @@ def _write_rows(stream, header, lines):
 def cmd_predict(args):
     import fastlin
     if args.out is not None:
-        _check_out(args.out, args.force, data=args.data)
+        _check_out(args.out, args.force, data=args.data, model=args.model)
     if os.path.isdir(args.model):
         raise CLIError(f"{args.model}: is a directory, not a model file")
     try:

@@ -152,3 +152,55 @@ def test_cli_regression_predictions_are_not_rounded_to_seven_digits(in_tmp, caps
     # equal up to the standardisation's rounding (float32 inputs), far below the old 0.5
     assert np.max(np.abs(written - expected)) < 1e-3
     assert np.sqrt(np.mean((written - y) ** 2)) < 0.2
+
+
+def _labelled_csv(path, labels, rng):
+    X = rng.standard_normal((len(labels), 2))
+    with open(path, "w") as f:
+        f.write("a,b,label\n")
+        for x, label in zip(X, labels):
+            f.write(f"{x[0]},{x[1]},{label}\n")
+
+
+def test_a_csv_from_a_pipe_keeps_every_row(tmp_path):
+    """The readers open the file several times (delimiter, header, rows): from a pipe each open
+    got what the last one left, and 3,000 rows gave ~2,700 predictions."""
+    rng = np.random.default_rng(0)
+    _labelled_csv(tmp_path / "d.csv", rng.integers(0, 2, 3000), rng)
+    assert run("train", "d.csv", "--target", "label", "--epochs", "1").returncode == 0
+    with open(tmp_path / "d.csv") as f:
+        r = subprocess.run([sys.executable, "-m", "fastlin", "predict", "model.npz",
+                            "/dev/stdin"], stdin=f, capture_output=True, text=True, timeout=600,
+                           env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(
+                               os.path.abspath(fastlin.__file__)))})
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 3001  # the header and every row
+
+
+def test_integer_labels_beyond_2_53_stay_distinct_and_exact(tmp_path):
+    rng = np.random.default_rng(1)
+    big = [2**53, 2**53 + 1, 2**64 - 1]
+    _labelled_csv(tmp_path / "d.csv", [big[i] for i in rng.integers(0, 3, 300)], rng)
+    r = run("train", "d.csv", "--target", "label", "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    assert "3 classes: 9007199254740992, 9007199254740993, 18446744073709551615" in r.stdout
+    r = run("predict", "model.npz", "d.csv")
+    assert set(r.stdout.split()[1:]) <= {str(b) for b in big}
+
+
+def test_a_network_too_large_is_one_line_not_a_traceback(tmp_path):
+    rng = np.random.default_rng(2)
+    _labelled_csv(tmp_path / "d.csv", rng.integers(0, 2, 50), rng)
+    r = run("train", "d.csv", "--target", "label", "--hidden", "3000000000")
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "parameters" in r.stderr and "--hidden" in r.stderr
+
+
+def test_predict_out_never_replaces_the_model(tmp_path):
+    rng = np.random.default_rng(3)
+    _labelled_csv(tmp_path / "d.csv", rng.integers(0, 2, 50), rng)
+    assert run("train", "d.csv", "--target", "label", "--epochs", "1").returncode == 0
+    before = (tmp_path / "model.npz").read_bytes()
+    r = run("predict", "model.npz", "d.csv", "--out", "model.npz", "--force")
+    assert r.returncode == 2 and "is the model" in r.stderr
+    assert (tmp_path / "model.npz").read_bytes() == before

@@ -386,3 +386,59 @@ def test_leftovers_of_a_killed_writer_are_removed_by_the_next_save(tmp_path):
     assert not killed.exists()
     assert all(p.exists() for p in (live, fresh, other, foreign))
     assert fastlin.load(target).n_features_in == 3
+
+
+def test_a_masked_array_with_masked_entries_is_refused_not_computed_with():
+    X = np.ma.masked_invalid(np.array([[1.0, np.nan, 2.0], [0.5, 0.5, 0.5]]))
+    model = MLP([3, 2], dtype="float64", seed=0)
+    for call in (lambda: model.predict(X), lambda: model.fit(X, [0, 1], epochs=1),
+                 lambda: model.evaluate(X, [0, 1])):
+        with pytest.raises(ValueError, match="masked array with masked entries"):
+            call()
+    plain = np.ma.masked_invalid(np.array([[1.0, 3.0, 2.0]]))  # nothing masked: its data
+    np.testing.assert_array_equal(model.predict(plain), model.predict(plain.data))
+
+
+def test_values_beyond_float32_are_input_errors_even_under_warnings_as_errors():
+    import warnings
+    X = np.ones((8, 3))
+    y = np.ones(8)
+    y[0] = 1e39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="y holds values beyond the range of float32"):
+            MLP([3, 1]).fit(X, y, epochs=1)
+        X[0, 0] = 1e39
+        with pytest.raises(ValueError, match="X holds values beyond the range of float32"):
+            MLP([3, 1]).predict(X)
+
+
+def test_fit_with_no_training_weight_is_refused_before_any_change():
+    model = MLP([3, 2], seed=0)
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="total weight in the loss is zero"):
+        model.fit(np.ones((10, 3)), np.arange(10) % 2, sample_weight=np.zeros(10), epochs=1)
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, b)
+
+
+def test_inference_buffers_of_a_thread_stay_small_after_large_predicts():
+    model = MLP([64, 512, 512, 4], seed=0)
+    for rows in (1000, 2000, 3000, 4096):
+        model.predict(np.ones((rows, 64), np.float32))
+        assert sum(a.nbytes for a in model._scratch().values()) <= (1 << 20)
+    model.predict(np.ones((1, 64), np.float32))
+    assert model._scratch()  # one-row predicts keep theirs: a service reuses them
+
+
+def test_ctrl_c_reaches_the_validation_pass():
+    """A Ctrl-C recorded while fit's validation pass runs stops it at the next block."""
+    from fastlin import _interrupt
+    model = MLP([4, 8, 2], seed=0)
+    X = np.ones((3 * 4096, 4), np.float32)
+    y = np.zeros(len(X), np.int64)
+    with _interrupt.deferred_interrupt() as interrupts:
+        interrupts.pending = True
+        with pytest.raises(KeyboardInterrupt):
+            model.evaluate(X, y)
+    model.evaluate(X, y)  # outside a fit nothing is pending
