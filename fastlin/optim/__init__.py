@@ -269,11 +269,14 @@ class RMSprop(Optimizer):
                 + [a for a in self.grad_avg if a is not None])
 
     def step(self):
+        if self.momentum and self.momentum_buffer[0] is None:
+            raise ValueError("this RMSprop was built with momentum=0 and keeps no momentum "
+                             "buffer; build a new one with momentum > 0")
         self.step_count += 1
         upd = self.backend._impl_rmsprop
         for (p, g, nt), (sq, buf, gavg) in zip(self._flat, self._rms_flat):
             upd(p, g, sq, buf, gavg, self._lr, self.alpha, self.eps, self.weight_decay,
-                self.momentum if buf is not None else 0.0, nt)
+                self.momentum, nt)
 
     def get_config(self):
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
