@@ -138,7 +138,7 @@ def choose(model, data, loss, opt, batch_size, errors=False):
     sparse rows), else the Python one; with errors, both add the outputs' error sums."""
     if not _sparse.issparse(data.X):
         loop = CompiledLoop.build(model, loss, opt, batch_size, data.X, data.target, data.sw,
-                                  metrics=errors)
+                                  errors)
         if loop is not None:
             return CompiledRunner(loop, data.n)
     return PythonRunner(model, data, loss, opt, batch_size, errors)
