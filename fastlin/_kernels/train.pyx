@@ -116,7 +116,8 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         if linear1:
             # linear or logistic regression: one pass over the rows (csrc/fl_linear.h)
             if s.metrics:
-                _linear1_metrics(s.loss_kind, &layers[0], X, d, T, order, start, m, out)
+                _linear1_metrics(s.loss_kind, &layers[0], X, d, T,
+                                 order + start if order != NULL else NULL, start, m, out)
             status = _linear1_step(layers, s, X, d, T, SW, order, start, m, cw, out)
             if status == NO_WEIGHT:
                 continue
