@@ -52,6 +52,12 @@ double fl_mse_f32(fl_index n, fl_index m, const float *p, const float *t, const 
     return FL_DISPATCH(fl_mse, (n, m, p, t, sw, scale, g));
 }
 
+double fl_robust_f32(fl_index n, fl_index m, const float *p, const float *t, const float *sw,
+                     int huber, double beta, double scale, float *g)
+{
+    return FL_DISPATCH(fl_robust, (n, m, p, t, sw, huber, beta, scale, g));
+}
+
 #define FL_REAL double
 #define FL_SUFFIX _f64
 #define FL_EXP exp

@@ -7,6 +7,9 @@
  * the softmax: the probability mass is shared equally by the entries equal to the maximum, and
  * the loss is finite or +inf accordingly; a finite input never produces NaN.
  *
+ * fl_robust is L1 / smooth L1 / Huber (see fl_loss_tmpl.h); beta is smooth L1's beta or
+ * Huber's delta.
+ *
  * Optional arrays (sw sample weights per row, cw class weights per column, pw positive-class
  * weights per column) are NULL when absent. Labels are int64 and must already be checked with
  * fl_label_weight_total_* (the row kernels trust them).
@@ -27,7 +30,9 @@
     double fl_sigmoid_bce##S(fl_index n, fl_index m, const T *z, const T *t, const T *sw,          \
                              const T *pw, double scale, T *g);                                     \
     double fl_mse##S(fl_index n, fl_index m, const T *p, const T *t, const T *sw, double scale,    \
-                     T *g);
+                     T *g);                                                                   \
+    double fl_robust##S(fl_index n, fl_index m, const T *p, const T *t, const T *sw, int huber,   \
+                        double beta, double scale, T *g);
 
 FL_LOSS_DECLS(float, _f32)
 FL_LOSS_DECLS(double, _f64)

@@ -432,4 +432,34 @@ double FL_FN(fl_mse)(fl_index n, fl_index m, const FL_REAL *p, const FL_REAL *t,
     return total;
 }
 
+/* L1 (huber 0, beta 0), smooth L1 (huber 0, beta > 0) and Huber (huber 1, beta = delta) as
+ * torch.nn defines them: below beta the quadratic piece, from beta on the linear one. Terms are
+ * formed in double; the gradient's linear piece is +-1 (+-delta), 0 at d = 0 and NaN at NaN. */
+double FL_FN(fl_robust)(fl_index n, fl_index m, const FL_REAL *p, const FL_REAL *t,
+                        const FL_REAL *sw, int huber, double beta, double scale, FL_REAL *g)
+{
+    double total = 0.0;
+    const double slope = huber ? beta : 1.0;
+    const double quad = huber ? 1.0 : (beta > 0.0 ? 1.0 / beta : 0.0);
+    for (fl_index i = 0; i < n; ++i) {
+        const double s = sw ? (double)sw[i] : 1.0, k = scale * s;
+        double row = 0.0;
+        for (fl_index j = 0; j < m; ++j) {
+            const fl_index e = i * m + j;
+            const double d = (double)p[e] - (double)t[e], a = fabs(d);
+            double grad;
+            if (a < beta) {
+                row += 0.5 * d * d * quad;
+                grad = d * quad;
+            } else {
+                row += slope * (a - 0.5 * beta);
+                grad = d > 0 ? slope : (d < 0 ? -slope : d);
+            }
+            if (g) g[e] = (FL_REAL)(k * grad);
+        }
+        total += s * row;
+    }
+    return total;
+}
+
 #undef FL_FN

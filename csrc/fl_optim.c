@@ -24,6 +24,18 @@ void fl_adam_f32(fl_index n, float *p, const float *g, float *m, float *v, doubl
     FL_DISPATCH(fl_adam, (n, p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled));
 }
 
+void fl_rmsprop_f32(fl_index n, float *p, const float *g, float *sq, float *buf, float *gavg,
+                    double lr, double alpha, double eps, double weight_decay, double momentum)
+{
+    FL_DISPATCH(fl_rmsprop, (n, p, g, sq, buf, gavg, lr, alpha, eps, weight_decay, momentum));
+}
+
+void fl_adagrad_f32(fl_index n, float *p, const float *g, float *sum, double lr, double lr_decay,
+                    double eps, double weight_decay, int64_t step)
+{
+    FL_DISPATCH(fl_adagrad, (n, p, g, sum, lr, lr_decay, eps, weight_decay, step));
+}
+
 #define FL_REAL double
 #define FL_SUFFIX _f64
 #define FL_SQRT sqrt

@@ -47,4 +47,48 @@ void FL_FN(fl_adam)(fl_index n, FL_REAL *FL_RESTRICT p, const FL_REAL *FL_RESTRI
     }
 }
 
+void FL_FN(fl_rmsprop)(fl_index n, FL_REAL *FL_RESTRICT p, const FL_REAL *FL_RESTRICT g,
+                        FL_REAL *FL_RESTRICT sq, FL_REAL *FL_RESTRICT buf,
+                        FL_REAL *FL_RESTRICT gavg, double lr, double alpha, double eps,
+                        double weight_decay, double momentum)
+{
+    const FL_REAL r = (FL_REAL)lr, a = (FL_REAL)alpha, c = (FL_REAL)(1.0 - alpha);
+    const FL_REAL e = (FL_REAL)eps, wd = (FL_REAL)weight_decay, mu = (FL_REAL)momentum;
+    for (fl_index k = 0; k < n; ++k) {
+        const FL_REAL gk = g[k] + wd * p[k];
+        const FL_REAL s = a * sq[k] + c * gk * gk;
+        FL_REAL avg;
+        sq[k] = s;
+        if (gavg) {
+            /* torch's lerp with weight 1 - alpha < 0.5: start + weight (end - start) */
+            const FL_REAL ga = gavg[k] + c * (gk - gavg[k]);
+            gavg[k] = ga;
+            avg = FL_SQRT(s - ga * ga) + e;
+        } else {
+            avg = FL_SQRT(s) + e;
+        }
+        if (buf) {
+            const FL_REAL b = mu * buf[k] + gk / avg;
+            buf[k] = b;
+            p[k] -= r * b;
+        } else {
+            p[k] -= r * (gk / avg);
+        }
+    }
+}
+
+void FL_FN(fl_adagrad)(fl_index n, FL_REAL *FL_RESTRICT p, const FL_REAL *FL_RESTRICT g,
+                        FL_REAL *FL_RESTRICT sum, double lr, double lr_decay, double eps,
+                        double weight_decay, int64_t step)
+{
+    const FL_REAL clr = (FL_REAL)(lr / (1.0 + (double)(step - 1) * lr_decay));
+    const FL_REAL e = (FL_REAL)eps, wd = (FL_REAL)weight_decay;
+    for (fl_index k = 0; k < n; ++k) {
+        const FL_REAL gk = g[k] + wd * p[k];
+        const FL_REAL s = sum[k] + gk * gk;
+        sum[k] = s;
+        p[k] -= clr * (gk / (FL_SQRT(s) + e));
+    }
+}
+
 #undef FL_FN

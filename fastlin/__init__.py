@@ -20,8 +20,9 @@ from fastlin.io import load, load_checkpoint
 from fastlin.layers import (Abs, Dense, Dropout, Identity, Layer, LeakyReLU, PReLU, ReLU,
                             Sigmoid, Tanh)
 from fastlin.linear import LinearRegression, LogisticRegression, SoftmaxRegression
-from fastlin.losses import BCEWithLogitsLoss, GaussianNLLLoss, MSELoss, SoftmaxCrossEntropyLoss
-from fastlin.optim import SGD, Adam, AdamW
+from fastlin.losses import (BCEWithLogitsLoss, GaussianNLLLoss, HuberLoss, L1Loss, MSELoss,
+                            SmoothL1Loss, SoftmaxCrossEntropyLoss)
+from fastlin.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 from fastlin.sequential import MLP, History, NonFiniteLossError, Sequential
 from fastlin import callbacks, export  # noqa: E402,F401  (submodules)
 
@@ -32,9 +33,9 @@ from fastlin.parallel import calibration as _calibration  # noqa: E402
 _calibration.load()  # this machine's measured thread thresholds, if `bench --calibrate` stored them
 
 __all__ = [
-    "Abs", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss", "History",
-    "Identity", "Layer", "LeakyReLU", "LinearRegression", "LogisticRegression", "MLP",
-    "MSELoss", "NonFiniteLossError", "PReLU", "ReLU", "SGD", "Sequential", "Sigmoid",
-    "SoftmaxCrossEntropyLoss", "SoftmaxRegression", "Tanh", "get_num_threads", "load",
+    "Abs", "Adagrad", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss",
+    "History", "HuberLoss", "Identity", "L1Loss", "Layer", "LeakyReLU", "LinearRegression",
+    "LogisticRegression", "MLP", "MSELoss", "NonFiniteLossError", "PReLU", "RMSprop", "ReLU",
+    "SGD", "Sequential", "Sigmoid", "SmoothL1Loss", "SoftmaxCrossEntropyLoss", "SoftmaxRegression", "Tanh", "get_num_threads", "load",
     "load_checkpoint", "openmp_enabled", "set_num_threads",
 ]

@@ -7,7 +7,6 @@ closed output pipe (``... | head``) ends quietly. CSV files are read by `fastlin
 """
 import argparse
 import csv
-import math
 import os
 import re
 import sys
@@ -16,6 +15,9 @@ import time
 
 import numpy as np
 
+from fastlin._cli_options import (_Formatter, _delimiter_option, _fraction, _names,
+                                   _non_negative_int, _positive_float, _positive_int, _sizes,
+                                   _subparser)
 from fastlin._csv import CSVError, read_csv
 
 
@@ -438,70 +440,6 @@ def _csv_cell(text):
     return text
 
 
-# ---------------------------------------------------------------------- option types
-def _option_type(convert, noun, accept, requirement):
-    """An argparse type: `convert` the text (else "'x' is not <noun>"), then check it with
-    `accept` (else "must be <requirement>"); argparse turns either into exit status 2."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
-        if not accept(value):
-            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}")
-        return value
-    return parse
-
-
-_positive_int = _option_type(int, "an integer", lambda v: v >= 1, "a positive integer")
-_non_negative_int = _option_type(int, "an integer", lambda v: v >= 0, "a non-negative integer")
-_positive_float = _option_type(float, "a number", lambda v: math.isfinite(v) and v > 0,
-                               "a positive finite number")
-# (NaN fails the comparison too)
-_fraction = _option_type(float, "a number", lambda v: 0.0 <= v < 1.0, "in [0, 1)")
-
-
-def _sizes(text):
-    """'64,32' -> (64, 32); '' -> () (no hidden layer: a linear model)."""
-    parts = [p.strip() for p in text.split(",")] if text.strip() else []
-    if not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of positive "
-                                         "integers (or '' for none)")
-    return tuple(int(p) for p in parts)
-
-
-def _delimiter(text):
-    """--delimiter: "auto" (None: read_csv sniffs , ; and tab), "tab", or one character."""
-    if text == "auto":
-        return None
-    if text in ("tab", "\\t"):
-        return "\t"
-    if len(text) != 1 or text in "\r\n\"":
-        raise argparse.ArgumentTypeError(f"{text!r} is not one character, 'tab' or 'auto'")
-    return text
-
-
-def _names(text):
-    names = [p.strip() for p in text.split(",") if p.strip()]
-    if not names:
-        raise argparse.ArgumentTypeError(f"{text!r} names no column")
-    return names
-
-
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows "(default: ...)" for every option that has one (not for required ones)."""
-
-    def _get_help_string(self, action):
-        if action.required or action.default is None or action.default == []:
-            return action.help
-        return super()._get_help_string(action)
-
-
-def _subparser(sub, name, usage, help):
-    return sub.add_parser(name, prog=f"fastlin {name}", usage=f"%(prog)s {usage}", help=help,
-                          description=help[:1].upper() + help[1:], formatter_class=_Formatter)
-
-
 def build_parser():
     from fastlin.layers import ACTIVATION_LAYERS
     p = argparse.ArgumentParser(prog="fastlin", usage="%(prog)s {demo,bench,train,predict} ...",
@@ -573,12 +511,6 @@ def build_parser():
     _delimiter_option(r)
     r.set_defaults(func=cmd_predict)
     return p
-
-
-def _delimiter_option(parser):
-    parser.add_argument("--delimiter", type=_delimiter, default="auto", metavar="CHAR",
-                        help="field separator of DATA: one character, 'tab', or 'auto' (the "
-                             "one of , ; tab that splits the first lines evenly)")
 
 
 def _quiet_stdout():

@@ -2,7 +2,8 @@
 and its gradient in one fused kernel call; ``backward()`` returns that gradient (d loss /
 d output, a buffer the loss owns and reuses, valid until the next forward).
 
-MSE and BCE average over all elements, softmax cross-entropy over samples. Targets are cast
+MSE, L1, smooth L1, Huber and BCE average over all elements, softmax cross-entropy over
+samples. Targets are cast
 to the output's dtype when needed; a 1-D regression target is read as a column.
 """
 import copy
@@ -107,6 +108,78 @@ class MSELoss(Loss):
         loss, self._grad = self.backend.mse(output, target, grad=self._grad_buffer(output),
                                             sample_weight=sample_weight)
         return loss
+
+
+class _RobustLoss(Loss):
+    """The piecewise losses of torch.nn (L1, smooth L1, Huber) over all elements, weighted per
+    row by sample_weight as MSELoss is; one fused kernel computes loss and gradient."""
+
+    _huber = False
+    _param = "beta"
+
+    def _beta(self):
+        return 0.0
+
+    def forward(self, output, target, sample_weight=None):
+        output = self._output(output)
+        target = self._float_target(output, target)
+        beta = self._beta()
+        if sample_weight is None and _ready_pair(output, target):
+            self._grad = self._grad_buffer(output)
+            return self.backend._impl_robust(output, target, self._grad, None, self._huber, beta,
+                                             for_size(output.size, cheap=True))
+        kernel = self.backend.huber_loss if self._huber else self.backend.smooth_l1_loss
+        loss, self._grad = kernel(output, target, self._grad_buffer(output),
+                                  sample_weight, beta)
+        return loss
+
+
+class L1Loss(_RobustLoss):
+    """torch.nn.L1Loss: mean(|output − target|) over all elements; its gradient is
+    sign(output − target) / N, 0 where they are equal. Keras's "mae"."""
+
+
+class SmoothL1Loss(_RobustLoss):
+    """torch.nn.SmoothL1Loss: with d = output − target, the mean over all elements of
+    0.5·d²/beta where |d| < beta and |d| − 0.5·beta elsewhere; beta = 0 is L1Loss.
+
+    Parameters
+    ----------
+    beta : float >= 0, default 1.0
+    """
+
+    def __init__(self, beta=1.0, backend=None):
+        super().__init__(backend)
+        self.beta = number("beta", beta, 0.0)
+
+    def _beta(self):
+        return number("beta", self.beta, 0.0)
+
+    def get_config(self):
+        return {"beta": self.beta}
+
+
+class HuberLoss(_RobustLoss):
+    """torch.nn.HuberLoss: with d = output − target, the mean over all elements of 0.5·d²
+    where |d| < delta and delta·(|d| − 0.5·delta) elsewhere. Keras's Huber loss is the same
+    formula with the same default delta = 1.0, so the name "huber" means this loss.
+
+    Parameters
+    ----------
+    delta : float > 0, default 1.0
+    """
+
+    _huber = True
+
+    def __init__(self, delta=1.0, backend=None):
+        super().__init__(backend)
+        self.delta = number("delta", delta, 0.0, low_open=True)
+
+    def _beta(self):
+        return number("delta", self.delta, 0.0, low_open=True)
+
+    def get_config(self):
+        return {"delta": self.delta}
 
 
 class BCEWithLogitsLoss(Loss):
@@ -288,11 +361,27 @@ LOSSES = {
     "cross_entropy": SoftmaxCrossEntropyLoss,
     "softmax_cross_entropy": SoftmaxCrossEntropyLoss,
     "gaussian_nll": GaussianNLLLoss,
+    "l1": L1Loss,
+    "smooth_l1": SmoothL1Loss,
+    # Keras's names; fastlin's classification losses read logits where Keras's default
+    # (from_logits=False) reads probabilities
+    "mae": L1Loss,
+    "huber": HuberLoss,
+    "binary_crossentropy": BCEWithLogitsLoss,
+    "categorical_crossentropy": SoftmaxCrossEntropyLoss,
+    "sparse_categorical_crossentropy": SoftmaxCrossEntropyLoss,
 }
 
 
 def get_loss(loss, backend=None):
-    """A Loss object from an instance or a name in LOSSES."""
+    """A Loss object from an instance or a name in LOSSES.
+
+    Keras's names map onto these losses: "mse" MSELoss, "mae" L1Loss, "huber" HuberLoss(delta=1)
+    (Keras's Huber and torch's HuberLoss are one formula, 0.5·d² and delta·(|d| − 0.5·delta)),
+    "binary_crossentropy" BCEWithLogitsLoss, "categorical_crossentropy" (one-hot or probability
+    targets) and "sparse_categorical_crossentropy" (integer labels) SoftmaxCrossEntropyLoss.
+    These losses take the model's raw outputs (logits), as Keras's do with from_logits=True.
+    PyTorch's names: "l1", "smooth_l1" (beta=1)."""
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str) and loss in LOSSES:

@@ -16,6 +16,7 @@ from fastlin._model_habits import ModelHabits
 from fastlin.backend import get as get_backend
 from fastlin.layers import ACTIVATION_LAYERS, Activation, Dense, Layer, PReLU, _as_dtype
 from fastlin.training import labels, targets
+from fastlin.training import metrics as fit_metrics
 from fastlin.training.callbacks.history import History  # noqa: F401  (public here too)
 from fastlin.training.loop import NonFiniteLossError  # noqa: F401  (public here too)
 
@@ -321,17 +322,22 @@ class Sequential(ModelHabits):
         classes = getattr(self, "classes_", None)
         return index if classes is None else classes[index]
 
-    def evaluate(self, X, y, loss=None, sample_weight=None):
+    def evaluate(self, X, y, loss=None, sample_weight=None, metrics=None):
         """Mean loss on (X, y) and, for classification losses, accuracy. ``loss`` None takes
         the loss given to ``compile``, else the last fit's, else one inferred as fit does.
 
+        metrics : names among "accuracy", "mae", "mse" (fastlin/training/metrics.py), each
+            reported under its name; None takes ``model.compiled_metrics`` when set
+
         Returns
         -------
-        dict with "loss" (and "accuracy")
+        dict with "loss" (and "accuracy", and each metric asked for)
         """
         X = self._check_input(X)
         y = labels.encode_known(self, y)
         loss = targets.resolve_loss(self, self._compiled_arguments(loss, None)[0], y)
+        metrics = fit_metrics.resolve(
+            getattr(self, "compiled_metrics", None) if metrics is None else metrics, loss)
         n_outputs = self._output_width(X)
         target = targets.prepare_target(self, loss, y, X.shape[0], n_outputs)
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], self.dtype)
@@ -340,7 +346,7 @@ class Sequential(ModelHabits):
         # Σ sample_weight·class_weight[label], not the sample count), so blocks of rows add up
         # to the mean over all rows
         row_weight = targets.row_weights(loss, target, sw, n_outputs, refuse_none_as="samples'")
-        total, weight, correct = 0.0, 0.0, 0.0
+        total, weight, correct, errors = 0.0, 0.0, 0.0, np.zeros(2)
         out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), n_outputs), self.dtype)
         for start in range(0, X.shape[0], PREDICT_BATCH):
             stop = min(start + PREDICT_BATCH, X.shape[0])
@@ -355,17 +361,20 @@ class Sequential(ModelHabits):
                 weight += w
             if targets.is_classification(loss):
                 correct += targets.count_correct(out, target[start:stop], loss)
+            if fit_metrics.wants_errors(metrics):
+                errors += fit_metrics.error_sums(out, target[start:stop], loss)
             _interrupt.check_pending()  # a validation pass inside fit stops at Ctrl-C too
         self._trim_scratch()
         result = {"loss": total / weight}
         if targets.is_classification(loss):
             result["accuracy"] = correct / X.shape[0]
+        result.update(fit_metrics.values(metrics, *errors, X.shape[0] * n_outputs))
         return result
 
     def fit(self, X, y, loss=None, optimizer=None, epochs=10, batch_size=32, shuffle=True,
             seed=None, validation_data=None, validation_split=0.0, verbose=False,
             early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
-            class_weight=None, lr=None, callbacks=None, scheduler=None):
+            class_weight=None, lr=None, callbacks=None, scheduler=None, metrics=None):
         """Train with minibatches; returns a History (also kept as ``model.history_``).
 
         Parameters
@@ -376,12 +385,13 @@ class Sequential(ModelHabits):
             are classes: their sorted unique values become ``model.classes_``, cross-entropy
             (binary cross-entropy for 2 classes on one output) is inferred, and
             ``predict_classes`` returns labels.
-        loss : Loss or name ("mse", "bce", "cross_entropy", "gaussian_nll"). None takes the
+        loss : Loss or name in fastlin.losses.LOSSES ("mse", "bce", "cross_entropy", "l1",
+            "huber", Keras's "mae", "sparse_categorical_crossentropy", ...). None takes the
             loss given to ``compile``, else keeps the loss of the previous fit, else infers
             one: cross-entropy for whole-number labels with several outputs, binary
             cross-entropy for integer 0/1 labels with one output, MSE otherwise.
-        optimizer : Optimizer or name ("sgd", "adam", "adamw"); None takes the one given to
-            ``compile``, else "adam". A name builds the optimizer
+        optimizer : Optimizer or name ("sgd", "adam", "adamw", "rmsprop", "adagrad"); None
+            takes the one given to ``compile``, else "adam". A name builds the optimizer
             once and keeps it as ``model.optimizer``: a later fit with the same name continues
             it (its moments and step count), setting ``lr`` when given.
         epochs, batch_size : int
@@ -402,6 +412,9 @@ class Sequential(ModelHabits):
         scheduler : a fastlin.optim.lr_scheduler scheduler of this fit's optimizer, stepped
             after every epoch (after every batch for OneCycleLR; ReduceLROnPlateau gets
             val_loss, or loss without validation data)
+        metrics : list of names among "accuracy", "mae", "mse" (Keras's), each logged under
+            its name (and ``val_`` + name); computed from each batch's outputs during the
+            epoch, in the compiled loop too. None takes ``model.compiled_metrics`` when set.
 
         Ctrl-C stops training at the next batch boundary (within ~50 ms of compiled work) with
         KeyboardInterrupt; the weights are those after the last whole batch and
@@ -416,7 +429,7 @@ class Sequential(ModelHabits):
         return training.fit(self, X, y, loss, optimizer, epochs, batch_size, shuffle, seed,
                             validation_data, validation_split, verbose, early_stopping,
                             patience, min_delta, sample_weight, class_weight, lr, callbacks,
-                            scheduler)
+                            scheduler, metrics)
 
     def _shuffle_stream(self, seed):
         """The Generator fit draws epoch orders (and dropout masks) from: continued across fits,

@@ -126,7 +126,8 @@ def test_compile_sets_fit_and_evaluate_defaults():
     twin = fastlin.MLP([4, 8, 3], seed=0)
     twin.fit(X, yr, loss="mse", optimizer="sgd", epochs=1)
     np.testing.assert_array_equal(model.predict(X), twin.predict(X))
-    assert model.evaluate(X, yr) == twin.evaluate(X, yr, loss="mse")
+    # compile(metrics=) holds for evaluate too
+    assert model.evaluate(X, yr) == twin.evaluate(X, yr, loss="mse", metrics=["mae"])
     # an argument given to fit wins over compile's
     model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=1)
     assert isinstance(model.optimizer, fastlin.Adam)

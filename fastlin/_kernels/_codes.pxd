@@ -21,10 +21,14 @@ cpdef enum LossKind:
     XENT_PROBS = 1      # softmax cross-entropy against a probability target
     BCE = 2             # sigmoid binary cross-entropy on logits
     MSE = 3
+    SMOOTH_L1 = 4       # smooth L1 with its beta; L1 when beta is 0
+    HUBER = 5           # Huber with its delta
 
 cpdef enum OptimizerKind:
     SGD = 0             # momentum, Nesterov and weight decay included
     ADAM = 1            # AdamW when decoupled
+    RMSPROP = 2         # momentum and centered when their buffers are given
+    ADAGRAD = 3
 
 # What TrainPlan.run returns besides k >= 0 (the index of the batch whose loss was not finite),
 # so every status is negative.

@@ -56,6 +56,11 @@ cdef extern from "fl_loss.h" nogil:
                       double scale, float *g) noexcept
     double fl_mse_f64(fl_index n, fl_index m, const double *p, const double *t, const double *sw,
                       double scale, double *g) noexcept
+    double fl_robust_f32(fl_index n, fl_index m, const float *p, const float *t, const float *sw,
+                         int huber, double beta, double scale, float *g) noexcept
+    double fl_robust_f64(fl_index n, fl_index m, const double *p, const double *t,
+                         const double *sw, int huber, double beta, double scale,
+                         double *g) noexcept
 
 cdef extern from "fl_optim.h" nogil:
     void fl_sgd_f32(fl_index n, float *p, const float *g, float *buf, double lr, double momentum,
@@ -68,6 +73,16 @@ cdef extern from "fl_optim.h" nogil:
     void fl_adam_f64(fl_index n, double *p, const double *g, double *m, double *v, double lr,
                      double beta1, double beta2, double eps, double weight_decay, int64_t step,
                      int decoupled) noexcept
+    void fl_rmsprop_f32(fl_index n, float *p, const float *g, float *sq, float *buf, float *gavg,
+                        double lr, double alpha, double eps, double weight_decay,
+                        double momentum) noexcept
+    void fl_rmsprop_f64(fl_index n, double *p, const double *g, double *sq, double *buf,
+                        double *gavg, double lr, double alpha, double eps, double weight_decay,
+                        double momentum) noexcept
+    void fl_adagrad_f32(fl_index n, float *p, const float *g, float *sum, double lr,
+                        double lr_decay, double eps, double weight_decay, int64_t step) noexcept
+    void fl_adagrad_f64(fl_index n, double *p, const double *g, double *sum, double lr,
+                        double lr_decay, double eps, double weight_decay, int64_t step) noexcept
 
 cdef extern from "fl_random.h" nogil:
     void fl_permutation(fl_index n, uint64_t seed, int64_t *out) noexcept

@@ -9,7 +9,9 @@ from fastlin._kernels._codes import Activation
 LayerPlan = namedtuple("LayerPlan", [
     "W", "dW", "A", "G", "n_out", "b", "db", "activation", "alpha", "state1_W", "state1_b",
     "state2_W", "state2_b", "dropout_out", "dropout_mask", "dropout_p", "dropout_id",
-], defaults=[None, None, Activation.IDENTITY, None, None, None, None, None, None, None, 0.0, 0])
+    "state3_W", "state3_b",
+], defaults=[None, None, Activation.IDENTITY, None, None, None, None, None, None, None, 0.0, 0,
+             None, None])
 LayerPlan.__doc__ = """One Dense layer of a TrainPlan and the activation and dropout after it.
 
 Every array is flat, C-contiguous and of the model's dtype; None (or a length-0 array) stands
@@ -22,14 +24,16 @@ n_out : the layer's output width
 b, db : the bias (n_out) and its gradient
 activation : an Activation (identity, sigmoid, tanh, relu or leaky_relu)
 alpha : leaky_relu's one-element slope
-state1_W, state1_b : SGD's velocity or Adam's exp_avg of W and b
-state2_W, state2_b : Adam's exp_avg_sq of W and b
+state1_W, state1_b : SGD's velocity, Adam's exp_avg, RMSprop's square_avg or Adagrad's sum
+    of W and b
+state2_W, state2_b : Adam's exp_avg_sq or RMSprop's momentum buffer of W and b
+state3_W, state3_b : RMSprop's grad_avg (centered) of W and b
 dropout_out, dropout_mask : the output after dropout (what the next layer reads) and the
     mask, both as long as A; dropout_p the probability; dropout_id the Dropout layer's index
     in model.layers, part of its masks' seed
 """
 _OPTIONAL_ARRAYS = ("b", "db", "alpha", "state1_W", "state1_b", "state2_W", "state2_b",
-                    "dropout_out", "dropout_mask")
+                    "dropout_out", "dropout_mask", "state3_W", "state3_b")
 
 
 def or_empty(a, shape, dtype):

@@ -9,8 +9,8 @@ from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t
 
 from fastlin._kernels._codes cimport (
-    ADAM, BAD_WEIGHT, BCE, MSE, NO_WEIGHT, NOT_FINITE, OK, SGD, SIGMOID, TANH, XENT_LABELS,
-    XENT_PROBS,
+    ADAGRAD, ADAM, BAD_WEIGHT, BCE, HUBER, MSE, NO_WEIGHT, NOT_FINITE, OK, RMSPROP, SGD,
+    SIGMOID, TANH, XENT_LABELS, XENT_PROBS,
 )
 from fastlin._kernels._contracts cimport fl_threads
 from fastlin._kernels._csrc cimport (
@@ -18,6 +18,7 @@ from fastlin._kernels._csrc cimport (
     fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64, fl_softmax_xent_probs_f32,
     fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
     fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_linear1_step_f32, fl_linear1_step_f64,
+    fl_rmsprop_f32, fl_rmsprop_f64, fl_adagrad_f32, fl_adagrad_f64, fl_robust_f32, fl_robust_f64,
     fl_all_finite_f32, fl_all_finite_f64,
 )
 
@@ -35,10 +36,12 @@ cdef struct LayerState:
     void *A          # output of the layer (after its activation), rows x n_out
     void *G          # d loss / d A, then d loss / d pre-activation, rows x n_out
     void *alpha      # one-element slope array (leaky_relu) or NULL
-    void *state1_W   # SGD velocity or Adam exp_avg
+    void *state1_W   # SGD velocity, Adam exp_avg, RMSprop square_avg or Adagrad sum
     void *state1_b
-    void *state2_W   # Adam exp_avg_sq
+    void *state2_W   # Adam exp_avg_sq or RMSprop momentum buffer (NULL: no momentum)
     void *state2_b
+    void *state3_W   # RMSprop grad_avg (NULL: not centered)
+    void *state3_b
     void *D          # the output after dropout (what the next layer reads), or NULL
     void *M          # the dropout mask: 0 or 1 / (1 - p) per element of D
     double drop_p
@@ -61,6 +64,10 @@ cdef struct Settings:
     double beta2
     double eps
     int decoupled
+    double alpha                   # RMSprop's smoothing constant
+    double lr_decay                # Adagrad's
+    double loss_param              # smooth L1's beta or Huber's delta
+    int metrics                    # nonzero: add the outputs' absolute and squared errors
     int n_threads
     fl_index parallel_min          # elements from which an exp-heavy kernel uses n_threads
     fl_index parallel_min_cheap    # the same for memory-bound kernels (relu, SGD)
@@ -111,7 +118,7 @@ cdef inline void _act_backward(fl_index n, fl_index m, floating *g, const floati
 cdef inline double _loss_block(int kind, fl_index r0, fl_index r1, fl_index k, const floating *z,
                                const int64_t *labels, const floating *t, const floating *sw,
                                const floating *cw, double smoothing, double scale,
-                               floating *g) noexcept nogil:
+                               floating *g, double beta) noexcept nogil:
     cdef fl_index n = r1 - r0
     cdef const floating *swr = sw + r0 if sw != NULL else NULL
     if kind == XENT_LABELS:
@@ -129,19 +136,25 @@ cdef inline double _loss_block(int kind, fl_index r0, fl_index r1, fl_index k, c
             return fl_sigmoid_bce_f32(n, k, z + r0 * k, t + r0 * k, swr, cw, scale, g + r0 * k)
         else:
             return fl_sigmoid_bce_f64(n, k, z + r0 * k, t + r0 * k, swr, cw, scale, g + r0 * k)
-    else:
+    elif kind == MSE:
         if floating is float:
             return fl_mse_f32(n, k, z + r0 * k, t + r0 * k, swr, scale, g + r0 * k)
         else:
             return fl_mse_f64(n, k, z + r0 * k, t + r0 * k, swr, scale, g + r0 * k)
+    else:
+        if floating is float:
+            return fl_robust_f32(n, k, z + r0 * k, t + r0 * k, swr, kind == HUBER, beta, scale, g + r0 * k)
+        else:
+            return fl_robust_f64(n, k, z + r0 * k, t + r0 * k, swr, kind == HUBER, beta, scale, g + r0 * k)
 
 
 cdef inline void _update(const Settings *s, fl_index size, floating *p, const floating *g,
-                         floating *st1, floating *st2, int64_t step) noexcept nogil:
+                         floating *st1, floating *st2, floating *st3,
+                         int64_t step) noexcept nogil:
     """The optimizer on one parameter, chunked over threads exactly as optim.pyx does."""
     cdef fl_index nchunks = (size + OPT_CHUNK - 1) // OPT_CHUNK, c, k0, k1
-    cdef int nt = s.n_threads if size >= (s.parallel_min_adam if s.opt_kind == ADAM
-                                          else s.parallel_min_cheap) else 1
+    cdef int nt = s.n_threads if size >= (s.parallel_min_cheap if s.opt_kind == SGD
+                                          else s.parallel_min_adam) else 1
     if nt > 1 and nchunks > 1:
         nt = fl_threads(nt)
     if nt > 1 and nchunks > 1:
@@ -149,18 +162,30 @@ cdef inline void _update(const Settings *s, fl_index size, floating *p, const fl
             k0 = c * OPT_CHUNK
             k1 = min(k0 + OPT_CHUNK, size)
             _update_range(s, k1 - k0, p + k0, g + k0, st1 + k0 if st1 != NULL else NULL,
-                          st2 + k0 if st2 != NULL else NULL, step)
+                          st2 + k0 if st2 != NULL else NULL, st3 + k0 if st3 != NULL else NULL,
+                          step)
     else:
-        _update_range(s, size, p, g, st1, st2, step)
+        _update_range(s, size, p, g, st1, st2, st3, step)
 
 
 cdef inline void _update_range(const Settings *s, fl_index size, floating *p, const floating *g,
-                               floating *st1, floating *st2, int64_t step) noexcept nogil:
+                               floating *st1, floating *st2, floating *st3,
+                               int64_t step) noexcept nogil:
     if s.opt_kind == SGD:
         if floating is float:
             fl_sgd_f32(size, p, g, st1, s.lr, s.momentum, s.weight_decay, s.nesterov)
         else:
             fl_sgd_f64(size, p, g, st1, s.lr, s.momentum, s.weight_decay, s.nesterov)
+    elif s.opt_kind == RMSPROP:
+        if floating is float:
+            fl_rmsprop_f32(size, p, g, st1, st2, st3, s.lr, s.alpha, s.eps, s.weight_decay, s.momentum)
+        else:
+            fl_rmsprop_f64(size, p, g, st1, st2, st3, s.lr, s.alpha, s.eps, s.weight_decay, s.momentum)
+    elif s.opt_kind == ADAGRAD:
+        if floating is float:
+            fl_adagrad_f32(size, p, g, st1, s.lr, s.lr_decay, s.eps, s.weight_decay, step)
+        else:
+            fl_adagrad_f64(size, p, g, st1, s.lr, s.lr_decay, s.eps, s.weight_decay, step)
     else:
         if floating is float:
             fl_adam_f32(size, p, g, st1, st2, s.lr, s.beta1, s.beta2, s.eps, s.weight_decay, step, s.decoupled)
@@ -219,10 +244,10 @@ cdef inline void _update_all(floating *tag, const Settings *s, LayerState *layer
     for l in range(n_layers):
         L = &layers[l]
         _update(s, L.n_in * L.n_out, <floating *>L.W, <floating *>L.dW,
-                <floating *>L.state1_W, <floating *>L.state2_W, step)
+                <floating *>L.state1_W, <floating *>L.state2_W, <floating *>L.state3_W, step)
         if L.has_bias:
             _update(s, L.n_out, <floating *>L.b, <floating *>L.db, <floating *>L.state1_b,
-                    <floating *>L.state2_b, step)
+                    <floating *>L.state2_b, <floating *>L.state3_b, step)
 
 
 cdef inline fl_index _linear1_step(LayerState *layers, const Settings *s, const floating *X,
@@ -298,3 +323,23 @@ cdef inline bint _all_finite(const floating *a, fl_index size) noexcept nogil:
         return fl_all_finite_f32(size, a) != 0
     else:
         return fl_all_finite_f64(size, a) != 0
+
+
+cdef inline int _check_state(LayerState *L, int i, int opt_kind, double momentum) except -1:
+    """Layer i holds every state buffer its optimizer's update writes."""
+    cdef bint b = L.has_bias
+    if opt_kind == SGD and momentum != 0 and (L.state1_W == NULL or (b and L.state1_b == NULL)):
+        raise ValueError(f"TrainPlan: layer {i} lacks its velocity buffers")
+    if opt_kind == ADAM and (L.state1_W == NULL or L.state2_W == NULL
+                             or (b and (L.state1_b == NULL or L.state2_b == NULL))):
+        raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
+    if (opt_kind == RMSPROP or opt_kind == ADAGRAD) and (L.state1_W == NULL
+                                                         or (b and L.state1_b == NULL)):
+        raise ValueError(f"TrainPlan: layer {i} lacks its squared-gradient sums")
+    # RMSprop's momentum buffer and grad_avg are optional, but W's and b's come together
+    if opt_kind == RMSPROP and b and ((L.state2_W == NULL) != (L.state2_b == NULL)
+                                      or (L.state3_W == NULL) != (L.state3_b == NULL)):
+        raise ValueError(f"TrainPlan: layer {i} has RMSprop buffers for W or b only")
+    if opt_kind == RMSPROP and momentum != 0 and L.state2_W == NULL:
+        raise ValueError(f"TrainPlan: layer {i} lacks its momentum buffers")
+    return 0

@@ -19,7 +19,7 @@ from fastlin._kernels._csrc cimport (
     fl_index, fl_softmax_rows_f32, fl_softmax_rows_f64, fl_label_weight_total_f32,
     fl_label_weight_total_f64, fl_softmax_xent_labels_f32, fl_softmax_xent_labels_f64,
     fl_softmax_xent_probs_f32, fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64,
-    fl_mse_f32, fl_mse_f64,
+    fl_mse_f32, fl_mse_f64, fl_robust_f32, fl_robust_f64,
 )
 
 cnp.import_array()
@@ -32,6 +32,8 @@ cdef enum LossKind:
     XENT_PROBS
     SIGMOID_BCE
     MSE
+    SMOOTH_L1   # smoothing carries beta (0: L1)
+    HUBER       # smoothing carries delta
 
 
 cdef inline const floating *_opt(const floating[::1] a) noexcept nogil:
@@ -60,11 +62,18 @@ cdef double _block(LossKind kind, fl_index r0, fl_index r1, fl_index m, const fl
             return fl_sigmoid_bce_f32(n, m, z + r0 * m, t + r0 * m, swr, cw, scale, gr)
         else:
             return fl_sigmoid_bce_f64(n, m, z + r0 * m, t + r0 * m, swr, cw, scale, gr)
-    else:
+    elif kind == MSE:
         if floating is float:
             return fl_mse_f32(n, m, z + r0 * m, t + r0 * m, swr, scale, gr)
         else:
             return fl_mse_f64(n, m, z + r0 * m, t + r0 * m, swr, scale, gr)
+    else:
+        if floating is float:
+            return fl_robust_f32(n, m, z + r0 * m, t + r0 * m, swr, kind == HUBER, smoothing,
+                                 scale, gr)
+        else:
+            return fl_robust_f64(n, m, z + r0 * m, t + r0 * m, swr, kind == HUBER, smoothing,
+                                 scale, gr)
 
 
 cdef double _run_blocks(LossKind kind, fl_index n, fl_index m, const floating *z,
@@ -257,7 +266,7 @@ def softmax_cross_entropy_probs(const floating[:, ::1] logits not None,
 
 cdef double _elementwise(LossKind kind, fl_index n, fl_index m, const floating *z,
                         const floating *t, const floating *sw, const floating *cw, floating *g,
-                        int n_threads) except? -1.0:
+                        int n_threads, double beta=0.0) except? -1.0:
     cdef double total_weight = 0.0
     cdef fl_index i
     if n == 0 or m == 0:
@@ -270,13 +279,14 @@ cdef double _elementwise(LossKind kind, fl_index n, fl_index m, const floating *
         total_weight *= m
     if not total_weight > 0:
         raise ValueError("loss: the total sample weight is not positive")
-    return _run_blocks(kind, n, m, z, t, <const int64_t *>NULL, sw, cw, 0.0, 1.0 / total_weight,
+    return _run_blocks(kind, n, m, z, t, <const int64_t *>NULL, sw, cw, beta, 1.0 / total_weight,
                        g, n_threads) / total_weight
 
 
 def _elementwise_loss(LossKind kind, const floating[:, ::1] z, const floating[:, ::1] target,
                       floating[:, ::1] grad, const floating[::1] sample_weight,
-                      const floating[::1] column_weight, bint has_grad, int n_threads):
+                      const floating[::1] column_weight, bint has_grad, int n_threads,
+                      double beta=0.0):
     cdef fl_index n = z.shape[0], m = z.shape[1]
     cdef const floating *sw = _opt(sample_weight)
     cdef const floating *pw = _opt(column_weight)
@@ -292,7 +302,7 @@ def _elementwise_loss(LossKind kind, const floating[:, ::1] z, const floating[:,
                   bytes2(target), start2(grad) if has_grad else NULL,
                   bytes2(grad) if has_grad else 0, sample_weight, column_weight, "pos_weight")
     return _elementwise(kind, n, m, &z[0, 0], &target[0, 0], sw, pw,
-                        &grad[0, 0] if has_grad else NULL, n_threads)
+                        &grad[0, 0] if has_grad else NULL, n_threads, beta)
 
 
 def elementwise_loss_plain(bint bce, z, target, grad, int n_threads, Py_ssize_t min_elements):
@@ -337,3 +347,15 @@ def mse(const floating[:, ::1] pred not None, const floating[:, ::1] target not 
     """Mean squared error over all elements; grad = d mean / d pred."""
     return _elementwise_loss(MSE, pred, target, grad, sample_weight, sample_weight[:0],
                              has_grad, n_threads)
+
+
+def robust_loss(const floating[:, ::1] pred not None, const floating[:, ::1] target not None,
+                floating[:, ::1] grad not None, const floating[::1] sample_weight not None,
+                bint huber, double beta, bint has_grad, int n_threads):
+    """Mean L1 (beta 0), smooth L1 (beta > 0) or, with huber, Huber loss (beta: delta) over all
+    elements, as torch.nn defines them; grad = d mean / d pred."""
+    if not (beta >= 0.0 and beta - beta == 0) or (huber and beta == 0.0):
+        raise ValueError(f"{'delta' if huber else 'beta'} must be finite and "
+                         f"{'> 0' if huber else '>= 0'}, got {beta}")
+    return _elementwise_loss(HUBER if huber else SMOOTH_L1, pred, target, grad, sample_weight,
+                             sample_weight[:0], has_grad, n_threads, beta)

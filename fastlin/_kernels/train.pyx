@@ -22,8 +22,8 @@ from libc.string cimport memcpy
 
 from fastlin._kernels._blas cimport gemm_rm
 from fastlin._kernels._codes cimport (
-    ABS, ADAM, BAD_LABEL, BAD_WEIGHT, BCE, IDENTITY, LEAKY_RELU, MSE, NONFINITE_PARAMS,
-    NO_WEIGHT, NOT_FINITE, OK, PRELU, SGD, XENT_LABELS, XENT_PROBS,
+    ABS, ADAGRAD, ADAM, BAD_LABEL, BAD_WEIGHT, BCE, HUBER, IDENTITY, LEAKY_RELU, MSE,
+    NONFINITE_PARAMS, NO_WEIGHT, NOT_FINITE, OK, PRELU, RMSPROP, SGD, XENT_LABELS, XENT_PROBS,
 )
 from fastlin._kernels._contracts cimport aligned, blas_dim, smoothing_in_range
 from fastlin._kernels._csrc cimport (
@@ -33,8 +33,9 @@ from fastlin._kernels._csrc cimport (
 from fastlin._kernels._train_step cimport (
     LayerState, ROWS_PER_BLOCK, Settings, _act_backward, _act_forward, _all_finite,
     _count_correct, _layer_output, _linear1_step, _loss_block, _min_elements, _mix64,
-    _update_all,
+    _check_state, _update_all,
 )
+from fastlin._kernels._train_metrics cimport _linear1_metrics, _metric_sums
 
 import numpy as np
 
@@ -94,7 +95,8 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
                    fl_index batch, fl_index b0, fl_index b1, floating *xb, int64_t *lb,
                    floating *tb, floating *swb, const floating *cw, int64_t step0,
                    double *out) noexcept nogil:
-    """Train on batches [b0, b1). out = [sum loss*weight, sum weight, n correct, steps done]."""
+    """Train on batches [b0, b1). out = [sum loss*weight, sum weight, n correct, steps done,
+    sum |error|, sum error^2] (the last two when s.metrics)."""
     cdef fl_index bi, start, m, r, idx, l, k, nblocks, blk, r0, i, status
     cdef const floating *xin
     cdef const int64_t *lab
@@ -113,6 +115,9 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         m = min(batch, n - start)
         if linear1:
             # linear or logistic regression: one pass over the rows (csrc/fl_linear.h)
+            if s.metrics:
+                _linear1_metrics(s.loss_kind, &layers[0], X, d, T,
+                                 order + start if order != NULL else NULL, start, m, out)
             status = _linear1_step(layers, s, X, d, T, SW, order, start, m, cw, out)
             if status == NO_WEIGHT:
                 continue
@@ -182,6 +187,8 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
             total_weight = sw_sum if sw != NULL else <double>m
         else:
             total_weight = (sw_sum if sw != NULL else <double>m) * k
+        if s.metrics:
+            _metric_sums(s.loss_kind, m, k, z, lab, tgt, out)
         if total_weight == 0:
             # no weight in the mean: no gradient and no step, as the Python loop does (the
             # rows still count in the epoch's accuracy, as every row does)
@@ -192,13 +199,14 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
         nblocks = (m + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
         if nblocks <= 1:
             value = _loss_block(s.loss_kind, 0, m, k, z, lab, tgt, sw, cw, s.smoothing,
-                                1.0 / total_weight, <floating *>L.G)
+                                1.0 / total_weight, <floating *>L.G, s.loss_param)
         else:
             value = 0.0
             for blk in range(nblocks):
                 r0 = blk * ROWS_PER_BLOCK
                 value += _loss_block(s.loss_kind, r0, min(r0 + ROWS_PER_BLOCK, m), k, z, lab, tgt,
-                                     sw, cw, s.smoothing, 1.0 / total_weight, <floating *>L.G)
+                                     sw, cw, s.smoothing, 1.0 / total_weight, <floating *>L.G,
+                                     s.loss_param)
         value = value / total_weight
         if not isfinite(value):
             return bi
@@ -262,12 +270,14 @@ cdef class TrainPlan:
     layers : list of LayerPlan, first layer first
     batch : rows per batch
     loss_kind : a LossKind; XENT_LABELS reads ``labels`` (int64, n_samples), the others
-        ``target`` (n_samples, n_outputs)
+        ``target`` (n_samples, n_outputs); SMOOTH_L1 and HUBER read ``loss_param`` (beta, delta)
     sample_weight : (n_samples,), or None for equal weights
     class_weight : per-output weights (class weights of cross-entropy, BCE's pos_weight)
     smoothing : cross-entropy's label smoothing
     opt_kind : an OptimizerKind; SGD reads momentum, nesterov and weight_decay, ADAM beta1,
-        beta2, eps, weight_decay and decoupled (AdamW). Its state lives in the LayerPlans.
+        beta2, eps, weight_decay and decoupled (AdamW), RMSPROP alpha, eps, weight_decay and
+        momentum, ADAGRAD lr_decay, eps and weight_decay. Its state lives in the LayerPlans.
+    metrics : nonzero to add the outputs' error sums (fit's "mae"/"mse") to each run's sums
     lr : the learning rate (``run`` sets it again for each call)
     n_threads, parallel_min, parallel_min_cheap, parallel_min_adam : the OpenMP thread count
         and the sizes from which exp-heavy, memory-bound and Adam kernels use it
@@ -303,7 +313,8 @@ cdef class TrainPlan:
                  target=None, sample_weight=None, class_weight=None, double smoothing=0.0,
                  int opt_kind, double lr, double momentum=0.0, double weight_decay=0.0,
                  bint nesterov=False, double beta1=0.9, double beta2=0.999, double eps=1e-8,
-                 bint decoupled=False, int n_threads, Py_ssize_t parallel_min,
+                 bint decoupled=False, double alpha=0.99, double lr_decay=0.0,
+                 double loss_param=0.0, bint metrics=False, int n_threads, Py_ssize_t parallel_min,
                  Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam, batch_X,
                  batch_labels, batch_target, batch_weight):
         self.ready = False
@@ -327,19 +338,16 @@ cdef class TrainPlan:
         self.s.opt_kind, self.s.lr, self.s.momentum = opt_kind, lr, momentum
         self.s.weight_decay, self.s.nesterov, self.s.beta1 = weight_decay, nesterov, beta1
         self.s.beta2, self.s.eps, self.s.decoupled = beta2, eps, decoupled
+        self.s.alpha, self.s.lr_decay, self.s.loss_param = alpha, lr_decay, loss_param
+        self.s.metrics = metrics
         self.s.n_threads, self.s.parallel_min = n_threads, parallel_min
         self.s.parallel_min_cheap, self.s.parallel_min_adam = parallel_min_cheap, parallel_min_adam
-        if opt_kind != SGD and opt_kind != ADAM:
+        if opt_kind < SGD or opt_kind > ADAGRAD:
             raise ValueError("TrainPlan: unknown optimizer kind")
+        if (loss_kind == HUBER and not loss_param > 0) or not (0 <= loss_param < INFINITY):
+            raise ValueError(f"TrainPlan: invalid loss_param {loss_param}")
         for i in range(self.n_layers):
-            if opt_kind == SGD and momentum != 0 and (
-                    self.state[i].state1_W == NULL
-                    or (self.state[i].has_bias and self.state[i].state1_b == NULL)):
-                raise ValueError(f"TrainPlan: layer {i} lacks its velocity buffers")
-            if opt_kind == ADAM and (self.state[i].state1_W == NULL or self.state[i].state2_W == NULL
-                                     or (self.state[i].has_bias and (self.state[i].state1_b == NULL
-                                                                    or self.state[i].state2_b == NULL))):
-                raise ValueError(f"TrainPlan: layer {i} lacks its Adam moments")
+            _check_state(&self.state[i], i, opt_kind, momentum)
         self.has_velocity = opt_kind == SGD and momentum != 0
         self.ready = True
 
@@ -392,10 +400,10 @@ cdef class TrainPlan:
         optimizer steps counted from step0, at learning rate ``lr`` (a schedule may change it
         between calls, with SGD's ``momentum`` or Adam's ``beta1`` when >= 0), dropout masks
         drawn from the epoch's ``drop_seed``. Returns (status, [loss*weight sum, weight sum,
-        n correct, steps done]); status is a PlanStatus: OK, or NONFINITE_PARAMS when a
+        n correct, steps done, sum |error|, sum error^2]); status is a PlanStatus: OK, or NONFINITE_PARAMS when a
         parameter is no longer finite after the last step; or k >= 0 when batch k's loss was
         not finite."""
-        cdef double out[4]
+        cdef double out[6]
         cdef fl_index status, i, lo = 0, hi = 0
         if not self.ready:
             raise ValueError("TrainPlan.run: the plan was not built (its __init__ failed)")
@@ -423,7 +431,7 @@ cdef class TrainPlan:
                 hi = order[i] if order[i] > hi else hi
         if lo < 0 or hi >= self.n:
             raise ValueError("TrainPlan.run: order holds an index outside the data")
-        out[0] = out[1] = out[2] = out[3] = 0.0
+        out[0] = out[1] = out[2] = out[3] = out[4] = out[5] = 0.0
         with nogil:
             if self.is_float:
                 status = _run_plan(<float *>NULL, self, &order[0] if order.shape[0] else NULL,
@@ -435,7 +443,7 @@ cdef class TrainPlan:
             raise ValueError("TrainPlan: a label is outside [0, n_outputs)")
         if status == BAD_WEIGHT:
             raise ValueError("a batch's total sample weight is not positive")
-        return int(status), [out[0], out[1], out[2], int(out[3])]
+        return int(status), [out[0], out[1], out[2], int(out[3]), out[4], out[5]]
 
 cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labels,
                  const floating[:, ::1] T, const floating[::1] SW, Py_ssize_t batch,
@@ -445,8 +453,8 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     cdef fl_index n = X.shape[0], d = X.shape[1], t_cols = T.shape[1] if T.shape[0] else 0
     cdef fl_index prev_out = d
     cdef int i
-    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, D, M
-    cdef void *ptrs[13]
+    cdef floating[::1] W, b, dW, db, A, G, alpha, s1W, s1b, s2W, s2b, D, M, s3W, s3b
+    cdef void *ptrs[15]
     cdef int j
     if batch < 1:
         raise ValueError("TrainPlan: batch must be positive")
@@ -472,6 +480,7 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
         W, b, dW, db, A, G = spec.W, spec.b, spec.dW, spec.db, spec.A, spec.G
         alpha, s1W, s1b = spec.alpha, spec.state1_W, spec.state1_b
         s2W, s2b, D, M = spec.state2_W, spec.state2_b, spec.dropout_out, spec.dropout_mask
+        s3W, s3b = spec.state3_W, spec.state3_b
         act, n_out, drop_p, drop_id = spec.activation, spec.n_out, spec.dropout_p, spec.dropout_id
         keep.append(layers[i])
         self.state[i].n_out = n_out
@@ -483,7 +492,9 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
                 or (s1W.shape[0] and s1W.shape[0] != W.shape[0])
                 or (s2W.shape[0] and s2W.shape[0] != W.shape[0])
                 or (s1b.shape[0] and s1b.shape[0] != b.shape[0])
-                or (s2b.shape[0] and s2b.shape[0] != b.shape[0])):
+                or (s2b.shape[0] and s2b.shape[0] != b.shape[0])
+                or (s3W.shape[0] and s3W.shape[0] != W.shape[0])
+                or (s3b.shape[0] and s3b.shape[0] != b.shape[0])):
             raise ValueError(f"TrainPlan: layer {i} buffers have inconsistent sizes")
         # prelu and abs need the pre-activation in their backward, which the plan does not keep
         if act < IDENTITY or act > ABS or act == PRELU or act == ABS:
@@ -494,8 +505,8 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
         ptrs[0], ptrs[1], ptrs[2], ptrs[3] = _ptr(W), _ptr(b), _ptr(dW), _ptr(db)
         ptrs[4], ptrs[5], ptrs[6], ptrs[7] = _ptr(A), _ptr(G), _ptr(alpha), _ptr(s1W)
         ptrs[8], ptrs[9], ptrs[10] = _ptr(s1b), _ptr(s2W), _ptr(s2b)
-        ptrs[11], ptrs[12] = _ptr(D), _ptr(M)
-        for j in range(13):
+        ptrs[11], ptrs[12], ptrs[13], ptrs[14] = _ptr(D), _ptr(M), _ptr(s3W), _ptr(s3b)
+        for j in range(15):
             aligned(ptrs[j], sizeof(floating), f"layer {i} buffers")
         if D.shape[0] and (D.shape[0] != A.shape[0] or M.shape[0] != A.shape[0]
                            or not (0.0 <= drop_p < 1.0) or i == self.n_layers - 1
@@ -510,10 +521,11 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
         self.state[i].A, self.state[i].G, self.state[i].alpha = _ptr(A), _ptr(G), _ptr(alpha)
         self.state[i].state1_W, self.state[i].state1_b = _ptr(s1W), _ptr(s1b)
         self.state[i].state2_W, self.state[i].state2_b = _ptr(s2W), _ptr(s2b)
+        self.state[i].state3_W, self.state[i].state3_b = _ptr(s3W), _ptr(s3b)
         self.state[i].act = act
         self.state[i].has_bias = b.shape[0] > 0
         prev_out = self.state[i].n_out
-    if loss_kind < XENT_LABELS or loss_kind > MSE:
+    if loss_kind < XENT_LABELS or loss_kind > HUBER:
         raise ValueError("TrainPlan: unknown loss kind")
     if loss_kind == XENT_LABELS and labels.shape[0] != n:
         raise ValueError("TrainPlan: cross-entropy with labels needs labels")

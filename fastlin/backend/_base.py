@@ -25,8 +25,13 @@ KERNELS = (
     "softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
     "mse",
+    "l1_loss",
+    "smooth_l1_loss",
+    "huber_loss",
     "sgd_update",
     "adam_update",
+    "rmsprop_update",
+    "adagrad_update",
 )
 
 
@@ -376,6 +381,55 @@ class KernelSet:
         loss = self._impl_mse(p, t, grad, sw, threads.for_size(p.size, n_threads, cheap=True))
         return loss, grad
 
+    def l1_loss(self, pred, target, grad=None, sample_weight=None, compute_grad=True,
+                n_threads=None):
+        """Mean absolute error over all elements (torch.nn.L1Loss) and its gradient
+        sign(pred - target) / N (0 where they are equal).
+
+        Returns
+        -------
+        (loss, grad) : float, array of the shape of pred (None when compute_grad is False)
+        """
+        return self._robust(pred, target, grad, sample_weight, compute_grad, n_threads,
+                            False, 0.0)
+
+    def smooth_l1_loss(self, pred, target, grad=None, sample_weight=None, beta=1.0,
+                       compute_grad=True, n_threads=None):
+        """torch.nn.SmoothL1Loss, the mean over all elements of 0.5 d² / beta where |d| < beta
+        and |d| - 0.5 beta elsewhere (d = pred - target; beta = 0 is L1), and its gradient.
+
+        Returns
+        -------
+        (loss, grad) : float, array of the shape of pred (None when compute_grad is False)
+        """
+        beta = v.number("beta", beta, 0.0)
+        return self._robust(pred, target, grad, sample_weight, compute_grad, n_threads,
+                            False, beta)
+
+    def huber_loss(self, pred, target, grad=None, sample_weight=None, delta=1.0,
+                   compute_grad=True, n_threads=None):
+        """torch.nn.HuberLoss, the mean over all elements of 0.5 d² where |d| < delta and
+        delta (|d| - 0.5 delta) elsewhere (d = pred - target; delta > 0), and its gradient.
+
+        Returns
+        -------
+        (loss, grad) : float, array of the shape of pred (None when compute_grad is False)
+        """
+        delta = v.number("delta", delta, 0.0, low_open=True)
+        return self._robust(pred, target, grad, sample_weight, compute_grad, n_threads,
+                            True, delta)
+
+    def _robust(self, pred, target, grad, sample_weight, compute_grad, n_threads, huber, beta):
+        p = v.float_array("pred", pred, 2)
+        v.nonempty("pred", p)
+        t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)
+        sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
+        grad = (v.out_array("grad", grad, p.shape, p.dtype, pred=p, target=t,
+                            sample_weight=sw) if compute_grad else None)
+        loss = self._impl_robust(p, t, grad, sw, huber, beta,
+                                 threads.for_size(p.size, n_threads, cheap=True))
+        return loss, grad
+
     # ------------------------------------------------------------ optimizers
     @staticmethod
     def _flat(name, a, dtype=None, writeable=False):
@@ -455,4 +509,63 @@ class KernelSet:
                         bool(decoupled),
                         threads.for_size(p.size, n_threads,
                                           min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
+        return param
+
+    def rmsprop_update(self, param, grad, square_avg, momentum_buffer=None, grad_avg=None,
+                       lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                       n_threads=None):
+        """One torch.optim.RMSprop step in place on param (any shape) and its state.
+
+        square_avg (the shape of param, zeros before the first step) is always updated;
+        momentum_buffer is required when momentum != 0, grad_avg (given: centered) is the
+        running mean of the gradient. No two of these buffers may share memory (ValueError)."""
+        p = self._flat("param", param, writeable=True)
+        g = self._flat("grad", grad, p.dtype)
+        sq = self._flat("square_avg", square_avg, p.dtype, writeable=True)
+        lr = v.number("lr", lr, 0.0)
+        alpha = v.number("alpha", alpha, 0.0)
+        eps = v.number("eps", eps, 0.0)
+        weight_decay = v.number("weight_decay", weight_decay, 0.0)
+        momentum = v.number("momentum", momentum, 0.0)
+        if momentum != 0 and momentum_buffer is None:
+            raise ValueError("momentum_buffer is required when momentum != 0")
+        buf = None if momentum == 0 else self._flat("momentum_buffer", momentum_buffer, p.dtype,
+                                                     writeable=True)
+        gavg = None if grad_avg is None else self._flat("grad_avg", grad_avg, p.dtype,
+                                                         writeable=True)
+        named = (("grad", g), ("square_avg", sq), ("momentum_buffer", buf), ("grad_avg", gavg))
+        for name, a in named:
+            if a is not None and a.shape != p.shape:
+                raise ValueError(f"{name} has {a.size} elements but param has {p.size}")
+        # the C update declares every buffer restrict: no overlap at all
+        for i, (name, a) in enumerate(named):
+            v.apart(name, a, param=p, **{k: b for k, b in named[:i]})
+        self._impl_rmsprop(p, g, sq, buf, gavg, lr, alpha, eps, weight_decay, momentum,
+                           threads.for_size(p.size, n_threads,
+                                            min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
+        return param
+
+    def adagrad_update(self, param, grad, state_sum, step, lr=0.01, lr_decay=0.0, eps=1e-10,
+                       weight_decay=0.0, n_threads=None):
+        """One torch.optim.Adagrad step in place on param and state_sum (the shape of param,
+        initial_accumulator_value before the first step); step is the 1-based number of this
+        step (the rate is lr / (1 + (step - 1) lr_decay)). param, grad and state_sum must not
+        share memory (ValueError)."""
+        p = self._flat("param", param, writeable=True)
+        g = self._flat("grad", grad, p.dtype)
+        s = self._flat("state_sum", state_sum, p.dtype, writeable=True)
+        for name, a in (("grad", g), ("state_sum", s)):
+            if a.shape != p.shape:
+                raise ValueError(f"{name} has {a.size} elements but param has {p.size}")
+        v.apart("grad", g, param=p)
+        v.apart("state_sum", s, param=p, grad=g)
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 1:
+            raise ValueError(f"step must be an int >= 1, got {step!r}")
+        lr = v.number("lr", lr, 0.0)
+        lr_decay = v.number("lr_decay", lr_decay, 0.0)
+        eps = v.number("eps", eps, 0.0)
+        weight_decay = v.number("weight_decay", weight_decay, 0.0)
+        self._impl_adagrad(p, g, s, lr, lr_decay, eps, weight_decay, int(step),
+                           threads.for_size(p.size, n_threads,
+                                            min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
         return param

@@ -105,6 +105,11 @@ class CompiledKernels(KernelSet):
         return losses.mse(p, t, _EMPTY2[dt] if grad is None else grad, _or_empty(sw, dt),
                           grad is not None, n_threads)
 
+    def _impl_robust(self, p, t, grad, sw, huber, beta, n_threads):
+        dt = p.dtype
+        return losses.robust_loss(p, t, _EMPTY2[dt] if grad is None else grad, _or_empty(sw, dt),
+                                  huber, beta, grad is not None, n_threads)
+
     def _impl_sgd(self, p, g, buf, lr, momentum, weight_decay, nesterov, n_threads):
         optim.sgd_update(p, g, _or_empty(buf, p.dtype), lr, momentum, weight_decay, nesterov,
                          n_threads)
@@ -114,6 +119,14 @@ class CompiledKernels(KernelSet):
         optim.adam_update(p, g, m, s, lr, beta1, beta2, eps, weight_decay, step, decoupled,
                           n_threads)
 
+    def _impl_rmsprop(self, p, g, sq, buf, gavg, lr, alpha, eps, weight_decay, momentum,
+                      n_threads):
+        dt = p.dtype
+        optim.rmsprop_update(p, g, sq, _or_empty(buf, dt), _or_empty(gavg, dt), lr, alpha, eps,
+                             weight_decay, momentum, n_threads)
+
+    def _impl_adagrad(self, p, g, s, lr, lr_decay, eps, weight_decay, step, n_threads):
+        optim.adagrad_update(p, g, s, lr, lr_decay, eps, weight_decay, step, n_threads)
 
     # Not part of the KernelSet contract: the whole minibatch loop of fit, used by
     # Sequential.fit for stacks it can describe (see fastlin/_kernels/train.pyx).

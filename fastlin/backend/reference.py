@@ -168,6 +168,25 @@ class NumpyKernels(KernelSet):
             grad *= (2.0 * s / total).astype(grad.dtype)
         return loss
 
+    def _impl_robust(self, p, t, grad, sw, huber, beta, n_threads):
+        n, k = p.shape
+        s = np.ones((n, 1)) if sw is None else sw.astype(np.float64)[:, None]
+        total = s.sum() * k
+        if not total > 0:
+            raise ValueError("loss: the total sample weight is not positive")
+        d = p.astype(np.float64) - t
+        a = np.abs(d)
+        slope = beta if huber else 1.0
+        quad = 1.0 if huber else (1.0 / beta if beta > 0 else 0.0)
+        inside = a < beta
+        with np.errstate(invalid="ignore"):
+            terms = np.where(inside, 0.5 * d * d * quad, slope * (a - 0.5 * beta))
+        loss = float((terms * s).sum() / total)
+        if grad is not None:
+            g = np.where(inside, d * quad, np.sign(d) * slope)
+            np.copyto(grad, g * (s / total), casting="same_kind")
+        return loss
+
     def _impl_sgd(self, p, g, buf, lr, momentum, weight_decay, nesterov, n_threads):
         d = g + weight_decay * p if weight_decay else g
         if momentum:
@@ -191,6 +210,33 @@ class NumpyKernels(KernelSet):
         bc2_sqrt = np.sqrt(1.0 - beta2 ** step)
         denom = np.sqrt(s) / dt(bc2_sqrt) + dt(eps)
         p -= dt(lr / bc1) * m / denom
+
+    def _impl_rmsprop(self, p, g, sq, buf, gavg, lr, alpha, eps, weight_decay, momentum,
+                      n_threads):
+        dt = p.dtype.type
+        if weight_decay:
+            g = g + dt(weight_decay) * p
+        sq *= dt(alpha)
+        sq += dt(1.0 - alpha) * g * g
+        if gavg is not None:
+            gavg += dt(1.0 - alpha) * (g - gavg)
+            avg = np.sqrt(sq - gavg * gavg)
+        else:
+            avg = np.sqrt(sq)
+        avg += dt(eps)
+        if buf is not None:
+            buf *= dt(momentum)
+            buf += g / avg
+            p -= dt(lr) * buf
+        else:
+            p -= dt(lr) * (g / avg)
+
+    def _impl_adagrad(self, p, g, s, lr, lr_decay, eps, weight_decay, step, n_threads):
+        dt = p.dtype.type
+        if weight_decay:
+            g = g + dt(weight_decay) * p
+        s += g * g
+        p -= dt(lr / (1.0 + (step - 1) * lr_decay)) * (g / (np.sqrt(s) + dt(eps)))
 
 
 kernels = NumpyKernels()

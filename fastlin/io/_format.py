@@ -27,7 +27,7 @@ FORMAT_STEM = "__fastlin_format__"
 HEADER_STEM = "__architecture__"
 FORMAT_ENTRY = FORMAT_STEM + ".npy"
 HEADER_ENTRY = HEADER_STEM + ".npy"
-OPTIMIZERS = ("SGD", "Adam", "AdamW")
+OPTIMIZERS = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad")
 
 
 def param_stem(layer, k):

@@ -44,7 +44,9 @@ def _read(archive, backend, with_optimizer):
     opt_entries = []
     if opt is not None:
         n = opt["n_state"]
-        if n not in (0, len(shapes), 2 * len(shapes)) or (n and not shapes):
+        # one state array per parameter and buffer kind: up to three (RMSprop's square_avg,
+        # momentum buffer and grad_avg)
+        if n not in (0, len(shapes), 2 * len(shapes), 3 * len(shapes)) or (n and not shapes):
             raise InvalidFile(f"optimizer has {n} state arrays for {len(shapes)} parameters")
         opt_entries = [float_entry(archive, optim_stem(j), shapes[j % len(shapes)])
                        for j in range(n)]

@@ -223,6 +223,10 @@ _OPTIMIZER_SETTINGS = {
              "decoupled_weight_decay": "bool"},
 }
 _OPTIMIZER_SETTINGS["AdamW"] = _OPTIMIZER_SETTINGS["Adam"]
+_OPTIMIZER_SETTINGS["RMSprop"] = {"lr": "real", "alpha": "real", "eps": "real",
+                                  "weight_decay": "real", "momentum": "real", "centered": "bool"}
+_OPTIMIZER_SETTINGS["Adagrad"] = {"lr": "real", "lr_decay": "real", "weight_decay": "real",
+                                  "initial_accumulator_value": "real", "eps": "real"}
 
 
 def _validate_optimizer(spec):

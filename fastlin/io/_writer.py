@@ -26,7 +26,7 @@ def save_model(model, path, metadata=None, optimizer=None):
 
     metadata : JSON-serialisable dict, stored alongside; comes back as ``model.metadata``
         (None keeps the model's own ``metadata``).
-    optimizer : an SGD/Adam/AdamW built over ``model.parameters()``; its state is stored too,
+    optimizer : an SGD/Adam/AdamW/RMSprop/Adagrad built over ``model.parameters()``; its state is stored too,
         for ``load_checkpoint``.
 
     Everything is serialised before the target is touched; on any failure the previous file
@@ -144,7 +144,8 @@ def _loss_spec(loss):
 
 def _optimizer_spec(model, optimizer):
     if not isinstance(optimizer, Optimizer) or type(optimizer).__name__ not in OPTIMIZERS:
-        raise TypeError(f"optimizer must be an SGD, Adam or AdamW, got {type(optimizer).__name__}")
+        raise TypeError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got "
+                        f"{type(optimizer).__name__}")
     params = model.parameters()
     if len(params) != len(optimizer.param_groups) or any(
             p is not q for p, (q, _) in zip(params, optimizer.param_groups)):

@@ -62,7 +62,7 @@ class Optimizer:
         # pickled together with its model (one pickle.dumps, a Dask task, a joblib job) comes
         # back updating that model's parameters and training continues bitwise.
         state = self.__dict__.copy()
-        for key in ("_flat", "_moments_flat", "_velocity_flat"):
+        for key in ("_flat", "_moments_flat", "_velocity_flat", "_rms_flat", "_sum_flat"):
             state.pop(key, None)
         return state
 
@@ -72,7 +72,8 @@ class Optimizer:
             return None if a is None else _params.writeable(a)
 
         state["param_groups"] = [(writeable(p), writeable(g)) for p, g in state["param_groups"]]
-        for key in ("velocity", "exp_avg", "exp_avg_sq"):
+        for key in ("velocity", "exp_avg", "exp_avg_sq", "square_avg", "momentum_buffer",
+                    "grad_avg", "state_sum"):
             if key in state:
                 state[key] = [writeable(a) for a in state[key]]
         self.__dict__.update(state)
@@ -226,6 +227,104 @@ class AdamW(Adam):
                          backend=backend)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop.
+
+    With d = grad + weight_decay·param: square_avg = alpha·square_avg + (1 − alpha)·d²;
+    centered: grad_avg = grad_avg + (1 − alpha)·(d − grad_avg) and
+    avg = sqrt(square_avg − grad_avg²) + eps, else avg = sqrt(square_avg) + eps; with momentum
+    buf = momentum·buf + d / avg and param −= lr·buf, else param −= lr·d / avg. The state
+    (square_avg; momentum_buffer when momentum > 0; grad_avg when centered) starts at zero,
+    so momentum must be chosen here: an RMSprop built without it keeps no buffer for it.
+    """
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, backend=None):
+        super().__init__(params, lr, backend)
+        self.alpha = number("alpha", alpha, 0.0)
+        self.eps = number("eps", eps, 0.0)
+        self.weight_decay = number("weight_decay", weight_decay, 0.0)
+        self.momentum = number("momentum", momentum, 0.0)
+        self.centered = bool(centered)
+        self.square_avg = [np.zeros_like(p) for p, _ in self.param_groups]
+        self.momentum_buffer = [np.zeros_like(p) if self.momentum else None
+                                for p, _ in self.param_groups]
+        self.grad_avg = [np.zeros_like(p) if self.centered else None
+                         for p, _ in self.param_groups]
+        self._make_views()
+
+    def _make_views(self):
+        super()._make_views()
+
+        def flat(a):
+            return None if a is None else a.reshape(-1)
+
+        self._rms_flat = [(flat(s), flat(b), flat(a)) for s, b, a in
+                          zip(self.square_avg, self.momentum_buffer, self.grad_avg)]
+        self._flat = [(p, g, for_size(p.size, min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
+                      for p, g, _ in self._flat]
+
+    def state_arrays(self):
+        return (list(self.square_avg) + [b for b in self.momentum_buffer if b is not None]
+                + [a for a in self.grad_avg if a is not None])
+
+    def step(self):
+        if self.momentum and self.momentum_buffer[0] is None:
+            raise ValueError("this RMSprop was built with momentum=0 and keeps no momentum "
+                             "buffer; build a new one with momentum > 0")
+        self.step_count += 1
+        upd = self.backend._impl_rmsprop
+        for (p, g, nt), (sq, buf, gavg) in zip(self._flat, self._rms_flat):
+            upd(p, g, sq, buf, gavg, self._lr, self.alpha, self.eps, self.weight_decay,
+                self.momentum, nt)
+
+    def get_config(self):
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
+                "weight_decay": self.weight_decay, "momentum": self.momentum,
+                "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad.
+
+    At step t (from 1), with d = grad + weight_decay·param: state_sum += d² and
+    param −= lr / (1 + (t − 1)·lr_decay) · d / (sqrt(state_sum) + eps); state_sum starts at
+    initial_accumulator_value.
+    """
+
+    def __init__(self, params, lr=0.01, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, backend=None):
+        super().__init__(params, lr, backend)
+        self.lr_decay = number("lr_decay", lr_decay, 0.0)
+        self.weight_decay = number("weight_decay", weight_decay, 0.0)
+        self.initial_accumulator_value = number("initial_accumulator_value",
+                                                initial_accumulator_value, 0.0)
+        self.eps = number("eps", eps, 0.0)
+        self.state_sum = [np.full_like(p, self.initial_accumulator_value)
+                          for p, _ in self.param_groups]
+        self._make_views()
+
+    def _make_views(self):
+        super()._make_views()
+        self._sum_flat = [s.reshape(-1) for s in self.state_sum]
+        self._flat = [(p, g, for_size(p.size, min_elements=threads.PARALLEL_MIN_ELEMENTS_ADAM))
+                      for p, g, _ in self._flat]
+
+    def state_arrays(self):
+        return list(self.state_sum)
+
+    def step(self):
+        self.step_count += 1
+        upd = self.backend._impl_adagrad
+        for (p, g, nt), s in zip(self._flat, self._sum_flat):
+            upd(p, g, s, self._lr, self.lr_decay, self.eps, self.weight_decay, self.step_count,
+                nt)
+
+    def get_config(self):
+        return {"lr": self.lr, "lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
+                "initial_accumulator_value": self.initial_accumulator_value, "eps": self.eps}
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
 
 from fastlin.optim import lr_scheduler  # noqa: E402,F401  (torch.optim's layout)

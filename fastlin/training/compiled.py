@@ -6,8 +6,9 @@ from fastlin._kernels._codes import Activation, LossKind, OptimizerKind, PlanSta
 from fastlin.parallel import threads
 from fastlin.backend._validation import ACTIVATIONS
 from fastlin.layers import Dense, Dropout, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
-from fastlin.losses import BCEWithLogitsLoss, MSELoss, SoftmaxCrossEntropyLoss
-from fastlin.optim import SGD, Adam, AdamW
+from fastlin.losses import (BCEWithLogitsLoss, HuberLoss, L1Loss, MSELoss, SmoothL1Loss,
+                            SoftmaxCrossEntropyLoss)
+from fastlin.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 # TrainPlan.run's status when every loss was finite but the last update left a weight that is not
 WEIGHTS_NOT_FINITE = PlanStatus.NONFINITE_PARAMS
@@ -18,8 +19,8 @@ class CompiledLoop:
 
     Used when the model is a stack of Dense layers, each optionally followed by an activation
     whose backward reads its output (identity, relu, sigmoid, tanh, leaky_relu with alpha > 0),
-    trained with MSE, BCE-with-logits or softmax cross-entropy by SGD/Adam/AdamW over exactly
-    model.parameters(), all on the cython backend. It runs the same kernels in the same order as
+    trained with MSE, L1, smooth L1, Huber, BCE-with-logits or softmax cross-entropy by
+    SGD/Adam/AdamW/RMSprop/Adagrad over exactly model.parameters(), all on the cython backend. It runs the same kernels in the same order as
     the Python loop, so the weights come out bitwise the same, except for a single Dense(d, 1)
     under MSE or BCE (linear and logistic regression), which trains through a one-pass kernel
     whose sums run in another order (equal to rounding). ``build`` returns None for any other
@@ -28,7 +29,10 @@ class CompiledLoop:
 
     _ACTS = {Identity, ReLU, Sigmoid, Tanh, LeakyReLU}
 
-    def __init__(self, model, loss, opt, batch, X, target, sw):
+    _ROBUST = {L1Loss: LossKind.SMOOTH_L1, SmoothL1Loss: LossKind.SMOOTH_L1,
+               HuberLoss: LossKind.HUBER}
+
+    def __init__(self, model, loss, opt, batch, X, target, sw, metrics=False):
         self.model, self.loss, self.opt, self.batch = model, loss, opt, batch
         dt = model.dtype
         self.kernels = model.backend
@@ -44,11 +48,12 @@ class CompiledLoop:
             cw = None if loss.pos_weight is None else np.ascontiguousarray(
                 np.broadcast_to(np.asarray(loss.pos_weight, dt).reshape(-1), (model.n_outputs,)))
         else:
-            self.kind, self.smoothing, cw = LossKind.MSE, 0.0, None
+            self.kind = self._ROBUST.get(type(loss), LossKind.MSE)
+            self.smoothing, cw = 0.0, None
         self.cw = cw
         self.layers = []
-        state1 = opt.velocity if isinstance(opt, SGD) else opt.exp_avg
-        state2 = None if isinstance(opt, SGD) else opt.exp_avg_sq
+        state1, state2, state3 = self._states(opt)
+
         def flat(a):
             return None if a is None else a.reshape(-1)
 
@@ -58,6 +63,7 @@ class CompiledLoop:
             has_b = dense.use_bias
             s1W, s1b = state1[k], state1[k + 1] if has_b else None
             s2W, s2b = (state2[k], state2[k + 1] if has_b else None) if state2 else (None, None)
+            s3W, s3b = (state3[k], state3[k + 1] if has_b else None) if state3 else (None, None)
             k += 2 if has_b else 1
             dropping = drop is not None and drop.p > 0
             self.layers.append(self.kernels.LayerPlan(
@@ -66,6 +72,7 @@ class CompiledLoop:
                 activation=Activation.IDENTITY if act is None else ACTIVATIONS[act.activation],
                 alpha=flat(act._alpha_arg()) if isinstance(act, LeakyReLU) else None,
                 state1_W=flat(s1W), state1_b=flat(s1b), state2_W=flat(s2W), state2_b=flat(s2b),
+                state3_W=flat(s3W), state3_b=flat(s3b),
                 dropout_out=np.empty(batch * n_out, dt) if dropping else None,
                 dropout_mask=np.empty(batch * n_out, dt) if dropping else None,
                 dropout_p=drop.p if dropping else 0.0,
@@ -75,22 +82,48 @@ class CompiledLoop:
         self.tb = np.empty((batch, self.T.shape[1]) if self.T is not None and self.T.size
                            else (0, 0), dt)
         self.swb = np.empty(batch, dt)
-        if isinstance(opt, SGD):
-            optimizer = dict(opt_kind=OptimizerKind.SGD, momentum=opt.momentum,
-                             nesterov=opt.nesterov)
-        else:
-            optimizer = dict(opt_kind=OptimizerKind.ADAM, beta1=opt.betas[0], beta2=opt.betas[1],
-                             eps=opt.eps, decoupled=opt.decoupled_weight_decay)
         self.plan = self.kernels.TrainPlan(
             X, self.layers, batch=batch, loss_kind=self.kind, labels=self.labels, target=self.T,
             sample_weight=self.SW, class_weight=self.cw, smoothing=self.smoothing, lr=opt.lr,
-            weight_decay=opt.weight_decay, **optimizer, n_threads=threads.DEFAULT_THREADS,
+            weight_decay=opt.weight_decay, **self._optimizer_settings(opt),
+            loss_param=self._loss_param(loss), metrics=bool(metrics),
+            n_threads=threads.DEFAULT_THREADS,
             parallel_min=threads.PARALLEL_MIN_ELEMENTS,
             parallel_min_cheap=threads.PARALLEL_MIN_ELEMENTS_CHEAP,
             parallel_min_adam=threads.PARALLEL_MIN_ELEMENTS_ADAM, batch_X=self.xb,
             batch_labels=self.lb, batch_target=self.tb, batch_weight=self.swb)
         self.no_order = np.empty(0, np.int64)
         self.settings = self._settings()
+
+    @staticmethod
+    def _states(opt):
+        """The optimizer's state lists as the plan's state1, state2, state3 (None: absent)."""
+        if isinstance(opt, SGD):
+            return opt.velocity, None, None
+        if isinstance(opt, RMSprop):
+            return (opt.square_avg, opt.momentum_buffer if opt.momentum_buffer[0] is not None
+                    else None, opt.grad_avg if opt.centered else None)
+        if isinstance(opt, Adagrad):
+            return opt.state_sum, None, None
+        return opt.exp_avg, opt.exp_avg_sq, None
+
+    @staticmethod
+    def _optimizer_settings(opt):
+        if isinstance(opt, SGD):
+            return dict(opt_kind=OptimizerKind.SGD, momentum=opt.momentum, nesterov=opt.nesterov)
+        if isinstance(opt, RMSprop):
+            return dict(opt_kind=OptimizerKind.RMSPROP, alpha=opt.alpha, eps=opt.eps,
+                        momentum=opt.momentum)
+        if isinstance(opt, Adagrad):
+            return dict(opt_kind=OptimizerKind.ADAGRAD, lr_decay=opt.lr_decay, eps=opt.eps)
+        return dict(opt_kind=OptimizerKind.ADAM, beta1=opt.betas[0], beta2=opt.betas[1],
+                    eps=opt.eps, decoupled=opt.decoupled_weight_decay)
+
+    @staticmethod
+    def _loss_param(loss):
+        if isinstance(loss, SmoothL1Loss):
+            return float(loss.beta)
+        return float(loss.delta) if isinstance(loss, HuberLoss) else 0.0
 
     def _settings(self):
         """The optimizer's and the loss's settings the plan was built with (lr, SGD's momentum
@@ -99,6 +132,8 @@ class CompiledLoop:
         opt, loss = self.opt, self.loss
         if isinstance(opt, SGD):
             settings = (opt.weight_decay, opt.nesterov, opt.momentum == 0)
+        elif isinstance(opt, (RMSprop, Adagrad)):
+            settings = tuple(v for k, v in sorted(opt.get_config().items()) if k != "lr")
         else:
             settings = (opt.weight_decay, opt.betas[1], opt.eps, opt.decoupled_weight_decay)
         if isinstance(loss, SoftmaxCrossEntropyLoss):
@@ -107,6 +142,8 @@ class CompiledLoop:
         elif isinstance(loss, BCEWithLogitsLoss):
             pw = loss.pos_weight
             settings += (None if pw is None else np.asarray(pw, np.float64).tobytes(),)
+        else:
+            settings += (self._loss_param(loss),)
         # and the layers' fixed slopes and dropout rates
         return settings + tuple((type(layer).__name__, layer.alpha if isinstance(
             layer, LeakyReLU) else layer.p) for layer in self.model.layers
@@ -140,28 +177,32 @@ class CompiledLoop:
         return pairs
 
     @classmethod
-    def build(cls, model, loss, opt, batch, X, target, sw):
+    def build(cls, model, loss, opt, batch, X, target, sw, metrics=False):
         if model.backend_name != "cython" or cls._pairs(model.layers) is None:
             return None
-        if type(loss) not in (SoftmaxCrossEntropyLoss, BCEWithLogitsLoss, MSELoss) \
+        if type(loss) not in (SoftmaxCrossEntropyLoss, BCEWithLogitsLoss, MSELoss, L1Loss,
+                              SmoothL1Loss, HuberLoss) \
                 or loss.backend.name != "cython":
             return None
-        if type(opt) not in (SGD, Adam, AdamW) or opt.backend.name != "cython":
+        if type(opt) not in (SGD, Adam, AdamW, RMSprop, Adagrad) or opt.backend.name != "cython":
             return None
         params = model.parameters()
         if len(params) != len(opt.param_groups) or any(
                 p is not q for p, (q, _) in zip(params, opt.param_groups)):
             return None
-        return cls(model, loss, opt, batch, X, target, sw)
+        if isinstance(opt, RMSprop) and opt.momentum and opt.momentum_buffer[0] is None:
+            return None  # the Python loop's step names the problem
+        return cls(model, loss, opt, batch, X, target, sw, metrics)
 
     def run(self, order, b0, b1, drop_seed):
-        """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps]).
+        """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps,
+        sum |error|, sum error^2]).
         status >= 0 is the batch whose loss was not finite, WEIGHTS_NOT_FINITE that the last
         update left a non-finite weight, anything else below 0 success."""
         opt = self.opt
         # a schedule may move SGD's momentum or Adam's beta1 (-1: leave as built)
         momentum = (opt.momentum or -1.0) if isinstance(opt, SGD) else -1.0
-        beta1 = -1.0 if isinstance(opt, SGD) else opt.betas[0]
+        beta1 = opt.betas[0] if isinstance(opt, Adam) else -1.0
         status, out = self.plan.run(self.no_order if order is None else order, b0, b1,
                                     opt.step_count, opt.lr, drop_seed, momentum, beta1)
         self.opt.step_count += out[3]

@@ -8,6 +8,7 @@ from fastlin.layers import Dropout
 from fastlin.optim import OPTIMIZERS, Optimizer
 from fastlin.training import data as fit_data
 from fastlin.training import labels, runners, targets
+from fastlin.training import metrics as fit_metrics
 from fastlin.training.callbacks.base import CallbackList
 from fastlin.training.callbacks.early_stopping import EarlyStopping
 from fastlin.training.callbacks.history import History
@@ -52,13 +53,14 @@ def _positive_int(name, value):
     return int(value)
 
 
-def _logged_keys(loss, validation):
+def _logged_keys(loss, validation, metrics=()):
     keys = ["loss"] + (["accuracy"] if targets.is_classification(loss) else [])
+    keys += [name for name in metrics if name not in keys]
     return keys + ([f"val_{k}" for k in keys] if validation is not None else [])
 
 
 def _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience, min_delta,
-                   data, loss, epochs, batch_size):
+                   data, loss, epochs, batch_size, metrics=()):
     """fit's callbacks in the order they run: History, the progress bar, early stopping (so
     the best weights are back before the user's on_train_end), the user's, the scheduler."""
     own = [history]
@@ -74,12 +76,12 @@ def _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience, 
     step = []
     if scheduler is not None:
         step = [SchedulerStep(scheduler)]
-        step[0].check_monitor(_logged_keys(loss, data.validation))
+        step[0].check_monitor(_logged_keys(loss, data.validation, metrics))
     return CallbackList(own + list(user) + step)
 
 
 def run_epochs(model, data, opt, batch_size, orders, callbacks, make_runner, epochs, loss=None,
-               user_callbacks=False):
+               user_callbacks=False, metrics=()):
     """The epochs of a fit whose arguments are checked: Ctrl-C deferred to batch boundaries and
     the fit's thread policy in force (a count set with set_num_threads governs its matrix
     products too, restored after; otherwise BLAS keeps its own count, which the guard lowers
@@ -90,7 +92,8 @@ def run_epochs(model, data, opt, batch_size, orders, callbacks, make_runner, epo
     try:
         with _interrupt.deferred_interrupt() as interrupts:
             EpochLoop(model, data, opt, batch_size, orders, callbacks, threads, interrupts,
-                      make_runner, loss=loss, user_callbacks=user_callbacks).run(epochs)
+                      make_runner, loss=loss, user_callbacks=user_callbacks,
+                      metrics=metrics).run(epochs)
     finally:
         threads.restore()
 
@@ -98,10 +101,13 @@ def run_epochs(model, data, opt, batch_size, orders, callbacks, make_runner, epo
 def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuffle=True,
         seed=None, validation_data=None, validation_split=0.0, verbose=False,
         early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
-        class_weight=None, lr=None, callbacks=None, scheduler=None):
+        class_weight=None, lr=None, callbacks=None, scheduler=None, metrics=None):
     """Sequential.fit (its docstring holds the parameters)."""
     y, validation_data, classes = labels.encode_fit(model, y, validation_data, loss)
     loss = targets.resolve_loss(model, loss, y)
+    if metrics is None:
+        metrics = getattr(model, "compiled_metrics", None)
+    metrics = fit_metrics.resolve(metrics, loss)
     epochs = _positive_int("epochs", epochs)
     batch_size = _positive_int("batch_size", batch_size)
     data = fit_data.prepare(model, loss, X, y, sample_weight, class_weight, validation_data,
@@ -113,7 +119,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
                          "(pass that optimizer as optimizer=)")
     history = History()
     cbs = _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience,
-                         min_delta, data, loss, epochs, batch_size)
+                         min_delta, data, loss, epochs, batch_size, metrics)
     # every argument is checked: from here on the model changes
     model.optimizer, model.loss_, model.history_ = opt, loss, history
     labels.keep(model, classes)
@@ -125,8 +131,9 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
     has_dropout = any(isinstance(layer, Dropout) and layer.p > 0 for layer in model.layers)
     try:
         run_epochs(model, data, opt, batch_size, ShuffleStream(rng, data.n, shuffle, has_dropout),
-                   cbs, lambda: runners.choose(model, data, loss, opt, batch_size), epochs,
-                   loss=loss, user_callbacks=len(user) > 0)
+                   cbs, lambda: runners.choose(model, data, loss, opt, batch_size,
+                                               fit_metrics.wants_errors(metrics)), epochs,
+                   loss=loss, user_callbacks=len(user) > 0, metrics=metrics)
     finally:
         for layer, mode in zip(model.layers, modes):
             if mode is not None:

@@ -7,6 +7,7 @@ import numpy as np
 
 from fastlin._kernels import train
 from fastlin.layers import Dense
+from fastlin.training import metrics as fit_metrics
 from fastlin.training import runners, targets
 from fastlin.training.snapshot import EpochStart
 
@@ -48,11 +49,13 @@ class EpochLoop:
     make_runner : () -> runner (runners.py); called once, and again only when the runner
         reports ``stale()`` after a user's callback ran (``user_callbacks``)
     loss : the loss validation is evaluated with; its kind decides whether accuracy is logged
+    metrics : the checked metric names (training/metrics.py) logged besides loss and accuracy
     """
 
     def __init__(self, model, data, opt, batch_size, orders, callbacks, threads, interrupts,
-                 make_runner, loss=None, user_callbacks=False):
+                 make_runner, loss=None, user_callbacks=False, metrics=()):
         self.model, self.data, self.loss, self.opt = model, data, loss, opt
+        self.metrics = metrics
         self.batch_size, self.orders, self.make_runner = batch_size, orders, make_runner
         self.callbacks, self.threads, self.interrupts = callbacks, threads, interrupts
         self.user_callbacks = user_callbacks
@@ -131,12 +134,15 @@ class EpochLoop:
         record = {"loss": running.mean_loss()}
         if self.classification:
             record["accuracy"] = running.correct / self.data.n
+        n_values = self.data.n * self.model._output_width(self.data.X)
+        record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
+                                         n_values))
         if self.data.validation is not None:
             X_val, y_val, sw_val = self.data.validation
-            val = self.model.evaluate(X_val, y_val, loss=self.loss, sample_weight=sw_val)
-            record["val_loss"] = val["loss"]
-            if self.classification:
-                record["val_accuracy"] = val["accuracy"]
+            val = self.model.evaluate(X_val, y_val, loss=self.loss, sample_weight=sw_val,
+                                      metrics=self.metrics)
+            for key in val:
+                record["val_" + key] = val[key]
         if not self.runner.weights_finite():
             self._stop_non_finite(epoch, self.n_batches - 1, float("nan"))
         return record

@@ -12,15 +12,18 @@ import numpy as np
 from fastlin import _sparse
 from fastlin._kernels import train
 from fastlin.layers import Dropout
+from fastlin.training import metrics as fit_metrics
 from fastlin.training import targets
 from fastlin.training.compiled import WEIGHTS_NOT_FINITE, CompiledLoop
 
 
 class Running:
-    """The sums of an epoch so far: loss·weight, weight, correct rows, rows seen."""
+    """The sums of an epoch so far: loss·weight, weight, correct rows, rows seen, and the
+    outputs' absolute and squared errors (when a metric asks for them)."""
 
     def __init__(self):
         self.total = self.weight = self.correct = 0.0
+        self.abs_error = self.sq_error = 0.0
         self.seen = 0
 
     def mean_loss(self):
@@ -42,6 +45,8 @@ class CompiledRunner:
         running.total += out[0]
         running.weight += out[1]
         running.correct += out[2]
+        running.abs_error += out[4]
+        running.sq_error += out[5]
         running.seen = min(b1 * self.loop.batch, self.n)
         if status >= 0:
             return status, float("nan")
@@ -60,7 +65,7 @@ class PythonRunner:
     chunked = False
     plan = None
 
-    def __init__(self, model, data, loss, opt, batch_size):
+    def __init__(self, model, data, loss, opt, batch_size, errors=False):
         self.model, self.loss, self.opt, self.batch = model, loss, opt, batch_size
         self.X, self.target, self.sw = data.X, data.target, data.sw
         self.sparse = _sparse.issparse(self.X)
@@ -69,6 +74,7 @@ class PythonRunner:
         self.yb = np.empty((batch_size,) + self.target.shape[1:], self.target.dtype)
         self.swb = None if self.sw is None else np.empty(batch_size, model.dtype)
         self.classification = targets.is_classification(loss)
+        self.errors = errors  # the error sums of the "mae"/"mse" metrics
         # rows whose weight in the loss's mean is zero: a batch of them alone has no gradient
         # and is skipped (no step, as scikit-learn's MLP does)
         self.row_weight = targets.row_weights(loss, self.target, self.sw,
@@ -97,6 +103,10 @@ class PythonRunner:
             layer._fit_seed = train.dropout_seed(drop_seed, b, index)
         out = _sparse.forward(model, xs) if self.sparse else model._forward(xs)
         running.seen = stop
+        if self.errors:
+            a, q = fit_metrics.error_sums(out, ys, loss)
+            running.abs_error += a
+            running.sq_error += q
         if self.row_weight is not None and not self.row_weight[
                 slice(start, stop) if order is None else order[start:stop]].any():
             # no weight in the mean: no gradient, no step (its rows still count in the
@@ -123,11 +133,12 @@ class PythonRunner:
         return all(np.isfinite(p).all() for p in self.model.parameters())
 
 
-def choose(model, data, loss, opt, batch_size):
+def choose(model, data, loss, opt, batch_size, errors=False):
     """The compiled runner when CompiledLoop takes this model, loss and optimizer (never for
-    sparse rows), else the Python one."""
+    sparse rows), else the Python one; with errors, both add the outputs' error sums."""
     if not _sparse.issparse(data.X):
-        loop = CompiledLoop.build(model, loss, opt, batch_size, data.X, data.target, data.sw)
+        loop = CompiledLoop.build(model, loss, opt, batch_size, data.X, data.target, data.sw,
+                                  errors)
         if loop is not None:
             return CompiledRunner(loop, data.n)
-    return PythonRunner(model, data, loss, opt, batch_size)
+    return PythonRunner(model, data, loss, opt, batch_size, errors)
