@@ -442,3 +442,32 @@ def test_ctrl_c_reaches_the_validation_pass():
         with pytest.raises(KeyboardInterrupt):
             model.evaluate(X, y)
     model.evaluate(X, y)  # outside a fit nothing is pending
+
+
+def test_sklearn_refit_answers_other_threads_with_the_network_fitted_before(monkeypatch):
+    """A fit anew trains a fresh network (zeros, then drawn, then trained in place): other
+    threads predicting meanwhile got the all-zero network's uniform answer or a half-trained
+    one. They now get the network fitted before, exactly, until the new one is trained."""
+    from fastlin.sklearn import MLPClassifier
+    from fastlin.sklearn import _mlp_stochastic
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] > 0).astype(int)
+    est = MLPClassifier((16,), max_iter=3, random_state=0).fit(X, y)
+    before = est.predict_proba(X)
+    seen = []
+    end_epoch = _mlp_stochastic._StochasticSolver._end_epoch
+
+    def end_epoch_and_ask_another_thread(self, *args):
+        t = threading.Thread(target=lambda: seen.append(self.predict_proba(X)))
+        t.start()
+        t.join()
+        return end_epoch(self, *args)
+
+    monkeypatch.setattr(_mlp_stochastic._StochasticSolver, "_end_epoch",
+                        end_epoch_and_ask_another_thread)
+    est.set_params(random_state=1).fit(X, y)
+    assert len(seen) == 3
+    for p in seen:
+        np.testing.assert_array_equal(p, before)
+    assert not np.array_equal(est.predict_proba(X), before)  # the new one answers after

@@ -1,11 +1,14 @@
 """MLPClassifier and MLPRegressor: scikit-learn's networks, initial weights and training on
 fastlin's MLP. The lbfgs solver is here; sgd and adam are in _mlp_stochastic, the output
 losses in _mlp_loss."""
+import threading
+
 import numpy as np
 import scipy.linalg.blas
 import scipy.sparse as sp
 from sklearn import neural_network as _sk_nn
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state, column_or_1d
@@ -61,6 +64,7 @@ class _BaseMLP(_StochasticSolver, _Parity, BaseEstimator):
         state = self.__dict__.copy()
         opt = state.pop("_optimizer", None)
         state.pop("_l2_pairs", None)
+        state.pop("_serving", None)  # (a fit in progress in another thread)
         state.pop("_first_shuffle_cache", None)  # n int64s of the last partial_fit; rebuilt
         if opt is not None:
             state["_optimizer_state"] = (opt.weights.state_dict(), opt.biases.state_dict())
@@ -204,13 +208,23 @@ class _BaseMLP(_StochasticSolver, _Parity, BaseEstimator):
             y = y.reshape(-1, 1)
         self.__dict__.pop("_random_state_", None)  # a fresh one when first used, as sklearn does
         if first_pass:
-            self._initialize(X.shape[1], y.shape[1], self._model_dtype(X), hidden)
-        elif y.shape[1] != self.n_outputs_:
+            # other threads keep predicting with the fitted network until the new one is
+            # trained (the fresh one starts from zeros); this thread sees the new one
+            self._serving = (threading.get_ident(), self.__dict__.get("model_"))
+            try:
+                self._initialize(X.shape[1], y.shape[1], self._model_dtype(X), hidden)
+                return self._train(X, y, sample_weight, incremental)
+            finally:
+                self._serving = None
+        if y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {y.shape[1]} outputs but the fitted network has "
                              f"{self.n_outputs_}; fit again without warm_start")
-        elif [layer.out_features for layer in self._dense_layers()[:-1]] != hidden:
+        if [layer.out_features for layer in self._dense_layers()[:-1]] != hidden:
             raise ValueError("hidden_layer_sizes changed since the last fit; fit again without "
                              "warm_start")
+        return self._train(X, y, sample_weight, incremental)
+
+    def _train(self, X, y, sample_weight, incremental):
         dt = self.model_.dtype
         X = _as_model_input(X, dt)
         sw = None if sample_weight is None else sample_weight.astype(dt)
@@ -264,11 +278,24 @@ class _BaseMLP(_StochasticSolver, _Parity, BaseEstimator):
             start += size
 
     # -------------------------------------------------------------- inference
+    def _answering_model(self):
+        """The network that answers this thread: while another thread fits anew, the one
+        fitted before (never the fresh network in training)."""
+        model = self.model_
+        serving = self.__dict__.get("_serving")
+        if serving is not None and serving[0] != threading.get_ident():
+            if serving[1] is None:
+                raise NotFittedError(f"This {type(self).__name__} instance is being fitted for "
+                                     "the first time; call predict after fit returns")
+            return serving[1]
+        return model
+
     def _output(self, X):
         """The network's output (after the output activation) for validated X."""
-        X = _as_model_input(X, self.model_.dtype)
-        out = _sparse.predict(self.model_, X) if sp.issparse(X) else self.model_.predict(X)
-        K = self.model_.backend
+        model = self._answering_model()
+        X = _as_model_input(X, model.dtype)
+        out = _sparse.predict(model, X) if sp.issparse(X) else model.predict(X)
+        K = model.backend
         if self.out_activation_ == "softmax":
             K.softmax(out, out=out)
         elif self.out_activation_ == "logistic":
