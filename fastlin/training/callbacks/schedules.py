@@ -121,6 +121,7 @@ class ReduceLROnPlateau(MonitorCallback):
         self._reset()
 
     def in_cooldown(self):
+        """True during the ``cooldown`` epochs after a reduction."""
         return self._plateau.in_cooldown
 
     def on_epoch_end(self, epoch, logs=None):
