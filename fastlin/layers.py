@@ -408,7 +408,7 @@ class Tanh(Activation):
 
 
 class Abs(Activation):
-    """y = |x|."""
+    """y = abs(x), elementwise."""
     activation = "abs"
 
 

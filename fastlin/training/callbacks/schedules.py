@@ -45,7 +45,7 @@ class LearningRateScheduler(Callback):
 
     Examples
     --------
-    >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
+    >>> decay = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
     """
 
     def __init__(self, schedule, verbose=0):
