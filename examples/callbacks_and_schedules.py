@@ -1,4 +1,8 @@
-"""Callbacks and a one-cycle learning-rate schedule around fit's compiled loop, on the digits.
+"""
+Callbacks and a one-cycle schedule
+==================================
+
+Callbacks and a one-cycle learning-rate schedule around fit's compiled loop, on the digits.
 
 Run: python examples/callbacks_and_schedules.py
 """

@@ -1,7 +1,15 @@
-"""Train fastlin's MLPClassifier on a Dask array that no single task holds: 200,000 x 64
+"""
+Training on a Dask cluster
+==========================
+
+Train fastlin's MLPClassifier on a Dask array that no single task holds: 200,000 x 64
 samples in 8 chunks, generated on the workers of a local Dask cluster (two processes on the
 loopback interface), fitted chunk by chunk with dask_ml's Incremental, scored on a held-out
-chunk. Needs the extra ``fastlin[dask]`` (dask[distributed] and dask-ml)."""
+chunk. Needs the extra ``fastlin[dask]`` (dask[distributed] and dask-ml).
+
+This example is shown here but not run when the documentation is built: its worker
+processes re-import this file, and starting the cluster takes tens of seconds.
+"""
 import os
 import sys
 import time

@@ -1,5 +1,10 @@
-"""Linear regression two ways: the closed form (pseudo-inverse / normal equations, the bias as
-a column of ones) and gradient descent on the squared loss with the compiled kernels."""
+"""
+Linear regression two ways
+==========================
+
+Linear regression two ways: the closed form (pseudo-inverse / normal equations, the bias as
+a column of ones) and gradient descent on the squared loss with the compiled kernels.
+"""
 import numpy as np
 
 import fastlin

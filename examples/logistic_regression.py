@@ -1,8 +1,13 @@
-"""Binary classification with a sigmoid: why cross-entropy, not squared error.
+"""
+Logistic regression: why cross-entropy
+======================================
+
+Binary classification with a sigmoid: why cross-entropy, not squared error.
 
 At logit 5.6 for a sample whose label is 0 the model is confidently wrong. The gradient of the
 squared error after a sigmoid is 2 sigma(z) * sigma(z)(1 - sigma(z)) = 0.0073: learning stalls.
-The gradient of binary cross-entropy is sigma(z) - y = 0.9963: it pushes hard."""
+The gradient of binary cross-entropy is sigma(z) - y = 0.9963: it pushes hard.
+"""
 import numpy as np
 
 import fastlin

@@ -1,4 +1,9 @@
-"""An MLP on the handwritten digits shipped with fastlin, with validation and a saved model."""
+"""
+An MLP on the digits
+====================
+
+An MLP on the handwritten digits shipped with fastlin, with validation and a saved model.
+"""
 import os
 import tempfile
 

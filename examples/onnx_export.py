@@ -1,6 +1,11 @@
-"""Train a small MLP on the shipped digits, export it to ONNX and check onnxruntime's output
+"""
+Export to ONNX
+==============
+
+Train a small MLP on the shipped digits, export it to ONNX and check onnxruntime's output
 against predict. Needs the optional extra: pip install 'fastlin[onnx]' (without it the script
-says so and exits cleanly)."""
+says so and exits cleanly).
+"""
 import os
 import sys
 import tempfile

@@ -1,4 +1,8 @@
-"""Train, checkpoint (model + optimizer + shuffle stream), load, and continue: the resumed run
+"""
+Resume from a checkpoint
+========================
+
+Train, checkpoint (model + optimizer + shuffle stream), load, and continue: the resumed run
 ends with bitwise the weights of a run that never stopped.
 
 Run: python examples/resume_from_checkpoint.py

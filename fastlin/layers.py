@@ -132,6 +132,15 @@ class Layer:
         self._buffers.clear()
 
     def get_config(self):
+        """The constructor arguments that rebuild this layer: a dict of keyword arguments (what
+        ``model.save`` stores; empty for parameter-free layers).
+
+        Examples
+        --------
+        >>> import fastlin
+        >>> fastlin.Dense(3, 2, bias=False).get_config()
+        {'in_features': 3, 'out_features': 2, 'bias': False, 'init': 'he'}
+        """
         return {}
 
     def __repr__(self):
@@ -225,6 +234,30 @@ class Dense(Layer):
         return [self.dW, self.db] if self.use_bias else [self.dW]
 
     def forward(self, x):
+        """Compute ``x @ W + b`` for a batch, keeping `x` for :meth:`backward`.
+
+        Parameters
+        ----------
+        x : array_like of shape (n_samples, in_features), converted to the layer's dtype
+
+        Returns
+        -------
+        ndarray of shape (n_samples, out_features), the layer's buffer (the next call reuses it)
+
+        Raises
+        ------
+        ValueError : if `x` does not have ``in_features`` columns.
+
+        Examples
+        --------
+        >>> import fastlin
+        >>> layer = fastlin.Dense(2, 1, dtype="float64")
+        >>> layer.W, layer.b = [[1.0], [2.0]], [0.5]
+        >>> layer.forward([[1.0, 1.0]])
+        array([[3.5]])
+        >>> layer.backward([[1.0]]), layer.db  # dW, db are stored on the layer
+        (array([[1., 2.]]), array([1.]))
+        """
         x = _as_ready(x, self.dtype, (None, self.in_features), "x")
         self._input = x
         out = self._buffers.get("out", (x.shape[0], self.out_features), self.dtype)
@@ -259,6 +292,21 @@ class Dense(Layer):
         return out
 
     def backward(self, grad_output, need_input_grad=True):
+        """Store the gradients of ``W`` and ``b`` in ``dW`` and ``db``; return the input's.
+
+        Parameters
+        ----------
+        grad_output : array_like of shape (n_samples, out_features), d loss / d output
+        need_input_grad : bool, default True; False skips the input's gradient (a first layer)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, in_features), or None without `need_input_grad`
+
+        Raises
+        ------
+        RuntimeError : if no :meth:`forward` came first.
+        """
         x = self._input
         if x is None:
             raise RuntimeError("backward called before forward")
@@ -269,6 +317,7 @@ class Dense(Layer):
         return dX
 
     def get_config(self):
+        """See :meth:`Layer.get_config`."""
         return {"in_features": self.in_features, "out_features": self.out_features,
                 "bias": self.use_bias, "init": self.init}
 
@@ -290,6 +339,18 @@ class Activation(Layer):
         return None
 
     def forward(self, x):
+        """Apply the activation elementwise to `x` (array_like, n_samples x n_features); return
+        the result, of `x`'s shape, in the layer's buffer (the next call reuses it).
+
+        Examples
+        --------
+        >>> import fastlin
+        >>> relu = fastlin.ReLU()
+        >>> relu.forward([[-1.0, 2.0]])
+        array([[0., 2.]], dtype=float32)
+        >>> relu.backward([[1.0, 1.0]])
+        array([[0., 1.]], dtype=float32)
+        """
         x = _as_ready(x, self.dtype, (None, None), "x")
         self._input = x
         out = self._buffers.get("out", x.shape, x.dtype)
@@ -304,6 +365,13 @@ class Activation(Layer):
         return out
 
     def backward(self, grad_output, need_input_grad=True):
+        """The gradient with respect to the input of the last :meth:`forward`: an array of
+        `grad_output`'s shape (`need_input_grad` is accepted for a uniform signature).
+
+        Raises
+        ------
+        RuntimeError : if no :meth:`forward` came first.
+        """
         if self._output is None:
             raise RuntimeError("backward called before forward")
         x = self._input if self.activation not in USES_OUTPUT else None
@@ -320,22 +388,27 @@ class Activation(Layer):
 
 
 class Identity(Activation):
+    """y = x."""
     activation = "identity"
 
 
 class ReLU(Activation):
+    """y = max(x, 0)."""
     activation = "relu"
 
 
 class Sigmoid(Activation):
+    """y = 1 / (1 + exp(-x))."""
     activation = "sigmoid"
 
 
 class Tanh(Activation):
+    """y = tanh(x)."""
     activation = "tanh"
 
 
 class Abs(Activation):
+    """y = abs(x), elementwise."""
     activation = "abs"
 
 
@@ -358,11 +431,13 @@ class LeakyReLU(Activation):
         return cached
 
     def backward(self, grad_output, need_input_grad=True):
+        """See :meth:`Activation.backward`."""
         if self.alpha <= 0 and self._input is None:
             raise RuntimeError("LeakyReLU with alpha <= 0 needs its input for backward")
         return super().backward(grad_output, need_input_grad)
 
     def get_config(self):
+        """See :meth:`Layer.get_config`."""
         return {"alpha": self.alpha}
 
 
@@ -413,6 +488,7 @@ class PReLU(Activation):
         return self.dalpha
 
     def get_config(self):
+        """See :meth:`Layer.get_config`."""
         return {"num_parameters": self.num_parameters, "init": self.init}
 
 
@@ -474,6 +550,8 @@ class Dropout(Layer):
         return dropout_seed(base, calls, 0)
 
     def forward(self, x):
+        """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p) in training
+        mode; return `x` itself in eval mode (``model.eval()``)."""
         x = _as_ready(x, self.dtype, (None, None), "x")
         self._input = x
         if not self.training or self.p == 0.0:
@@ -492,6 +570,8 @@ class Dropout(Layer):
         return out
 
     def backward(self, grad_output, need_input_grad=True):
+        """`grad_output` times the last forward's mask (unchanged in eval mode); RuntimeError
+        if no :meth:`forward` came first."""
         if self._input is None:
             raise RuntimeError("backward called before forward")
         grad_output = _as_ready(grad_output, self.dtype, self._input.shape, "grad_output")
@@ -505,6 +585,7 @@ class Dropout(Layer):
         return x
 
     def get_config(self):
+        """See :meth:`Layer.get_config`."""
         return {"p": self.p}
 
 

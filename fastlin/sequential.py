@@ -129,6 +129,14 @@ class Sequential(ModelHabits):
         return [g for layer in self.layers for g in layer.gradients()]
 
     def count_params(self):
+        """The number of trainable scalars, as Keras's ``count_params``.
+
+        Examples
+        --------
+        >>> import fastlin
+        >>> fastlin.MLP([4, 8, 2]).count_params()   # 4*8 + 8 + 8*2 + 2
+        58
+        """
         return int(sum(p.size for p in self.parameters()))
 
     def __repr__(self):

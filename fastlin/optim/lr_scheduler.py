@@ -93,6 +93,13 @@ class LRScheduler:
             self._is_initial = False
 
     def get_lr(self):
+        """The learning rates for the current ``last_epoch``, one per parameter group (fastlin
+        optimizers have one), as torch's ``get_lr``; ``step`` applies them.
+
+        Returns
+        -------
+        list of float
+        """
         raise NotImplementedError
 
     def _check_can_step(self):

@@ -324,7 +324,48 @@ class _BaseMLP(_StochasticSolver, _Parity, BaseEstimator):
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """scikit-learn's MLPClassifier on fastlin's kernels: softmax outputs and cross-entropy
     for several classes; sigmoid outputs and binary cross-entropy for two classes and for
-    multilabel indicator targets."""
+    multilabel indicator targets.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
+momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
+n_iter_no_change, max_fun
+        scikit-learn's parameters, in its order, with its defaults and meaning: see
+        ``sklearn.neural_network.MLPClassifier``. `activation` also takes ``"leaky_relu"``,
+        ``"abs"`` and ``"sigmoid"`` (another name for ``"logistic"``).
+    dtype : {None, "float32", "float64"}, keyword-only, default None
+        The precision the network is trained and evaluated in. None follows the input:
+        float32 ``X`` stays float32 (half the memory traffic, usually faster), any other input
+        is converted to float64, in which the predictions equal scikit-learn's to 1e-8.
+    backend : {"cython", "numpy"}, keyword-only, default "cython"
+        The kernels every step runs on: the compiled ones, or their pure-NumPy twins (the
+        reference the tests check against; slower).
+
+    Attributes
+    ----------
+    classes_, coefs_, intercepts_, loss_, loss_curve_, best_loss_, n_iter_, t_, n_layers_, \
+n_outputs_, out_activation_, n_features_in_
+        As scikit-learn's. ``coefs_`` and ``intercepts_`` are views of the network's weights.
+    model_ : fastlin.MLP
+        The trained network.
+
+    Raises
+    ------
+    ValueError
+        From ``fit``, for a parameter value scikit-learn refuses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlin.sklearn import MLPClassifier
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]] * 10)
+    >>> y = np.array([0, 1, 1, 0] * 10)
+    >>> clf = MLPClassifier((16,), activation="tanh", solver="lbfgs", random_state=0)
+    >>> clf.fit(X, y).predict([[0., 1.], [1., 1.]])
+    array([1, 0])
+    """
 
     _spec = _spec(_sk_nn.MLPClassifier, _MLP_EXTRAS)
     _known = _MLP_KNOWN
@@ -408,6 +449,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return p
 
     def predict_log_proba(self, X):
+        """The logarithm of :meth:`predict_proba` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : array_like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), columns in the order of ``classes_``
+        """
         p = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(p, out=p)
@@ -415,7 +466,43 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """scikit-learn's MLPRegressor on fastlin's kernels: identity outputs and half the squared
-    error, or (``loss="poisson"``) exponential outputs and half the Poisson deviance."""
+    error, or (``loss="poisson"``) exponential outputs and half the Poisson deviance.
+
+    Parameters
+    ----------
+    loss, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
+momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
+n_iter_no_change, max_fun
+        scikit-learn's parameters, in its order, with its defaults and meaning: see
+        ``sklearn.neural_network.MLPRegressor`` (`loss` first from scikit-learn 1.7; earlier
+        versions take it too, as a keyword). `activation` also takes ``"leaky_relu"``,
+        ``"abs"`` and ``"sigmoid"``.
+    dtype : {None, "float32", "float64"}, keyword-only, default None
+        The precision the network is trained and evaluated in. None follows the input:
+        float32 ``X`` stays float32 (half the memory traffic, usually faster), any other input
+        is converted to float64, in which the predictions equal scikit-learn's to 1e-8.
+    backend : {"cython", "numpy"}, keyword-only, default "cython"
+        The kernels every step runs on: the compiled ones, or their pure-NumPy twins (the
+        reference the tests check against; slower).
+
+    Attributes
+    ----------
+    coefs_, intercepts_, loss_, loss_curve_, best_loss_, n_iter_, t_, n_layers_, n_outputs_, \
+out_activation_, n_features_in_
+        As scikit-learn's.
+    model_ : fastlin.MLP
+        The trained network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlin.sklearn import MLPRegressor
+    >>> X = np.linspace(0, 1, 50).reshape(-1, 1)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+    >>> reg.fit(X, 2 * X.ravel() + 1).predict([[0.5]]).round(1)
+    array([2.])
+    """
 
     _spec = _spec(_sk_nn.MLPRegressor, [("loss", "squared_error")] + _MLP_EXTRAS)
     _known = _MLP_KNOWN

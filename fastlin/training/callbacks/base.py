@@ -22,19 +22,39 @@ class Callback:
     model = None
 
     def set_model(self, model):
+        """Called by ``fit`` before training with the model being trained (``self.model``)."""
         self.model = model
 
     def on_train_begin(self, logs=None):
-        pass
+        """Called once when ``fit`` starts; `logs` is a dict (empty today)."""
 
     def on_train_end(self, logs=None):
-        pass
+        """Called once when ``fit`` ends, also after an early stop; `logs` holds the last
+        epoch's values."""
 
     def on_epoch_begin(self, epoch, logs=None):
-        pass
+        """Called before each epoch; `epoch` counts from 0, as in Keras."""
 
     def on_epoch_end(self, epoch, logs=None):
-        pass
+        """Called after each epoch with its `logs`: ``"loss"``, ``"learning_rate"`` and, when
+        computed, ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"``. Setting
+        ``self.model.stop_training = True`` here ends training after this epoch.
+
+        Parameters
+        ----------
+        epoch : int, 0-based
+        logs : dict of str to float
+
+        Examples
+        --------
+        >>> import fastlin, numpy as np
+        >>> class Record(Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print(epoch, sorted(logs))
+        >>> model = fastlin.Sequential(fastlin.Dense(2, 1), seed=0)
+        >>> _ = model.fit(np.ones((4, 2)), np.ones(4), epochs=1, callbacks=[Record()])
+        0 ['learning_rate', 'loss', 'lr']
+        """
 
 
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end")
@@ -82,6 +102,7 @@ class CallbackList:
         return len(self.callbacks)
 
     def append(self, callback):
+        """Add `callback` after the others (TypeError if it lacks the Callback hooks)."""
         self.callbacks.append(_admit(len(self.callbacks), callback))
         if self.model is not None:
             self._attach(callback)
@@ -93,23 +114,28 @@ class CallbackList:
             callback.model = self.model
 
     def set_model(self, model):
+        """Give `model` to every callback held."""
         self.model = model
         for cb in self.callbacks:
             self._attach(cb)
 
     def on_train_begin(self, logs=None):
+        """Call each callback's hook of the same name, in order."""
         for cb in self.callbacks:
             cb.on_train_begin(logs)
 
     def on_train_end(self, logs=None):
+        """Call each callback's hook of the same name, in order."""
         for cb in self.callbacks:
             cb.on_train_end(logs)
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Call each callback's hook of the same name, in order."""
         for cb in self.callbacks:
             cb.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Call each callback's hook of the same name, in order."""
         for cb in self.callbacks:
             cb.on_epoch_end(epoch, logs)
 
@@ -117,7 +143,9 @@ class CallbackList:
     # schedule. The compiled loop reports once per chunk of batches (one batch when a
     # callback needs every one), so users' callbacks, which run between epochs, never slow it.
     def batch_followers(self):
+        """The callbacks that follow batches (those with an ``on_batches_end`` method)."""
         return [cb for cb in self.callbacks if callable(getattr(cb, "on_batches_end", None))]
 
     def needs_every_batch(self):
+        """True when a callback needs a report after every batch (``every_batch``)."""
         return any(getattr(cb, "every_batch", False) for cb in self.callbacks)

@@ -84,6 +84,7 @@ class CSVLogger(Callback):
         self.close()
 
     def close(self):
+        """Close the log file (``on_train_end`` does); calling it again does nothing."""
         if self._file is not None:
             self._file.close()
         self._file = self._writer = None

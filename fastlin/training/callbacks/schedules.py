@@ -45,7 +45,7 @@ class LearningRateScheduler(Callback):
 
     Examples
     --------
-    >>> LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
+    >>> decay = LearningRateScheduler(lambda epoch, lr: lr if epoch < 10 else lr * 0.9)
     """
 
     def __init__(self, schedule, verbose=0):
@@ -121,6 +121,7 @@ class ReduceLROnPlateau(MonitorCallback):
         self._reset()
 
     def in_cooldown(self):
+        """True during the ``cooldown`` epochs after a reduction."""
         return self._plateau.in_cooldown
 
     def on_epoch_end(self, epoch, logs=None):
