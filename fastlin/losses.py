@@ -87,7 +87,49 @@ class Loss:
             target = np.ascontiguousarray(target, dtype=output.dtype)
         return target
 
+    def forward(self, output, target, sample_weight=None):
+        """The mean loss of ``output`` against ``target``; keeps d loss / d output for
+        ``backward``.
+
+        Parameters
+        ----------
+        output : ndarray of shape (n_samples, n_outputs), float32 or float64
+            The model's output (logits for the cross-entropy losses).
+        target : array
+            Targets of the output's shape, or class labels (see each loss).
+        sample_weight : array of shape (n_samples,), optional
+            Each sample's weight in the mean.
+
+        Returns
+        -------
+        float
+
+        Raises
+        ------
+        ValueError, TypeError
+            A target or weight of the wrong shape or kind, named.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlin
+        >>> loss = fastlin.MSELoss()
+        >>> float(loss.forward(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]])))
+        2.5
+        >>> loss.backward().ravel().tolist()
+        [1.0, 2.0]
+        """
+        raise NotImplementedError
+
     def get_config(self):
+        """The loss's settings as a dict of plain values (``type(loss)(**config)`` builds an
+        equal loss; saved files store it).
+
+        Examples
+        --------
+        >>> import fastlin
+        >>> fastlin.HuberLoss(delta=2.0).get_config()
+        {'delta': 2.0}
+        """
         return {}
 
     def __repr__(self):
@@ -135,13 +177,13 @@ class _RobustLoss(Loss):
 
 
 class L1Loss(_RobustLoss):
-    """torch.nn.L1Loss: mean(|output − target|) over all elements; its gradient is
+    """torch.nn.L1Loss: mean(abs(output − target)) over all elements; its gradient is
     sign(output − target) / N, 0 where they are equal. Keras's "mae"."""
 
 
 class SmoothL1Loss(_RobustLoss):
     """torch.nn.SmoothL1Loss: with d = output − target, the mean over all elements of
-    0.5·d²/beta where |d| < beta and |d| − 0.5·beta elsewhere; beta = 0 is L1Loss.
+    0.5·d²/beta where abs(d) < beta and abs(d) − 0.5·beta elsewhere; beta = 0 is L1Loss.
 
     Parameters
     ----------
@@ -161,7 +203,7 @@ class SmoothL1Loss(_RobustLoss):
 
 class HuberLoss(_RobustLoss):
     """torch.nn.HuberLoss: with d = output − target, the mean over all elements of 0.5·d²
-    where |d| < delta and delta·(|d| − 0.5·delta) elsewhere. Keras's Huber loss is the same
+    where abs(d) < delta and delta·(abs(d) − 0.5·delta) elsewhere. Keras's Huber loss is the same
     formula with the same default delta = 1.0, so the name "huber" means this loss.
 
     Parameters
@@ -377,7 +419,7 @@ def get_loss(loss, backend=None):
     """A Loss object from an instance or a name in LOSSES.
 
     Keras's names map onto these losses: "mse" MSELoss, "mae" L1Loss, "huber" HuberLoss(delta=1)
-    (Keras's Huber and torch's HuberLoss are one formula, 0.5·d² and delta·(|d| − 0.5·delta)),
+    (Keras's Huber and torch's HuberLoss are one formula, 0.5·d² and delta·(abs(d) − 0.5·delta)),
     "binary_crossentropy" BCEWithLogitsLoss, "categorical_crossentropy" (one-hot or probability
     targets) and "sparse_categorical_crossentropy" (integer labels) SoftmaxCrossEntropyLoss.
     These losses take the model's raw outputs (logits), as Keras's do with from_logits=True.

@@ -395,8 +395,8 @@ class KernelSet:
 
     def smooth_l1_loss(self, pred, target, grad=None, sample_weight=None, beta=1.0,
                        compute_grad=True, n_threads=None):
-        """torch.nn.SmoothL1Loss, the mean over all elements of 0.5 d² / beta where |d| < beta
-        and |d| - 0.5 beta elsewhere (d = pred - target; beta = 0 is L1), and its gradient.
+        """torch.nn.SmoothL1Loss, the mean over all elements of 0.5 d² / beta where abs(d) < beta
+        and abs(d) - 0.5 beta elsewhere (d = pred - target; beta = 0 is L1), and its gradient.
 
         Returns
         -------
@@ -408,8 +408,8 @@ class KernelSet:
 
     def huber_loss(self, pred, target, grad=None, sample_weight=None, delta=1.0,
                    compute_grad=True, n_threads=None):
-        """torch.nn.HuberLoss, the mean over all elements of 0.5 d² where |d| < delta and
-        delta (|d| - 0.5 delta) elsewhere (d = pred - target; delta > 0), and its gradient.
+        """torch.nn.HuberLoss, the mean over all elements of 0.5 d² where abs(d) < delta and
+        delta (abs(d) - 0.5 delta) elsewhere (d = pred - target; delta > 0), and its gradient.
 
         Returns
         -------

@@ -132,6 +132,33 @@ class Optimizer:
         if initial_lr is not None:
             self.initial_lr = initial_lr
 
+    def step(self):
+        """Update every parameter in place from its gradient (one compiled kernel call per
+        parameter array, with this optimizer's rule), and count the step.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlin
+        >>> layer = fastlin.Dense(2, 1, init="zeros", dtype="float64")
+        >>> opt = fastlin.SGD(layer.parameters(), lr=0.5)
+        >>> layer.dW[:] = 1.0
+        >>> opt.step()
+        >>> layer.W.ravel().tolist()
+        [-0.5, -0.5]
+        """
+        raise NotImplementedError
+
+    def get_config(self):
+        """The optimizer's settings as a dict of plain values (checkpoints store it).
+
+        Examples
+        --------
+        >>> import fastlin
+        >>> fastlin.SGD(fastlin.Dense(2, 1).parameters(), lr=0.1).get_config()["lr"]
+        0.1
+        """
+        return {"lr": self.lr}
+
     def zero_grad(self):
         """Set all gradients to zero (not needed: backward overwrites them)."""
         for _, g in self.param_groups:
