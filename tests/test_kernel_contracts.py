@@ -414,6 +414,28 @@ def test_cgroup_quota_is_read_like_loky(tmp_path):
     assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "absent")) is None
 
 
+def test_a_nested_cgroup_v1_quota_is_read_where_proc_self_cgroup_points(tmp_path):
+    """cgroup v1 with the process in a nested group (docker, systemd slices): the quota is in
+    cpu/<path>/, not in cpu/; a parent's quota limits too, the smallest wins."""
+    proc = tmp_path / "cgroup"
+    proc.write_text("12:memory:/a/b\n4:cpu,cpuacct:/slice/job\n0::/\n")
+    nested = tmp_path / "v1" / "cpu" / "slice" / "job"
+    nested.mkdir(parents=True)
+    (nested / "cpu.cfs_quota_us").write_text("150000\n")
+    (nested / "cpu.cfs_period_us").write_text("100000\n")
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "v1"), str(proc)) == 2
+    parent = tmp_path / "v1" / "cpu" / "slice"
+    (parent / "cpu.cfs_quota_us").write_text("100000\n")
+    (parent / "cpu.cfs_period_us").write_text("100000\n")
+    assert kernel_threads.cgroup_cpu_limit(str(tmp_path / "v1"), str(proc)) == 1
+    v2 = tmp_path / "v2"
+    (v2 / "user" / "job").mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("cpu\n")
+    (v2 / "user" / "job" / "cpu.max").write_text("300000 100000\n")
+    proc.write_text("0::/user/job\n")
+    assert kernel_threads.cgroup_cpu_limit(str(v2), str(proc)) == 3
+
+
 _THREADS_CHILD = """
 import os, sys
 import numpy as np
@@ -503,3 +525,38 @@ def test_kernel_n_threads_is_checked_whatever_the_buffer_size(bad, error):
                      lambda: K.sgd_update(x.copy(), x, n_threads=bad)):
             with pytest.raises(error, match="n_threads"):
                 call()
+
+
+def test_train_plan_refuses_buffers_that_alias():
+    """The raw TrainPlan took dW is W, exp_avg is W, G is A, exp_avg_sq is exp_avg and a batch
+    buffer viewing X: wrong losses, and in the last case the caller's X overwritten."""
+    from fastlin._kernels._codes import LossKind, OptimizerKind
+    from fastlin._kernels.train import LayerPlan, TrainPlan
+    f = np.float32
+    X, T = np.arange(30, dtype=f).reshape(10, 3), np.zeros((10, 2), f)
+    X_before = X.copy()
+
+    def layer(**swap):
+        arrays = dict(W=np.zeros(6, f), b=np.zeros(2, f), dW=np.zeros(6, f), db=np.zeros(2, f),
+                      A=np.zeros(8, f), G=np.zeros(8, f), state1_W=np.zeros(6, f),
+                      state1_b=np.zeros(2, f), state2_W=np.zeros(6, f), state2_b=np.zeros(2, f))
+        for name, other in swap.items():
+            arrays[name] = arrays[other]
+        return LayerPlan(n_out=2, **arrays)
+
+    def plan(spec, batch_X=None):
+        return TrainPlan(X, [spec], batch=4, loss_kind=LossKind.MSE, target=T,
+                         opt_kind=OptimizerKind.ADAM, lr=0.1, n_threads=1,
+                         parallel_min=1 << 18, parallel_min_cheap=1 << 22,
+                         parallel_min_adam=1 << 20,
+                         batch_X=np.zeros((4, 3), f) if batch_X is None else batch_X,
+                         batch_labels=np.zeros(4, np.int64), batch_target=np.zeros((4, 2), f),
+                         batch_weight=np.zeros(4, f))
+
+    plan(layer())  # the same arrays, each its own: fine
+    for swap in ({"dW": "W"}, {"state1_W": "W"}, {"G": "A"}, {"state2_W": "state1_W"}):
+        with pytest.raises(ValueError, match="share memory"):
+            plan(layer(**swap))
+    with pytest.raises(ValueError, match="share memory"):
+        plan(layer(), batch_X=X[:4])
+    np.testing.assert_array_equal(X, X_before)

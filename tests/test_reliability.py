@@ -471,3 +471,31 @@ def test_sklearn_refit_answers_other_threads_with_the_network_fitted_before(monk
     for p in seen:
         np.testing.assert_array_equal(p, before)
     assert not np.array_equal(est.predict_proba(X), before)  # the new one answers after
+
+
+def test_ctrl_c_in_partial_fit_never_leaves_an_update_half_applied(monkeypatch):
+    """Ctrl-C between the weights' and the intercepts' Adam step used to stop there (weights
+    updated, intercepts not). partial_fit now runs in fit's room, where Ctrl-C waits for the
+    batch boundary."""
+    import signal
+    from fastlin.sklearn import MLPClassifier
+    from fastlin.sklearn import _mlp_stochastic
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 4))
+    y = (X[:, 0] > 0).astype(int)
+    est = MLPClassifier((8,), random_state=0, batch_size=16).partial_fit(X, y, classes=[0, 1])
+    step = _mlp_stochastic._WeightsAndBiases.step
+
+    def step_with_ctrl_c_in_the_middle(self, weight_decay):
+        self.weights.weight_decay = weight_decay
+        self.weights.step()
+        signal.raise_signal(signal.SIGINT)
+        self.biases.step()
+
+    monkeypatch.setattr(_mlp_stochastic._WeightsAndBiases, "step",
+                        step_with_ctrl_c_in_the_middle)
+    with pytest.warns(UserWarning, match="interrupted"):
+        est.partial_fit(X, y)
+    opt = est._optimizer
+    assert opt.weights.step_count == opt.biases.step_count
+    monkeypatch.setattr(_mlp_stochastic._WeightsAndBiases, "step", step)

@@ -52,3 +52,51 @@ def filled(layers, dtype):
         out.append(spec._replace(**{name: empty for name in _OPTIONAL_ARRAYS
                                     if getattr(spec, name) is None}))
     return out
+
+
+_WRITTEN = ("W", "dW", "A", "G", "b", "db", "state1_W", "state1_b", "state2_W", "state2_b",
+            "dropout_out", "dropout_mask", "state3_W", "state3_b")
+
+
+def _bounds(a):
+    a = np.asarray(a)
+    if a.size == 0:
+        return None
+    low, high = np.lib.array_utils.byte_bounds(a)
+    return low, high
+
+
+def check_disjoint(reads, writes):
+    """Refuse a plan whose buffers alias: every array the plan writes (weights, gradients,
+    optimizer state, layer and batch buffers) must share no byte with any other array it
+    reads or writes. The kernels trust it; an alias (dW is W, a batch buffer that is a view of
+    X) gave wrong losses and overwrote the caller's rows. ``reads``/``writes``: {name: array}."""
+    spans = []
+    for written, arrays in ((False, reads), (True, writes)):
+        for name, a in arrays.items():
+            bounds = None if a is None else _bounds(a)
+            if bounds is not None:
+                spans.append((bounds[0], bounds[1], name, written))
+    spans.sort()
+    active = []  # spans that started earlier and may still reach the current one
+    for low, high, name, written in spans:
+        active = [s for s in active if s[1] > low]
+        for other in active:
+            if written or other[3]:
+                raise ValueError(f"TrainPlan: {other[2]} and {name} share memory; every buffer "
+                                 "the plan writes must be an array of its own")
+        active.append((low, high, name, written))
+
+
+def plan_buffers(X, labels, target, sample_weight, class_weight, layers, batch_X,
+                 batch_labels, batch_target, batch_weight):
+    """The plan's arrays by name, as check_disjoint takes them: (reads, writes)."""
+    reads = {"X": X, "labels": labels, "target": target, "sample_weight": sample_weight,
+             "class_weight": class_weight}
+    writes = {"batch_X": batch_X, "batch_labels": batch_labels, "batch_target": batch_target,
+              "batch_weight": batch_weight}
+    for i, spec in enumerate(layers):
+        reads[f"layers[{i}].alpha"] = spec.alpha
+        for name in _WRITTEN:
+            writes[f"layers[{i}].{name}"] = getattr(spec, name)
+    return reads, writes

@@ -39,7 +39,8 @@ from fastlin._kernels._train_metrics cimport _linear1_metrics, _metric_sums
 
 import numpy as np
 
-from fastlin._kernels._plan import LayerPlan, filled, or_empty  # noqa: F401 (LayerPlan: API)
+from fastlin._kernels._plan import (LayerPlan, check_disjoint, filled, or_empty,  # noqa: F401
+                                    plan_buffers)  # (LayerPlan: API)
 
 cdef extern from *:
     """
@@ -334,6 +335,9 @@ cdef class TrainPlan:
         else:
             _describe[double](self, X, labels, target, sample_weight, batch, layers, loss_kind,
                               class_weight, batch_X, batch_labels, batch_target, batch_weight)
+        # (after the shapes are known to agree: an alias is checked on a plan that is whole)
+        check_disjoint(*plan_buffers(X, labels, target, sample_weight, class_weight, layers,
+                                     batch_X, batch_labels, batch_target, batch_weight))
         self.s.loss_kind, self.s.smoothing = loss_kind, smoothing
         self.s.opt_kind, self.s.lr, self.s.momentum = opt_kind, lr, momentum
         self.s.weight_decay, self.s.nesterov, self.s.beta1 = weight_decay, nesterov, beta1

@@ -39,19 +39,40 @@ CHEAP_ACTIVATIONS = frozenset(Activation) - {Activation.SIGMOID, Activation.TANH
 _num_threads = None
 
 
-def cgroup_cpu_limit(root="/sys/fs/cgroup"):
-    """The CPU quota of this process's cgroup, rounded up (None when there is none): cgroup v2
-    ``cpu.max`` ("max 100000" or "150000 100000"), else cgroup v1 ``cpu/cpu.cfs_quota_us`` over
-    ``cpu/cpu.cfs_period_us`` (a quota of -1 means none). As loky/joblib read it."""
+def _own_cgroups(proc_cgroup):
+    """(cgroup v1 cpu controller's path, cgroup v2 path) of this process, "/" when unknown."""
+    v1 = v2 = "/"
     try:
-        v2 = os.path.join(root, "cpu.max")
-        if os.path.exists(v2):
-            with open(v2) as fh:
+        with open(proc_cgroup) as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return v1, v2
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        if parts[1] == "":
+            v2 = parts[2] or "/"
+        elif "cpu" in parts[1].split(","):
+            v1 = parts[2] or "/"
+    return v1, v2
+
+
+def _up_to(base, path):
+    """base/path, then each parent up to base itself: a quota anywhere above limits too."""
+    parts = [p for p in path.split("/") if p and p not in (".", "..")]
+    return [os.path.join(base, *parts[:k]) for k in range(len(parts), -1, -1)]
+
+
+def _quota(directory, v2):
+    try:
+        if v2:
+            with open(os.path.join(directory, "cpu.max")) as fh:
                 quota, period = fh.read().split()[:2]
         else:
-            with open(os.path.join(root, "cpu", "cpu.cfs_quota_us")) as fh:
+            with open(os.path.join(directory, "cpu.cfs_quota_us")) as fh:
                 quota = fh.read().strip()
-            with open(os.path.join(root, "cpu", "cpu.cfs_period_us")) as fh:
+            with open(os.path.join(directory, "cpu.cfs_period_us")) as fh:
                 period = fh.read().strip()
         if quota == "max":
             return None
@@ -61,6 +82,23 @@ def cgroup_cpu_limit(root="/sys/fs/cgroup"):
     if quota <= 0 or period <= 0:
         return None
     return max(1, math.ceil(quota / period))
+
+
+def cgroup_cpu_limit(root="/sys/fs/cgroup", proc_cgroup="/proc/self/cgroup"):
+    """The CPU quota of this process's cgroup, rounded up (None when there is none): cgroup v2
+    ``cpu.max`` ("max 100000" or "150000 100000"), else cgroup v1 ``cpu/cpu.cfs_quota_us`` over
+    ``cpu/cpu.cfs_period_us`` (a quota of -1 means none). Read in the process's own cgroup (its
+    path in ``/proc/self/cgroup``, nested ones included) and every cgroup above it, the
+    smallest quota winning, as loky/joblib read it."""
+    v1_path, v2_path = _own_cgroups(proc_cgroup)
+    if os.path.exists(os.path.join(root, "cpu.max")) or os.path.exists(
+            os.path.join(root, "cgroup.controllers")):
+        found = [_quota(d, True) for d in _up_to(root, v2_path)]
+    else:
+        base = os.path.join(root, "cpu")
+        found = [_quota(d, False) for d in _up_to(base, v1_path)]
+    found = [q for q in found if q is not None]
+    return min(found) if found else None
 
 
 def _count_cores():
