@@ -27,6 +27,7 @@ KERNELS = (
     "mse",
     "sgd_update",
     "adam_update",
+    "enet_cd",
 )
 
 
@@ -456,3 +457,56 @@ class KernelSet:
                         _threads.for_size(p.size, n_threads,
                                           min_elements=_threads.PARALLEL_MIN_ELEMENTS_ADAM))
         return param
+
+    # ---------------------------------------------------------------- linear models
+    def enet_cd(self, X, g, h, beta, q, b, l1, l2, fit_intercept=True, max_sweeps=1000,
+                tol=1e-12, H=None):
+        """Coordinate descent on the elastic-net penalised quadratic model of a loss (the
+        inner solver of fastlin's L1 / elastic-net logistic regression), in place.
+
+        Minimises over beta (and the intercept b) the model
+        sum_i g_i q_i + h_i q_i² / 2 + l1 ||beta||_1 + l2 / 2 ||beta||², where
+        q = X (beta - beta0) + (b - b0) is the change of the linear predictor since the
+        expansion point (beta0, b0), one coordinate at a time.
+
+        Parameters
+        ----------
+        X : array of shape (n_features, n_samples) (X transposed, so each feature's column is
+            contiguous), or a scipy.sparse CSC matrix of shape (n_samples, n_features) with
+            int32 indices; float32 or float64
+        g, h : float64 arrays of shape (n_samples,), the loss's first and second derivatives
+            in the linear predictor at the expansion point (sample weights included), h >= 0
+        beta : float64 array of shape (n_features,), updated in place
+        q : float64 array of shape (n_samples,), zeros at the expansion point; updated
+        b : float64 array of shape (1,), the intercept; updated when fit_intercept
+        l1, l2 : float >= 0, the penalty strengths
+        max_sweeps : int >= 1; tol : float >= 0, the largest squared step ((H_j + l2)·Δβ_j)²
+            (the model's squared gradient in that coordinate) of the last full sweep
+        H : float64 array of shape (n_features,), optional; receives Σ_i h_i x_ij²
+
+        Returns
+        -------
+        sweeps : int, the sweeps over the coordinates run
+        """
+        sparse = not isinstance(X, np.ndarray)
+        if sparse:
+            X = v.csc_matrix("X", X)
+            n, d = X.shape
+        else:
+            X = v.float_array("X", X, 2)
+            d, n = X.shape
+        for name, arr, size in (("g", g, n), ("h", h, n), ("q", q, n), ("beta", beta, d),
+                                ("b", b, 1)):
+            v.same_shape(name, v.float_array(name, arr, 1, np.dtype(np.float64)), (size,))
+        H = np.empty(d) if H is None else v.same_shape(
+            "H", v.float_array("H", H, 1, np.dtype(np.float64)), (d,))
+        v.apart("beta", beta, q=q, b=b, H=H, g=g, h=h)
+        v.apart("q", q, b=b, H=H, g=g, h=h)
+        l1, l2, tol = float(l1), float(l2), float(tol)
+        if not (l1 >= 0 and l2 >= 0 and tol >= 0) or not np.isfinite(l1 + l2 + tol):
+            raise ValueError(f"l1, l2 and tol must be finite numbers >= 0, got {l1}, {l2}, {tol}")
+        if isinstance(max_sweeps, bool) or int(max_sweeps) != max_sweeps or max_sweeps < 1:
+            raise ValueError(f"max_sweeps must be an integer >= 1, got {max_sweeps!r}")
+        return self._impl_enet_cd(X, sparse, g, h, beta, q, b, H, l1, l2, bool(fit_intercept),
+                                  int(max_sweeps), tol)
+
