@@ -118,6 +118,60 @@ def _target_like(y, pred):
     return y
 
 
+def _centred_operator(X, sw, alpha, fit_intercept):
+    """sqrt(sw) (X − x̄) stacked over sqrt(alpha) I, as a LinearOperator (X stays sparse), and
+    the weighted column means x̄ (zeros without an intercept)."""
+    n, d = X.shape
+    w = np.ones(n) if sw is None else sw
+    x_off = np.asarray(X.T @ w).ravel() / w.sum() if fit_intercept else np.zeros(d)
+    root, damp = np.sqrt(w), np.sqrt(alpha)
+    rows = n + (d if alpha > 0 else 0)
+
+    def matvec(v):
+        v = np.ravel(v)
+        top = root * (X @ v - x_off @ v)
+        return np.concatenate([top, damp * v]) if alpha > 0 else top
+
+    def rmatvec(u):
+        u = np.ravel(u)
+        out = X.T @ (root * u[:n]) - x_off * (root @ u[:n])
+        return out + damp * u[n:] if alpha > 0 else out
+
+    op = scipy.sparse.linalg.LinearOperator((rows, d), matvec=matvec, rmatvec=rmatvec,
+                                            dtype=np.float64)
+    return op, x_off
+
+
+def _nonnegative_least_squares(X, Y, sw, alpha, fit_intercept, tol):
+    """min ||sqrt(sw)(Y − X W − b)||² + alpha ||W||² with W >= 0 (b free): the intercept is
+    solved out by weighted centring, as scikit-learn does before its NNLS."""
+    n, d = X.shape
+    w = np.ones(n) if sw is None else sw
+    y_off = (w @ Y) / w.sum() if fit_intercept else np.zeros(Y.shape[1])
+    root = np.sqrt(w)[:, None]
+    Yc = root * (Y - y_off)
+    if alpha > 0:
+        Yc = np.vstack([Yc, np.zeros((d, Y.shape[1]))])
+    W = np.empty((d, Y.shape[1]))
+    if sp.issparse(X):
+        op, x_off = _centred_operator(X, sw, alpha, fit_intercept)
+        for j in range(Y.shape[1]):
+            x = scipy.optimize.lsq_linear(op, Yc[:, j], bounds=(0, np.inf),
+                                          lsq_solver="lsmr", tol=min(tol, 1e-10)).x
+            # the interior-point iterates approach a bound without reaching it: a coefficient
+            # within rounding of 0 is the constraint active, and NNLS reports it as 0
+            x[x <= 1e-12 * max(1.0, float(x.max(initial=0.0)))] = 0.0
+            W[:, j] = x
+    else:
+        x_off = np.average(X, axis=0, weights=w) if fit_intercept else np.zeros(d)
+        A = root * (X - x_off)
+        if alpha > 0:
+            A = np.vstack([A, np.sqrt(alpha) * np.eye(d)])
+        for j in range(Y.shape[1]):
+            W[:, j] = scipy.optimize.nnls(A, Yc[:, j])[0]
+    return W, y_off - x_off @ W
+
+
 class LinearRegression:
     """Ordinary least squares / ridge in closed form.
 
@@ -127,6 +181,10 @@ class LinearRegression:
     alpha : float >= 0, L2 strength on the coefficients (not the intercept), default 0
     solver : "lstsq" (LAPACK gelsd, the pseudo-inverse) or "normal" (normal equations)
     tol : float, the stopping tolerance of LSQR, which solves sparse X under "lstsq"
+    positive : bool, default False; True constrains the coefficients (not the intercept) to be
+        >= 0: non-negative least squares on the (weighted) centred data, by
+        scipy.optimize.nnls for dense X (scikit-learn's solver) and by
+        scipy.optimize.lsq_linear on the centred sparse operator (X never densified)
 
     X may be a scipy.sparse matrix: "lstsq" then runs LSQR on the centred operator (X is
     never densified; the intercept is the weighted mean residual, alpha the damping) and
@@ -139,11 +197,12 @@ class LinearRegression:
     noise_variance_ : float or array, the Gaussian MLE σ̂² = mean squared training residual
     """
 
-    def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq", tol=1e-6):
+    def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq", tol=1e-6, positive=False):
         self.fit_intercept = fit_intercept
         self.alpha = alpha
         self.solver = solver
         self.tol = tol
+        self.positive = positive
 
     def _design(self, X):
         if self.fit_intercept:
@@ -165,7 +224,12 @@ class LinearRegression:
         if sw is not None and not sw.sum() > 0:
             raise ValueError("sample_weight sums to zero; at least one sample needs weight")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if sp.issparse(X):
+        if not isinstance(self.positive, (bool, np.bool_)):
+            raise ValueError(f"positive must be True or False, got {self.positive!r}")
+        if self.positive:
+            W, b = _nonnegative_least_squares(X, Y, sw, alpha, self.fit_intercept, tol)
+            self.rank_ = self.singular_ = None
+        elif sp.issparse(X):
             W, b = self._solve_sparse(X, Y, sw, alpha, tol)
         else:
             W, b = self._solve_dense(X, Y, sw, alpha)

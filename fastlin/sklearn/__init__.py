@@ -21,7 +21,8 @@ Extras: ``dtype`` (None follows the input: float32 stays float32, anything else 
 float64), ``backend`` ("cython" or "numpy"), more activations ("leaky_relu", "abs", "sigmoid"
 as an alias of "logistic").
 """
-from fastlin.sklearn._linear import LinearRegression, LogisticRegression
+from fastlin.sklearn._linear import LinearRegression
+from fastlin.sklearn._logistic import LogisticRegression
 from fastlin.sklearn._mlp import MLPClassifier, MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor", "LinearRegression", "LogisticRegression"]
