@@ -163,7 +163,8 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
             with np.errstate(divide="ignore"):
                 cw = compute_class_weight(self.class_weight, classes=classes, y=y, **extra)
             per_sample = cw[np.searchsorted(classes, y)]
-            sw = np.where(sw == 0, 0.0, sw * per_sample)
+            with np.errstate(invalid="ignore"):  # 0 · inf, replaced by 0
+                sw = np.where(sw == 0, 0.0, sw * per_sample)
         if not np.all(np.isfinite(sw)) or not sw.sum() > 0:
             raise ValueError("the sample weights (times class_weight) must be finite with a "
                              "positive sum")
