@@ -84,8 +84,15 @@ class _Problem:
         return beta, float(bb[0]), q
 
     def line_search(self, loss_at, F, z, q, w, b, beta, b_new, model_decrease):
-        """The largest t = 2^-k with F(w + tΔ) <= F(w) + σ t Δ_model; None when none is."""
+        """The largest t = 2^-k with F(w + tΔ) <= F(w) + σ t Δ_model; None when none is.
+
+        A model decrease below the rounding of F itself cannot be checked on F: the step
+        is then so small that the quadratic model is exact to that rounding, and it is taken
+        whole (else the solve would stall short of tol on the gradient)."""
         t = 1.0
+        if -model_decrease <= 64 * np.finfo(float).eps * (abs(F) + 1.0):
+            w_t = w + (beta - w)
+            return t, w_t, b_new, loss_at(z + q) + self.penalty(w_t)
         for _ in range(_MAX_HALVINGS):
             w_t = w + t * (beta - w)
             F_t = loss_at(z + t * q) + self.penalty(w_t)
