@@ -28,8 +28,11 @@ def _classification_csr(n, d, density, n_classes, seed=0):
     """A CSR matrix with ~density·d entries per row and labels from a sparse linear model with
     Gumbel noise (a softmax model), so the problem has signal and is not separable."""
     rng = np.random.default_rng(seed)
-    X = sp.random(n, d, density=density, format="csr", random_state=seed,
-                  data_rvs=lambda k: rng.uniform(0.5, 1.5, k))
+    per_row = max(1, int(round(density * d)))
+    indices = rng.integers(0, d, size=n * per_row)
+    X = sp.csr_matrix((rng.uniform(0.5, 1.5, n * per_row), indices,
+                       np.arange(0, n * per_row + 1, per_row)), shape=(n, d))
+    X.sum_duplicates()  # sorted, unique column indices per row
     W = rng.standard_normal((d, n_classes)) * 3.0
     y = np.argmax(np.asarray(X @ W) + rng.gumbel(size=(n, n_classes)), axis=1)
     return X, y
