@@ -59,6 +59,7 @@ MODULES = {
     "train": ["csrc/fl_activation.c", "csrc/fl_loss.c", "csrc/fl_optim.c", "csrc/fl_random.c",
               "csrc/fl_linear.c", "csrc/fl_scan.c"],
     "checks": ["csrc/fl_scan.c"],
+    "linear_cd": [],
 }
 CACHE_KEEP = 3  # cached builds kept per module (e.g. the normal, debug and sanitizer builds)
 

@@ -10,7 +10,8 @@ variance is σ̂² = mean squared residual.
 
 LogisticRegression (sigmoid + BCE) and SoftmaxRegression (softmax + cross-entropy): a single
 Dense layer trained by the same fused kernels as the MLPs, with L-BFGS on the full batch (the
-loss is convex) and an L2 penalty on the weights.
+loss is convex) and an L2 penalty on the weights; or, with penalty="l1"/"elasticnet", by
+proximal Newton with coordinate descent.
 """
 import numpy as np
 import scipy.linalg
@@ -19,6 +20,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from fastlin import _checks, _sparse
+from fastlin._nnls import nonnegative_least_squares
+from fastlin._penalized import fit_penalized_logistic
 from fastlin.backend import get as get_backend
 from fastlin.parallel.threads import for_size
 
@@ -127,6 +130,10 @@ class LinearRegression:
     alpha : float >= 0, L2 strength on the coefficients (not the intercept), default 0
     solver : "lstsq" (LAPACK gelsd, the pseudo-inverse) or "normal" (normal equations)
     tol : float, the stopping tolerance of LSQR, which solves sparse X under "lstsq"
+    positive : bool, default False; True constrains the coefficients (not the intercept) to be
+        >= 0: non-negative least squares on the (weighted) centred data, by
+        scipy.optimize.nnls for dense X (scikit-learn's solver) and by
+        scipy.optimize.lsq_linear on the centred sparse operator (X never densified)
 
     X may be a scipy.sparse matrix: "lstsq" then runs LSQR on the centred operator (X is
     never densified; the intercept is the weighted mean residual, alpha the damping) and
@@ -139,11 +146,12 @@ class LinearRegression:
     noise_variance_ : float or array, the Gaussian MLE σ̂² = mean squared training residual
     """
 
-    def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq", tol=1e-6):
+    def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq", tol=1e-6, positive=False):
         self.fit_intercept = fit_intercept
         self.alpha = alpha
         self.solver = solver
         self.tol = tol
+        self.positive = positive
 
     def _design(self, X):
         if self.fit_intercept:
@@ -165,7 +173,12 @@ class LinearRegression:
         if sw is not None and not sw.sum() > 0:
             raise ValueError("sample_weight sums to zero; at least one sample needs weight")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if sp.issparse(X):
+        if not isinstance(self.positive, (bool, np.bool_)):
+            raise ValueError(f"positive must be True or False, got {self.positive!r}")
+        if self.positive:
+            W, b = nonnegative_least_squares(X, Y, sw, alpha, self.fit_intercept, tol)
+            self.rank_ = self.singular_ = None
+        elif sp.issparse(X):
             W, b = self._solve_sparse(X, Y, sw, alpha, tol)
         else:
             W, b = self._solve_dense(X, Y, sw, alpha)
@@ -283,10 +296,27 @@ class LinearRegression:
 
 
 class _KernelLinearClassifier:
-    """Shared L-BFGS training of a single Dense layer with a fused classification loss."""
+    """Shared training of a single Dense layer with a fused classification loss.
+
+    Parameters
+    ----------
+    C : float > 0, the inverse penalty strength (inf: no penalty)
+    fit_intercept, max_iter, tol, dtype, backend : as before
+    penalty : "l2" (default), "l1", "elasticnet" or None (no penalty, C ignored)
+    l1_ratio : float in [0, 1], the L1 share of the elastic-net penalty (only read with
+        penalty="elasticnet")
+
+    The objective is scikit-learn's: mean loss + (l1_ratio ‖W‖₁ + (1 − l1_ratio)/2 ‖W‖²)
+    / (C Σ sample_weight), the intercept unpenalised. The L2 penalty (or none) is minimised by
+    L-BFGS on the fused kernels; L1 and elastic net, which L-BFGS cannot reach (the optimum
+    has exact zeros), by proximal Newton with compiled coordinate descent
+    (fastlin._penalized).
+    """
 
     def __init__(self, C=1.0, fit_intercept=True, max_iter=200, tol=1e-6, dtype="float64",
-                 backend="cython"):
+                 backend="cython", penalty="l2", l1_ratio=0.5):
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
         self.C = C
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
@@ -301,7 +331,8 @@ class _KernelLinearClassifier:
         d = X.shape[1]
         dt = X.dtype
         n_eff = X.shape[0] if sw is None else float(sw.sum())
-        reg = 0.0 if np.isinf(float(self.C)) else 1.0 / (float(self.C) * n_eff)
+        C = np.inf if getattr(self, "penalty", "l2") is None else float(self.C)
+        reg = 0.0 if np.isinf(C) else 1.0 / (C * n_eff)
         sparse = sp.issparse(X)
         logits = np.empty((X.shape[0], n_out), dt)
         grad_logits = np.empty_like(logits)
@@ -341,10 +372,25 @@ class _KernelLinearClassifier:
 
         return f
 
+    def _l1_ratio(self):
+        """The share of L1 in the penalty: 0 for "l2" (and None, where C is ignored)."""
+        penalty, ratio = self.penalty, self.l1_ratio
+        if penalty not in ("l2", "l1", "elasticnet", None):
+            raise ValueError(f"penalty must be 'l2', 'l1', 'elasticnet' or None, got {penalty!r}")
+        if penalty == "elasticnet":
+            if isinstance(ratio, bool) or not isinstance(ratio, (int, float, np.number)) \
+                    or not 0 <= ratio <= 1:
+                raise ValueError(f"l1_ratio must be a number in [0, 1], got {ratio!r}")
+            return float(ratio)
+        return 1.0 if penalty == "l1" else 0.0
+
     def _fit_weights(self, X, target, sw, n_out, init=None):
         C = self.C
         if isinstance(C, bool) or not isinstance(C, (int, float, np.number)) or not C > 0:
             raise ValueError(f"C must be a positive number (inf for no penalty), got {C!r}")
+        ratio = self._l1_ratio()
+        if ratio > 0 and self.penalty is not None and np.isfinite(C):
+            return self._fit_proximal(X, target, sw, n_out, float(C), ratio, init)
         K = get_backend(self.backend)
         f = self._loss_and_grad(K, X, target, sw, n_out)
         d = X.shape[1]
@@ -362,6 +408,23 @@ class _KernelLinearClassifier:
         W = res.x[: d * n_out].reshape(d, n_out)
         b = res.x[d * n_out:] if self.fit_intercept else np.zeros(n_out)
         return W, b
+
+    def _fit_proximal(self, X, target, sw, n_out, C, ratio, init):
+        """The L1 / elastic-net problem by proximal Newton (fastlin._penalized)."""
+        labels = (target[:, 0] > 0.5).astype(np.int64) if n_out == 1 else target
+        n_classes = 2 if n_out == 1 else n_out
+        if init is not None:
+            init = (np.asarray(init[0], np.float64).reshape(n_out, -1), init[1])
+        coef, b, nit, ok = fit_penalized_logistic(
+            X, labels, n_classes, sw, ratio / C, (1.0 - ratio) / C,
+            fit_intercept=self.fit_intercept, max_iter=int(self.max_iter), tol=self.tol,
+            init=init, backend=self.backend)
+        self.result_ = scipy.optimize.OptimizeResult(
+            x=np.concatenate([coef.T.ravel(), b if self.fit_intercept else []]), nit=nit,
+            status=0 if ok else 1, success=ok,
+            message="converged" if ok else "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT")
+        self.n_iter_ = int(nit)
+        return coef.T, (b if self.fit_intercept else np.zeros(n_out))
 
     def _objective(self, X, y, sample_weight=None):
         """(f, n_parameters): the objective fit minimises, theta -> (value, gradient), for

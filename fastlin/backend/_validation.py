@@ -232,3 +232,21 @@ def plain_elementwise_call(a, out, like=None):
     return out is None or (type(out) is np.ndarray and out.dtype == a.dtype
                            and out.shape == a.shape and out.flags.c_contiguous
                            and out.flags.writeable and out.flags.aligned)
+
+
+def csc_matrix(name, X):
+    """A scipy.sparse CSC matrix of float32/float64 data with int32 index arrays whose
+    structure the compiled kernels may trust (checked in O(nnz))."""
+    import scipy.sparse as sp
+    if not sp.issparse(X) or X.format != "csc":
+        raise TypeError(f"{name} must be a numpy.ndarray or a scipy.sparse CSC matrix, got "
+                        f"{type(X).__name__}")
+    if X.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64, got {X.dtype}")
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        raise TypeError(f"{name} must have int32 index arrays, got {X.indices.dtype}")
+    for part in ("data", "indices", "indptr"):
+        if not getattr(X, part).flags.c_contiguous:
+            raise ValueError(f"{name}.{part} must be C-contiguous")
+    return X
+

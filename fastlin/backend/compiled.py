@@ -8,7 +8,7 @@ methods that layers call, try those first.
 """
 import numpy as np
 
-from fastlin._kernels import activations, dense, losses, optim, train
+from fastlin._kernels import activations, dense, linear_cd, losses, optim, train
 from fastlin.parallel import threads
 from fastlin.backend._base import KernelSet
 
@@ -132,6 +132,15 @@ class CompiledKernels(KernelSet):
     # Sequential.fit for stacks it can describe (see fastlin/_kernels/train.pyx).
     TrainPlan = train.TrainPlan
     LayerPlan = train.LayerPlan
+
+
+    def _impl_enet_cd(self, X, sparse, g, h, beta, q, b, H, l1, l2, fit_intercept, max_sweeps,
+                      tol):
+        if sparse:
+            return linear_cd.enet_cd_csc(X.data, X.indices, X.indptr, X.shape[0], g, h, beta, q,
+                                         b, H, l1, l2, fit_intercept, max_sweeps, tol)
+        return linear_cd.enet_cd_dense(X, g, h, beta, q, b, H, l1, l2, fit_intercept,
+                                       max_sweeps, tol)
 
 
 kernels = CompiledKernels()

@@ -239,4 +239,44 @@ class NumpyKernels(KernelSet):
         p -= dt(lr / (1.0 + (step - 1) * lr_decay)) * (g / (np.sqrt(s) + dt(eps)))
 
 
+    def _impl_enet_cd(self, X, sparse, g, h, beta, q, b, H, l1, l2, fit_intercept, max_sweeps,
+                      tol):
+        """The compiled sweeps step for step (same coordinate order, same active-set rule),
+        one column at a time in NumPy; sums in float64."""
+        if sparse:
+            cols = [(X.indices[X.indptr[j]:X.indptr[j + 1]],
+                     X.data[X.indptr[j]:X.indptr[j + 1]].astype(np.float64))
+                    for j in range(X.shape[1])]
+        else:
+            cols = [(slice(None), X[j].astype(np.float64)) for j in range(X.shape[0])]
+        for j, (rows, x) in enumerate(cols):
+            H[j] = h[rows] @ (x * x)
+        sweeps, full = 0, True
+        while sweeps < max_sweeps:
+            change = 0.0
+            for j, (rows, x) in enumerate(cols):
+                if (not full and beta[j] == 0.0) or H[j] + l2 <= 0.0:
+                    continue
+                z = H[j] * beta[j] - x @ (g[rows] + h[rows] * q[rows])
+                new = np.sign(z) * max(abs(z) - l1, 0.0) / (H[j] + l2)
+                if new != beta[j]:
+                    delta = new - beta[j]
+                    beta[j] = new
+                    q[rows] += delta * x
+                    change = max(change, ((H[j] + l2) * delta) ** 2)
+            if fit_intercept and h.sum() > 0:
+                grad = g.sum() + h @ q
+                b[0] -= grad / h.sum()
+                q -= grad / h.sum()
+                change = max(change, grad * grad)
+            sweeps += 1
+            if change <= tol:
+                if full:
+                    break
+                full = True
+            else:
+                full = False
+        return sweeps
+
+
 kernels = NumpyKernels()

@@ -7,8 +7,10 @@ Parameters: each ``__init__`` is built from the installed scikit-learn's (1.5 th
 the same names, order and defaults (``MLPRegressor(loss="squared_error", ...)`` first on 1.7+,
 ``LogisticRegression(penalty="deprecated", *, C, l1_ratio, ...)`` on 1.8+), then fastlin's
 extras as keyword-only parameters. Values are checked in ``fit`` against scikit-learn's own
-constraints; the few values fastlin does not compute (L1 penalties, other logistic solvers,
-``LinearRegression(positive=True)``) raise a ValueError that says so.
+constraints. LogisticRegression takes every penalty and solver combination scikit-learn does
+(mapped onto fastlin's L-BFGS-B and proximal Newton solvers, see its docstring) and refuses
+the others with scikit-learn's errors; LinearRegression(positive=True) solves non-negative
+least squares.
 
 The MLPs follow scikit-learn's training exactly: the same initial weights for the same
 ``random_state`` (Glorot uniform), the same shuffles, batches and early-stopping split, the
@@ -21,7 +23,8 @@ Extras: ``dtype`` (None follows the input: float32 stays float32, anything else 
 float64), ``backend`` ("cython" or "numpy"), more activations ("leaky_relu", "abs", "sigmoid"
 as an alias of "logistic").
 """
-from fastlin.sklearn._linear import LinearRegression, LogisticRegression
+from fastlin.sklearn._linear import LinearRegression
+from fastlin.sklearn._logistic import LogisticRegression
 from fastlin.sklearn._mlp import MLPClassifier, MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor", "LinearRegression", "LogisticRegression"]

@@ -17,10 +17,11 @@ def _plain_labels(binarizer, y):
 
 def _binarize(binarizer, y):
     """LabelBinarizer.transform(y).astype(bool) for _plain_labels y whose values are all in
-    classes_: one indicator column for two classes, one per class otherwise."""
+    classes_: one indicator column for one or two classes (a single class is all 0, as
+    LabelBinarizer has it), one per class otherwise."""
     classes = binarizer.classes_
     idx = np.searchsorted(classes, y)
-    if len(classes) == 2:
+    if len(classes) <= 2:
         return (idx == 1).reshape(-1, 1)
     Y = np.zeros((len(y), len(classes)), bool)
     Y[np.arange(len(y)), idx] = True

@@ -401,9 +401,6 @@ n_outputs_, out_activation_, n_features_in_
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                                  f"{self.classes_}. 'y' has {classes}.")
-        if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
-            raise ValueError(f"MLPClassifier needs samples of at least 2 classes; got 1 class "
-                             f"({self.classes_[0]})")
         Y = (_binarize(self._label_binarizer, y) if plain
              else self._label_binarizer.transform(y).astype(bool))
         if reset or not hasattr(self, "out_activation_"):
