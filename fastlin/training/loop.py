@@ -56,6 +56,8 @@ class EpochLoop:
                  make_runner, loss=None, user_callbacks=False, metrics=()):
         self.model, self.data, self.loss, self.opt = model, data, loss, opt
         self.metrics = metrics
+        self.wants_errors = fit_metrics.wants_errors(metrics)
+        self.n_values = data.n * model._output_width(data.X)
         self.batch_size, self.orders, self.make_runner = batch_size, orders, make_runner
         self.callbacks, self.threads, self.interrupts = callbacks, threads, interrupts
         self.user_callbacks = user_callbacks
@@ -102,24 +104,27 @@ class EpochLoop:
         self.epoch_start.take()
         order, drop_seed = self.orders.next_epoch()
         running = runners.Running()
-        runner, b = self.runner, 0
-        while b < self.n_batches:
-            stop_b = self._chunk_end(b) if runner.chunked else b + 1
-            started = time.perf_counter()
+        runner, b, n_batches = self.runner, 0, self.n_batches
+        chunked, followers, interrupts = runner.chunked, self.followers, self.interrupts
+        perf_counter = time.perf_counter
+        while b < n_batches:
+            stop_b = self._chunk_end(b) if chunked else b + 1
+            started = perf_counter()
             failure = runner.run(order, b, stop_b, drop_seed, running)
-            if runner.chunked:
-                elapsed = time.perf_counter() - started
+            if chunked:
+                elapsed = perf_counter() - started
                 # at most twice the last stretch: a chunk sized on a quiet moment must not
                 # run for seconds once the machine gets busy, before Ctrl-C is seen
                 self.chunk = max(1, min(self.n_batches, 2 * (stop_b - b),
                                         int(CHECK_SECONDS * (stop_b - b) / max(elapsed, 1e-9))))
             if failure is not None:
                 self._stop_non_finite(epoch, *failure)
-            for cb in self.followers:
+            for cb in followers:
                 cb.on_batches_end(b, stop_b, running)
-            if self.threads.poll() and runner.chunked:
+            if self.threads.poll() and chunked:
                 self.chunk = max(1, self.chunk // 4)  # a short stretch to judge a thread more on
-            self.interrupts.check()
+            if interrupts.pending:
+                interrupts.check()
             b = stop_b
         return self._record(epoch, running)
 
@@ -134,9 +139,9 @@ class EpochLoop:
         record = {"loss": running.mean_loss()}
         if self.classification:
             record["accuracy"] = running.correct / self.data.n
-        n_values = self.data.n * self.model._output_width(self.data.X)
-        record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
-                                         n_values))
+        if self.wants_errors:
+            record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
+                                             self.n_values))
         if self.data.validation is not None:
             X_val, y_val, sw_val = self.data.validation
             val = self.model.evaluate(X_val, y_val, loss=self.loss, sample_weight=sw_val,

@@ -16,10 +16,14 @@ from fastlin.training import metrics as fit_metrics
 from fastlin.training import targets
 from fastlin.training.compiled import WEIGHTS_NOT_FINITE, CompiledLoop
 
+_WEIGHTS_NOT_FINITE = int(WEIGHTS_NOT_FINITE)  # a plain int: compared once per chunk
+
 
 class Running:
     """The sums of an epoch so far: loss·weight, weight, correct rows, rows seen, and the
     outputs' absolute and squared errors (when a metric asks for them)."""
+
+    __slots__ = ("total", "weight", "correct", "abs_error", "sq_error", "seen")
 
     def __init__(self):
         self.total = self.weight = self.correct = 0.0
@@ -33,8 +37,8 @@ class Running:
 class CompiledRunner:
     chunked = True  # many batches per call; the loop sizes the chunks
 
-    def __init__(self, loop, n):
-        self.loop, self.n = loop, n
+    def __init__(self, loop, n, errors=False):
+        self.loop, self.n, self.batch, self.errors = loop, n, loop.batch, errors
         self.plan = loop.plan
 
     def stale(self):
@@ -45,14 +49,13 @@ class CompiledRunner:
         running.total += out[0]
         running.weight += out[1]
         running.correct += out[2]
-        running.abs_error += out[4]
-        running.sq_error += out[5]
-        running.seen = min(b1 * self.loop.batch, self.n)
-        if status >= 0:
-            return status, float("nan")
-        if status == WEIGHTS_NOT_FINITE:
-            return b1 - 1, float("nan")
-        return None
+        if self.errors:
+            running.abs_error += out[4]
+            running.sq_error += out[5]
+        running.seen = min(b1 * self.batch, self.n)
+        if status < 0:
+            return None if status != _WEIGHTS_NOT_FINITE else (b1 - 1, float("nan"))
+        return status, float("nan")
 
     def weights_finite(self):
         return True  # the plan checks its weights itself (WEIGHTS_NOT_FINITE)
@@ -140,5 +143,5 @@ def choose(model, data, loss, opt, batch_size, errors=False):
         loop = CompiledLoop.build(model, loss, opt, batch_size, data.X, data.target, data.sw,
                                   errors)
         if loop is not None:
-            return CompiledRunner(loop, data.n)
+            return CompiledRunner(loop, data.n, errors)
     return PythonRunner(model, data, loss, opt, batch_size, errors)

@@ -92,6 +92,7 @@ class CallbackList:
                             f"{type(callbacks).__name__}")
         self.callbacks = [_admit(i, cb) for i, cb in enumerate(callbacks)]
         self.model = None
+        self._dispatch = {}
         if model is not None:
             self.set_model(model)
 
@@ -104,6 +105,7 @@ class CallbackList:
     def append(self, callback):
         """Add `callback` after the others (TypeError if it lacks the Callback hooks)."""
         self.callbacks.append(_admit(len(self.callbacks), callback))
+        self._dispatch = {}
         if self.model is not None:
             self._attach(callback)
 
@@ -131,13 +133,25 @@ class CallbackList:
 
     def on_epoch_begin(self, epoch, logs=None):
         """Call each callback's hook of the same name, in order."""
-        for cb in self.callbacks:
+        acting = self._dispatch.get("on_epoch_begin")
+        for cb in self._acting("on_epoch_begin") if acting is None else acting:
             cb.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         """Call each callback's hook of the same name, in order."""
-        for cb in self.callbacks:
+        acting = self._dispatch.get("on_epoch_end")
+        for cb in self._acting("on_epoch_end") if acting is None else acting:
             cb.on_epoch_end(epoch, logs)
+
+    def _acting(self, hook):
+        """The callbacks whose `hook` is not Callback's empty one, kept until one is added:
+        the per-epoch hooks are called only on those, so a small model's epochs do not pay
+        for hooks that do nothing."""
+        empty = getattr(Callback, hook)
+        acting = [cb for cb in self.callbacks
+                  if getattr(getattr(cb, hook), "__func__", None) is not empty]
+        self._dispatch[hook] = acting
+        return acting
 
     # fit's own callbacks also follow the batches: the progress bar, a per-batch rate
     # schedule. The compiled loop reports once per chunk of batches (one batch when a
