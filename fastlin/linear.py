@@ -159,6 +159,31 @@ class LinearRegression:
         return X
 
     def fit(self, X, y, sample_weight=None):
+        """Fit least squares: the bias as a column of ones, solved by LAPACK's least squares
+        (``solver="lstsq"``, the pseudo-inverse's solution) or the normal equations (``"normal"``).
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features) or scipy.sparse matrix
+        y : array (n_samples,) or (n_samples, n_targets)
+        sample_weight : array (n_samples,), optional
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ValueError
+            Bad arguments or data, named.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlin
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> model = fastlin.LinearRegression().fit(X, 2 * X[:, 0] + 1)
+        >>> np.round([model.coef_[0], model.intercept_], 6).tolist()
+        [2.0, 1.0]"""
         if self.solver not in ("lstsq", "normal"):
             raise ValueError(f"solver must be 'lstsq' or 'normal', got {self.solver!r}")
         alpha = float(self.alpha)
@@ -257,6 +282,14 @@ class LinearRegression:
                              "use solver='lstsq' or alpha > 0") from None
 
     def predict(self, X):
+        """X @ coef_ + intercept_, of shape (n_samples,) or (n_samples, n_targets) as y was.
+
+        Examples
+        --------
+        >>> import numpy as np, fastlin
+        >>> X = np.array([[0.0], [1.0], [2.0]])
+        >>> fastlin.LinearRegression().fit(X, 3 * X[:, 0]).predict([[4.0]]).round(6).tolist()
+        [12.0]"""
         self._check_fitted()
         if sp.issparse(X):
             X = _sparse.check_X(X, self.n_features_in_)
@@ -288,6 +321,8 @@ class LinearRegression:
         return float(np.sum(-0.5 * np.log(2 * np.pi * var) - r ** 2 / (2 * var)))
 
     def negative_log_likelihood(self, X, y, noise_variance=None):
+        """The negative of ``log_likelihood``: with a fixed noise variance, the squared loss up to
+        a scale and a constant (Gaussian maximum likelihood gives the squared loss)."""
         return -self.log_likelihood(X, y, noise_variance)
 
     def _check_fitted(self):
@@ -458,6 +493,8 @@ class _KernelLinearClassifier:
             raise RuntimeError(f"this {type(self).__name__} is not fitted yet; call fit first")
 
     def decision_function(self, X):
+        """The logits X @ coef_.T + intercept_: shape (n_samples,) for two classes (the positive
+        class's), else (n_samples, n_classes)."""
         self._check_fitted()
         if sp.issparse(X):
             X = _sparse.check_X(X, self.n_features_in_)
@@ -467,6 +504,14 @@ class _KernelLinearClassifier:
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
+        """The predicted class of each row (from ``classes_``, the sorted labels fit saw).
+
+        Examples
+        --------
+        >>> import numpy as np, fastlin
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+        >>> fastlin.LogisticRegression().fit(X, [0, 0, 1, 1]).predict([[3.0], [-3.0]]).tolist()
+        [1, 0]"""
         return self.classes_[self._predict_index(X)]
 
     def score(self, X, y):
@@ -499,6 +544,8 @@ class LogisticRegression(_KernelLinearClassifier):
         return index.reshape(-1, 1).astype(dtype), 1
 
     def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, 2): 1 − sigmoid(z) and sigmoid(z) of the
+        logits z (computed without overflow)."""
         z = self.decision_function(X)
         p = 0.5 * (1 + np.tanh(0.5 * z))  # the sigmoid, without overflow
         return np.column_stack([1 - p, p])
@@ -524,6 +571,8 @@ class SoftmaxRegression(_KernelLinearClassifier):
         return np.ascontiguousarray(index, dtype=np.int64), None
 
     def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes): the softmax of the logits (the
+        largest subtracted first, so no exp overflows)."""
         z = self.decision_function(X)
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)

@@ -46,6 +46,18 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
         return {"multioutput": True}
 
     def fit(self, X, y, sample_weight=None):
+        """Fit as ``sklearn.linear_model.LinearRegression.fit`` does (ordinary least squares, or
+        non-negative with ``positive=True``), dense or sparse X.
+
+        Parameters
+        ----------
+        X : array (n_samples, n_features) or scipy.sparse matrix
+        y : array (n_samples,) or (n_samples, n_targets)
+        sample_weight : array (n_samples,), optional
+
+        Returns
+        -------
+        self"""
         self._check_parameters()
         X, y = _validate(self, X, y, accept_sparse=["csr", "csc", "coo"], multi_output=True,
                          y_numeric=True, dtype=_FLOATS)
@@ -88,11 +100,14 @@ class LinearRegression(_Parity, RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X):
+        """The fitted linear function of X, as scikit-learn's ``predict``."""
         check_is_fitted(self, "coef_")
         X = _validate(self, X, accept_sparse=["csr", "csc", "coo"], reset=False,
                       dtype=_FLOATS)
         return np.asarray(X @ np.asarray(self.coef_).T) + self.intercept_
 
     def log_likelihood(self, X, y):
+        """The Gaussian log-likelihood of y given X under the fitted model, with the noise
+        variance estimated at fit (fastlin's addition, the lecture's maximum-likelihood view)."""
         check_is_fitted(self, "coef_")
         return self._core.log_likelihood(X, y)

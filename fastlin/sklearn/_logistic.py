@@ -277,6 +277,8 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), as scikit-learn's: the sigmoid for
+        two classes, the softmax of the logits for more (multinomial)."""
         z = self.decision_function(X)
         if z.ndim == 1:
             p = 0.5 * (1 + np.tanh(0.5 * z))
@@ -286,10 +288,12 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
         return e / e.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
+        """The log of ``predict_proba``."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
+        """The class of each row with the highest probability, from ``classes_``."""
         z = self.decision_function(X)
         idx = (z > 0).astype(np.int64) if z.ndim == 1 else z.argmax(axis=1)
         return self.classes_[idx]
