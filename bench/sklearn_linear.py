@@ -1,118 +1,17 @@
-"""fastlin.sklearn's linear models against scikit-learn's, fit time and held-out score.
+"""fastlin.sklearn's linear models against scikit-learn's, fit time and held-out score
+(the rows of ``python -m fastlin bench --sklearn``, here at full size too).
 
     python bench/sklearn_linear.py [--repeat 3] [--quick] [--rows NAME ...]
 
-Each row fits fastlin's and scikit-learn's estimator alternately in this one process
-(fastlin, scikit-learn, fastlin, ...) and reports the median fit time of each, so both see
-the same machine load; the held-out scores must agree within 0.005 (accuracy for
-classifiers, R² for regressors) or the row is flagged. One thread: the script sets the
-OpenMP/BLAS thread variables before NumPy loads. When ``import sklearnex`` works, a column
-for scikit-learn-intelex's estimator is added (it is not a dependency of fastlin).
+One thread: the script sets the OpenMP/BLAS thread variables before NumPy loads. The rows and
+the timing are in fastlin/benchmarks/versus_sklearn_linear.py.
 """
 import argparse
 import os
 import sys
-import time
-import warnings
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
-
-import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
-
-TOLERANCE = 0.005
-
-
-def _classification_csr(n, d, density, n_classes, seed=0):
-    """A CSR matrix with ~density·d entries per row and labels from a sparse linear model with
-    Gumbel noise (a softmax model), so the problem has signal and is not separable."""
-    rng = np.random.default_rng(seed)
-    per_row = max(1, int(round(density * d)))
-    indices = rng.integers(0, d, size=n * per_row)
-    X = sp.csr_matrix((rng.uniform(0.5, 1.5, n * per_row), indices,
-                       np.arange(0, n * per_row + 1, per_row)), shape=(n, d))
-    X.sum_duplicates()  # sorted, unique column indices per row
-    W = rng.standard_normal((d, n_classes)) * 3.0
-    y = np.argmax(np.asarray(X @ W) + rng.gumbel(size=(n, n_classes)), axis=1)
-    return X, y
-
-
-def _classification_dense(n, d, n_classes, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    W = rng.standard_normal((d, n_classes)) * 0.3
-    y = np.argmax(X @ W + rng.gumbel(size=(n, n_classes)), axis=1)
-    return X, y
-
-
-def _regression_dense(n, d, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, d))
-    return X, X @ rng.standard_normal(d) + rng.standard_normal(n)
-
-
-def _bundled(name):
-    from sklearn import datasets
-    from sklearn.preprocessing import StandardScaler
-    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
-    return StandardScaler().fit_transform(X), y
-
-
-def rows(quick):
-    """(name, make data, estimator keyword arguments, kind); sizes shrink with quick."""
-    k = 10 if quick else 1
-    csr = dict(n=100_000 // k, d=50_000 // k, density=0.001 * k, n_classes=20)
-    return [
-        ("breast_cancer logistic", lambda: _bundled("breast_cancer"), {}, "logistic"),
-        ("digits logistic (10 classes)", lambda: _bundled("digits"), dict(max_iter=500),
-         "logistic"),
-        ("diabetes linear", lambda: _bundled("diabetes"), {}, "linear"),
-        ("dense 200000x100 5 classes", lambda: _classification_dense(200_000 // k, 100, 5),
-         {}, "logistic"),
-        ("dense regression 200000x200", lambda: _regression_dense(200_000 // k, 200), {},
-         "linear"),
-        ("CSR 100000x50000 0.1% 20 classes", lambda: _classification_csr(**csr),
-         dict(max_iter=100), "logistic"),
-        ("CSR L1 (saga, C=0.5)", lambda: _classification_csr(**csr),
-         dict(l1_ratio=1.0, C=0.5, solver="saga", max_iter=100, tol=1e-3), "logistic"),
-        ("CSR elastic net 0.5 (saga, C=0.5)", lambda: _classification_csr(**csr),
-         dict(l1_ratio=0.5, C=0.5, solver="saga", max_iter=100, tol=1e-3), "logistic"),
-    ]
-
-
-def _estimators(kind, kwargs):
-    import sklearn.linear_model as skl
-
-    import fastlin.sklearn as fls
-    name = "LogisticRegression" if kind == "logistic" else "LinearRegression"
-    out = {"fastlin": lambda: getattr(fls, name)(**kwargs),
-           "sklearn": lambda: getattr(skl, name)(**kwargs)}
-    try:
-        import sklearnex.linear_model as sklx
-        out["sklearnex"] = lambda: getattr(sklx, name)(**kwargs)
-    except ImportError:
-        pass
-    return out
-
-
-def _time_row(make, kwargs, kind, repeat):
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import train_test_split
-    X, y = make()
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0)
-    times, scores = {}, {}
-    ests = _estimators(kind, kwargs)
-    for _ in range(repeat):
-        for name, build in ests.items():  # alternating: each sees the same machine load
-            est = build()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                start = time.perf_counter()
-                est.fit(X_tr, y_tr)
-                times.setdefault(name, []).append(time.perf_counter() - start)
-            scores[name] = est.score(X_te, y_te)
-    return {name: (float(np.median(t)), scores[name]) for name, t in times.items()}
 
 
 def main(argv=None):
@@ -122,27 +21,8 @@ def main(argv=None):
     parser.add_argument("--rows", nargs="*", help="only the rows whose name contains one of "
                         "these words")
     args = parser.parse_args(argv)
-    import sklearn
-
-    import fastlin
-    print(f"fastlin {fastlin.__version__}, scikit-learn {sklearn.__version__}, OpenMP "
-          f"{fastlin.openmp_enabled()}, threads 1, median of {args.repeat} alternating fits")
-    header = f"{'row':38s} {'fastlin s':>10s} {'sklearn s':>10s} {'speed-up':>8s} " \
-             f"{'score fl':>9s} {'score sk':>9s}"
-    print(header)
-    bad = 0
-    for name, make, kwargs, kind in rows(args.quick):
-        if args.rows and not any(w.lower() in name.lower() for w in args.rows):
-            continue
-        res = _time_row(make, kwargs, kind, args.repeat)
-        (tf, sf), (ts, ss) = res["fastlin"], res["sklearn"]
-        flag = "" if abs(sf - ss) <= TOLERANCE else "  SCORES DIFFER"
-        bad += bool(flag)
-        extra = "".join(f"  {k} {t:.3f}s ({s:.4f})" for k, (t, s) in res.items()
-                        if k not in ("fastlin", "sklearn"))
-        print(f"{name:38s} {tf:10.3f} {ts:10.3f} {ts / tf:7.2f}x {sf:9.4f} {ss:9.4f}"
-              f"{extra}{flag}", flush=True)
-    return 1 if bad else 0
+    from fastlin.benchmarks.versus_sklearn_linear import run_linear_comparison
+    return 1 if run_linear_comparison(args.quick, args.repeat, args.rows) else 0
 
 
 if __name__ == "__main__":

@@ -67,7 +67,10 @@ def cmd_bench(args):
                                     run_scaling)
     if args.sklearn:
         from fastlin.benchmarks import run_sklearn_comparison
+        from fastlin.benchmarks.versus_sklearn_linear import run_linear_comparison
         run_sklearn_comparison()
+        print()
+        run_linear_comparison(quick=True)
     elif args.scaling:
         run_scaling()
     elif args.contention:
@@ -473,7 +476,9 @@ def build_parser():
     b.add_argument("--callbacks", action="store_true",
                    help="fit per step with and without callbacks and a per-batch schedule")
     b.add_argument("--sklearn", action="store_true",
-                   help="fastlin.sklearn vs scikit-learn: fit time and held-out score per data set")
+                   help="fastlin.sklearn vs scikit-learn: fit time and held-out score per data "
+                        "set, then the linear models' rows at a tenth of their size (full size: "
+                        "bench/sklearn_linear.py)")
     b.set_defaults(func=cmd_bench)
     t = _subparser(sub, "train", "DATA.csv --target COL [options]",
                    "train an MLP on a CSV file with a header row")

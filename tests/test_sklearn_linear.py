@@ -356,3 +356,12 @@ def test_compiled_enet_cd_checks_csc_structure():
         with pytest.raises(ValueError):
             linear_cd.enet_cd_csc(data, np.array(indices, np.int32), np.array(indptr, np.int32),
                                   4, *args)
+
+
+def test_bench_rows_run_and_scores_agree():
+    """`python -m fastlin bench --sklearn`'s linear rows: the bundled ones, run once here."""
+    from fastlin.benchmarks.versus_sklearn_linear import run_linear_comparison
+    lines = []
+    assert run_linear_comparison(quick=True, repeat=1, only=["breast", "diabetes"],
+                                 print_fn=lines.append) == 0
+    assert len(lines) == 4 and "SCORES DIFFER" not in "".join(lines)
