@@ -376,12 +376,7 @@ class KernelSet(UpdateKernels):
             loss = self._plain_elementwise_loss(False, pred, target, grad)
             if loss is not None:
                 return loss, grad
-        p = v.float_array("pred", pred, 2)
-        v.nonempty("pred", p)
-        t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)
-        sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
-        grad = (v.out_array("grad", grad, p.shape, p.dtype, pred=p, target=t,
-                            sample_weight=sw) if compute_grad else None)
+        p, t, sw, grad = self._elementwise_args(pred, target, grad, sample_weight, compute_grad)
         loss = self._impl_mse(p, t, grad, sw, threads.for_size(p.size, n_threads, cheap=True))
         return loss, grad
 
@@ -423,13 +418,19 @@ class KernelSet(UpdateKernels):
         return self._robust(pred, target, grad, sample_weight, compute_grad, n_threads,
                             True, delta)
 
-    def _robust(self, pred, target, grad, sample_weight, compute_grad, n_threads, huber, beta):
+    @staticmethod
+    def _elementwise_args(pred, target, grad, sample_weight, compute_grad):
+        """The checked (pred, target, sample_weight, grad) of an elementwise regression loss."""
         p = v.float_array("pred", pred, 2)
         v.nonempty("pred", p)
         t = v.same_shape("target", v.float_array("target", target, 2, p.dtype), p.shape)
         sw = v.optional_vector("sample_weight", sample_weight, p.shape[0], p.dtype)
         grad = (v.out_array("grad", grad, p.shape, p.dtype, pred=p, target=t,
                             sample_weight=sw) if compute_grad else None)
+        return p, t, sw, grad
+
+    def _robust(self, pred, target, grad, sample_weight, compute_grad, n_threads, huber, beta):
+        p, t, sw, grad = self._elementwise_args(pred, target, grad, sample_weight, compute_grad)
         loss = self._impl_robust(p, t, grad, sw, huber, beta,
                                  threads.for_size(p.size, n_threads, cheap=True))
         return loss, grad

@@ -14,6 +14,7 @@ from fastlin.optim import SGD, Adam
 from fastlin.training import run_epochs
 from fastlin.training.callbacks.base import Callback, CallbackList
 from fastlin.training.data import FitData
+from fastlin.training.snapshot import restore_parameters
 
 
 class _WeightsAndBiases:
@@ -138,8 +139,7 @@ class _StochasticSolver:
         finally:
             model.stop_training = False
         if self.early_stopping:
-            for p, best in zip(model.parameters(), self._best_params):
-                np.copyto(p, best)
+            restore_parameters(model, self._best_params)
 
     # ------------------------------------------------------------- before the epochs
     def _validation_split(self, X, Y, sw):

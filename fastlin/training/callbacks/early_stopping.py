@@ -1,8 +1,7 @@
 """Stop training when a monitored quantity stops improving."""
-import numpy as np
-
 from fastlin.backend._validation import integer, number
 from fastlin.training.callbacks._monitor import MonitorCallback
+from fastlin.training.snapshot import copy_parameters, restore_parameters
 
 
 class EarlyStopping(MonitorCallback):
@@ -54,12 +53,7 @@ class EarlyStopping(MonitorCallback):
         return value + self.min_delta < reference
 
     def _snapshot(self):
-        params = self.model.parameters()
-        if self.best_weights is None:
-            self.best_weights = [p.copy() for p in params]
-        else:
-            for s, p in zip(self.best_weights, params):
-                np.copyto(s, p)
+        self.best_weights = copy_parameters(self.model, self.best_weights)
 
     def on_epoch_end(self, epoch, logs=None):
         current = self._monitor_value(logs)
@@ -88,5 +82,4 @@ class EarlyStopping(MonitorCallback):
             if self.verbose:
                 print(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
-            for p, s in zip(self.model.parameters(), self.best_weights):
-                np.copyto(p, s)
+            restore_parameters(self.model, self.best_weights)
