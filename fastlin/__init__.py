@@ -12,9 +12,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastlin import _kernels  # noqa: E402,F401  (raises the build hint when the extension is missing)
 from fastlin._kernels._config import openmp_enabled  # noqa: E402
-from fastlin.parallel import blas_threads as _blas_threads  # noqa: E402
-
-_blas_threads.choose()  # SciPy's or NumPy's OpenBLAS, before any product runs
 from fastlin.backend import get_num_threads, set_num_threads
 from fastlin.io import load, load_checkpoint
 from fastlin.layers import (Abs, Dense, Dropout, Identity, Layer, LeakyReLU, PReLU, ReLU,
@@ -31,6 +28,10 @@ __version__ = "0.1.0"
 from fastlin.parallel import calibration as _calibration  # noqa: E402
 
 _calibration.load()  # this machine's measured thread thresholds, if `bench --calibrate` stored them
+
+from fastlin.parallel import gemm_choice as _gemm_choice  # noqa: E402
+
+_gemm_choice.choose()  # the GEMM per size class: FASTLIN_BLAS, or measured here once and stored
 
 __all__ = [
     "Abs", "Adagrad", "Adam", "AdamW", "BCEWithLogitsLoss", "Dense", "Dropout", "GaussianNLLLoss",

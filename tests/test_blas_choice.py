@@ -1,5 +1,6 @@
-"""fastlin's products go to SciPy's or NumPy's OpenBLAS, chosen at import by version
-(fastlin/parallel/blas_threads.py). Both paths must give the same products, in float32 and
+"""fastlin's products go to SciPy's or NumPy's OpenBLAS (fastlin/parallel/blas_threads.py; which
+one is measured at import by fastlin/parallel/gemm_choice.py, tested in test_gemm_choice.py, with
+blas_threads' version rule as its tie-break and fallback). Both paths must give the same products, in float32 and
 float64, through GEMM and the GEMV shortcut, and the choice must follow FASTLIN_BLAS."""
 import os
 import subprocess
@@ -21,15 +22,14 @@ def restore_choice():
     blas_threads.choose(before)
 
 
-def test_auto_takes_the_newer_openblas():
+def test_version_rule_takes_the_newer_openblas(restore_choice):
     libs = blas_threads._load()
     assert "scipy" in libs
     expected = "scipy"
     if "numpy" in libs and libs["numpy"].version > libs["scipy"].version \
             and blas_threads._has_products(libs["numpy"]):
         expected = "numpy"
-    if os.environ.get("FASTLIN_BLAS", "auto") in ("", "auto"):
-        assert blas_threads.chosen() == expected
+    assert blas_threads.choose("auto") == expected
     assert _blas.using_ilp64() == (blas_threads.chosen() == "numpy")
 
 

@@ -1,8 +1,9 @@
-"""Row-major matrix products through the BLAS that SciPy ships, or through NumPy's.
+"""Row-major matrix products through the BLAS that SciPy ships, NumPy's, or the ``blis`` package.
 
-Which one is chosen in Python (fastlin/parallel/blas_threads.py) and handed here as four
-function pointers of NumPy's ILP64 OpenBLAS (64-bit integer arguments); without them the calls go
-to ``scipy.linalg.cython_blas``.
+Which one is chosen in Python (fastlin/parallel/gemm_choice.py) and handed here as function
+pointers: NumPy's ILP64 OpenBLAS (64-bit integer arguments), without which the calls go to
+``scipy.linalg.cython_blas``; and, per size class of product (``product_class``), the row-major
+GEMM of the ``blis`` package where it measured faster. GEMV always stays with OpenBLAS.
 
 Design: BLAS is column-major. A row-major C = op(A) op(B) of shape (m, n) is, read column-major,
 Cᵀ = op(B)ᵀ op(A)ᵀ, so the call swaps the operands and their transpose flags instead of copying
@@ -41,11 +42,23 @@ ctypedef void (*dgemv64_t)(const char *, const int64_t *, const int64_t *, const
                            const double *, const int64_t *, const double *, const int64_t *,
                            const double *, double *, const int64_t *) noexcept nogil
 
+# the blis package's row-major GEMM (blis.cy.sgemm / dgemm, exported as Cython capsules)
+ctypedef void (*blis_sgemm_t)(bint, bint, int, int, int, float, const float *, int,
+                              const float *, int, float, float *, int) noexcept nogil
+ctypedef void (*blis_dgemm_t)(bint, bint, int, int, int, double, const double *, int,
+                              const double *, int, double, double *, int) noexcept nogil
+
 cdef sgemm64_t _sgemm64 = NULL
 cdef dgemm64_t _dgemm64 = NULL
 cdef sgemv64_t _sgemv64 = NULL
 cdef dgemv64_t _dgemv64 = NULL
 cdef bint _ilp64 = False
+cdef blis_sgemm_t _blis_sgemm = NULL
+cdef blis_dgemm_t _blis_dgemm = NULL
+# size classes of a product by its multiply-adds m*n*k: small below 2**20 (W1's last layer),
+# medium below 2**26 (W1's first two), large from there (W2's); True sends the class to blis
+cdef bint _class_blis[3]
+cdef int64_t SMALL_CLASS_MACS = 1 << 20, MEDIUM_CLASS_MACS = 1 << 26
 cdef bint _small_enabled = True
 # rows per thread's share of a large small-product (predict on many rows): every row is
 # computed alone, so the split never changes a result
@@ -61,6 +74,38 @@ def use_ilp64(size_t sgemm_addr, size_t dgemm_addr, size_t sgemv_addr, size_t dg
     _sgemm64, _dgemm64 = <sgemm64_t>sgemm_addr, <dgemm64_t>dgemm_addr
     _sgemv64, _dgemv64 = <sgemv64_t>sgemv_addr, <dgemv64_t>dgemv_addr
     _ilp64 = True
+
+
+def use_blis(size_t sgemm_addr, size_t dgemm_addr):
+    """Make the blis package's row-major sgemm/dgemm at these addresses available to the size
+    classes that ``route_classes`` sends to it."""
+    global _blis_sgemm, _blis_dgemm
+    if not (sgemm_addr and dgemm_addr):
+        raise ValueError("use_blis: both blis entry points must be non-null addresses")
+    _blis_sgemm, _blis_dgemm = <blis_sgemm_t>sgemm_addr, <blis_dgemm_t>dgemm_addr
+
+
+def route_classes(small, medium, large):
+    """Send each size class of GEMM (see ``product_class``) to blis (True) or to the OpenBLAS
+    chosen by use_ilp64/use_scipy (False). blis must have been given first."""
+    if (small or medium or large) and _blis_sgemm == NULL:
+        raise ValueError("route_classes: call use_blis first")
+    _class_blis[0], _class_blis[1], _class_blis[2] = bool(small), bool(medium), bool(large)
+
+
+def routed_classes():
+    """(small, medium, large): True where that size class of GEMM goes to blis."""
+    return bool(_class_blis[0]), bool(_class_blis[1]), bool(_class_blis[2])
+
+
+cdef inline int _product_class(int64_t m, int64_t n, int64_t k) noexcept nogil:
+    cdef int64_t macs = m * n * k
+    return 0 if macs < SMALL_CLASS_MACS else (1 if macs < MEDIUM_CLASS_MACS else 2)
+
+
+def product_class(int m, int n, int k):
+    """0 (small), 1 (medium) or 2 (large): the size class of an (m x k) @ (k x n) product."""
+    return _product_class(m, n, k)
 
 
 def use_scipy():
@@ -189,6 +234,12 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
             _gemv(no, n, k, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
         return
     cdef int64_t m64 = m, n64 = n, k64 = k, lda64 = lda, ldb64 = ldb, ldc64 = ldc
+    if k > 0 and _class_blis[_product_class(m, n, k)]:
+        if floating is float:
+            _blis_sgemm(trans_a, trans_b, m, n, k, alpha_f, a, lda, b, ldb, beta_f, c, ldc)
+        else:
+            _blis_dgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
     if _ilp64:
         if floating is float:
             _sgemm64(&ta, &tb, &n64, &m64, &k64, &alpha_f, b, &ldb64, a, &lda64, &beta_f, c,

@@ -9,7 +9,7 @@ from fastlin._timing import alternate
 from fastlin.benchmarks.baselines import gemm_floor
 from fastlin.benchmarks.kernels import small_gemm_rows
 from fastlin.benchmarks.workloads import WORKLOADS
-from fastlin.parallel import blas_threads, calibration, contention
+from fastlin.parallel import blas_threads, calibration, contention, gemm_choice
 from fastlin.parallel import threads as kernel_threads
 
 
@@ -46,15 +46,8 @@ def describe_choices(print_fn=print, measure=True):
     if coretype:
         print_fn(f"OPENBLAS_CORETYPE={coretype} is set: OpenBLAS runs that core's kernels, which "
                  f"may be slower than this CPU's (unset it for the numbers below)")
-    libs = blas_threads.libraries()
-    chosen = blas_threads.chosen()
-    others = ", ".join(f"{name}'s OpenBLAS {version}" for name, (version, _) in libs.items()
-                       if name != chosen)
-    rule = os.environ.get("FASTLIN_BLAS", "auto") or "auto"
-    version = libs[chosen][0] if chosen in libs else "(library not found)"
-    print_fn(f"BLAS for fastlin's products: {chosen}'s OpenBLAS {version} "
-             f"(FASTLIN_BLAS={rule}: the newer release; also loaded: {others or 'none'})")
-    if measure and len(libs) > 1:
+    describe_gemm(print_fn)
+    if measure and len(blas_threads.libraries()) > 1:
         t = blas_choice_rows()
         flops = 2 * 128 * (784 * 256 + 256 * 128 + 128 * 10) * 2 + 2 * 128 * (256 * 128 + 128 * 10)
         print_fn("  W1's products, 1 BLAS thread: " + ", ".join(
@@ -76,6 +69,37 @@ def describe_choices(print_fn=print, measure=True):
              f"memory-bound {show(kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP)}; "
              f"{kernel_threads.THRESHOLD_SOURCE}")
     print_fn(f"fit's contention guard: {guard}")
+
+
+def _library_names():
+    """{"scipy"|"numpy"|"blis": "SciPy's OpenBLAS 0.3.30" ...} for the GEMMs loaded here."""
+    names = {name: f"{name.capitalize() if name == 'numpy' else 'SciPy'}'s OpenBLAS {version}"
+             .replace("Numpy", "NumPy") for name, (version, _) in blas_threads.libraries().items()}
+    blis = gemm_choice.blis_library()
+    if blis is not None:
+        names["blis"] = f"blis {blis['version']} ({blis['arch']} kernels)"
+    return names
+
+
+def describe_gemm(print_fn=print):
+    """The GEMM in force per size class, why, and the timings behind a measured choice."""
+    names = _library_names()
+    now = gemm_choice.in_force()
+    print_fn(f"GEMM per size class of product ({now['source']}):")
+    bounds = {"small": "< 2^20 multiply-adds", "medium": "< 2^26", "large": ">= 2^26"}
+    timings = now["timings"] or {}
+    for cls in gemm_choice.CLASSES:
+        line = f"  {cls:<7}({bounds[cls]}): {names.get(now[cls], now[cls])}"
+        for label, key in (("1 BLAS thread", "one"), ("default threads", "many")):
+            times = timings.get(key, {}).get(cls)
+            if times:
+                flops = sum(2 * m * n * k * (4 if cls == "small" else 1)
+                            for _, _, m, n, k in gemm_choice.SHAPES[cls])
+                line += f"; {label}: " + ", ".join(
+                    f"{name} {flops / sec / 1e9:.0f}" for name, sec in times.items()) + " GFLOP/s"
+        print_fn(line)
+    if "blis" not in names:
+        print_fn("  (blis is not installed: pip install fastlin[blis] makes it a candidate)")
 
 
 def run_calibration(print_fn=print, sizes=None, repeat=7):
@@ -107,4 +131,7 @@ def run_calibration(print_fn=print, sizes=None, repeat=7):
     calibration.load(path)
     print_fn(f"stored in {path}; fastlin uses these from now on on this machine (delete the file "
              f"to return to the built-in ones)")
+    if os.environ.get("FASTLIN_BLAS", "auto").strip().lower() in ("", "auto"):
+        gemm_choice.calibrate()
+        describe_gemm(print_fn)
     return result

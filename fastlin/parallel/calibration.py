@@ -39,12 +39,13 @@ FILENAME = "thread-thresholds.json"
 KINDS = ("exp", "cheap", "adam")
 
 
-def cache_path():
+def cache_path(filename=FILENAME):
+    """Where a measurement for this machine is stored: ``$FASTLIN_CACHE_DIR/<filename>``."""
     base = os.environ.get("FASTLIN_CACHE_DIR")
     if not base:
         base = os.path.join(os.environ.get("XDG_CACHE_HOME") or
                             os.path.join(os.path.expanduser("~"), ".cache"), "fastlin")
-    return os.path.join(base, FILENAME)
+    return os.path.join(base, filename)
 
 
 def cpu_name():
