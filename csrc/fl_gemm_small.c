@@ -17,6 +17,16 @@ int fl_gemm_small_f32(int trans_a, int trans_b, fl_index m, fl_index n, fl_index
     return FL_DISPATCH(fl_gemm_small, (trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, c, ldc));
 }
 
+#define FL_TEMPLATE "fl_transpose_tmpl.h"
+#include "fl_float_variants.h"
+#undef FL_TEMPLATE
+
+void fl_transpose_f32(fl_index rows, fl_index cols, const float *src, fl_index lds, float *dst,
+                      fl_index ldd)
+{
+    FL_DISPATCH(fl_transpose, (rows, cols, src, lds, dst, ldd));
+}
+
 #define FL_REAL double
 #define FL_SUFFIX _f64
 #include "fl_gemm_small_tmpl.h"

@@ -35,6 +35,13 @@
 int fl_gemm_small_f32(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k, float alpha,
                       const float *a, fl_index lda, const float *b, fl_index ldb, float *c,
                       fl_index ldc);
+/* dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols. Why: OpenBLAS has small-matrix
+ * kernels for X @ W and X^T dZ but none for dZ @ W^T (column-major "TN"), which it packs like a
+ * large product: a 32x64x64 one ran 2.3x as long as X @ W of the same size. For a W of at most
+ * FL_GEMM_SMALL_PACK values, fastlin/_kernels/_blas.pyx transposes W (0.2 us at 64x64) and
+ * multiplies without a transpose instead. */
+void fl_transpose_f32(fl_index rows, fl_index cols, const float *src, fl_index lds, float *dst,
+                      fl_index ldd);
 int fl_gemm_small_f64(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k, double alpha,
                       const double *a, fl_index lda, const double *b, fl_index ldb, double *c,
                       fl_index ldc);

@@ -143,22 +143,26 @@ def test_switch_returns_the_previous_setting():
 
 
 @pytest.mark.parametrize("path", [True, False], indirect=True, ids=["small", "blas"])
-def test_tiny_network_trains_the_same_through_fit_and_python_steps(path):
-    """The compiled loop and the layer-by-layer path share gemm_rm, so W4-sized nets stay
-    bitwise equal whichever path the products take."""
+@pytest.mark.parametrize("sizes,act,batch", [([2, 16, 1], "tanh", 4),
+                                             ([20, 64, 64, 1], "relu", 32)])
+def test_small_networks_train_the_same_through_fit_and_python_steps(path, sizes, act, batch):
+    """The compiled loop and the layer-by-layer path share gemm_rm, so W4- and W3-sized nets
+    stay bitwise equal whichever path the products take (W3's dZ @ Wᵀ through the transposed
+    weights)."""
     import fastlin
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((64, 2)).astype(np.float32)
-    y = (X[:, :1] * X[:, 1:]).astype(np.float32)
-    a = fastlin.MLP([2, 16, 1], activation="tanh", seed=1)
-    b = fastlin.MLP([2, 16, 1], activation="tanh", seed=1)
+    X = rng.standard_normal((64, sizes[0])).astype(np.float32)
+    y = (X[:, :1] * X[:, 1:2]).astype(np.float32)
+    a = fastlin.MLP(sizes, activation=act, seed=1)
+    b = fastlin.MLP(sizes, activation=act, seed=1)
     opt_a = fastlin.SGD(a.parameters(), lr=0.05)
     opt_b = fastlin.SGD(b.parameters(), lr=0.05)
-    a.fit(X, y, loss=fastlin.MSELoss(), optimizer=opt_a, epochs=3, batch_size=4, shuffle=False)
+    a.fit(X, y, loss=fastlin.MSELoss(), optimizer=opt_a, epochs=3, batch_size=batch,
+          shuffle=False)
     loss = fastlin.MSELoss()
     for _ in range(3):
-        for s in range(0, 64, 4):
-            loss.forward(b.forward(X[s:s + 4]), y[s:s + 4])
+        for s in range(0, 64, batch):
+            loss.forward(b.forward(X[s:s + batch]), y[s:s + batch])
             b.backward(loss.backward())
             opt_b.step()
     for pa, pb in zip(a.parameters(), b.parameters()):
@@ -172,3 +176,21 @@ def test_time_product_measures_both_paths_and_refuses_bad_shapes():
     for bad in [(0, 16, 2, 10), (4, 16, 2, 0), (1 << 13, 1, 1 << 12, 1)]:
         with pytest.raises(ValueError, match="time_product"):
             _blas.time_product(False, False, *bad[:3], True, bad[3])
+
+
+# dZ @ Wᵀ with W of 257..8192 values: W is transposed in registers (csrc/fl_transpose_tmpl.h)
+# and multiplied without a transpose. Sizes off the 8x8 blocks, the largest W that qualifies
+# (8192 values), one just above it (BLAS's transposed product), and one row (GEMV).
+NT_SHAPES = [(32, 64, 64), (7, 13, 29), (33, 20, 64), (128, 128, 10), (5, 8, 1024),
+             (3, 1024, 8), (64, 64, 128), (64, 65, 127), (1, 64, 64)]
+
+
+@pytest.mark.parametrize("n,k,m", NT_SHAPES)
+def test_input_gradient_through_the_transposed_weights(n, k, m):
+    rng = np.random.default_rng(n + 7 * k + 31 * m)
+    dZ = rng.standard_normal((n, m)).astype(np.float32)
+    W = rng.standard_normal((k, m)).astype(np.float32)
+    dX = np.full((n, k), np.nan, np.float32)
+    dense.dense_backward(rng.standard_normal((n, k)).astype(np.float32), W, dZ,
+                         np.empty((k, m), np.float32), np.empty(m, np.float32), dX, True, True)
+    _check(dX, dZ, W.T, np.float32)

@@ -138,7 +138,7 @@ def test_describe_choices_when_the_chosen_library_was_not_found(monkeypatch):
     monkeypatch.setattr(blas_threads, "_libraries", {})
     lines = []
     benchmarks.describe_choices(lines.append, measure=False)
-    assert any("BLAS for fastlin's products" in line for line in lines)
+    assert any("GEMM per size class" in line for line in lines)
 
 
 def test_adam_follows_a_calibrated_threshold(cache_dir):

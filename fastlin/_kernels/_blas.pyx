@@ -24,7 +24,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 from fastlin._kernels._contracts cimport fl_threads
 from fastlin._kernels._csrc cimport (
-    FL_GEMM_SMALL_MACS, FL_GEMM_SMALL_ROW_MACS, fl_gemm_small_f32, fl_gemm_small_f64,
+    FL_GEMM_SMALL_MACS, FL_GEMM_SMALL_PACK, FL_GEMM_SMALL_ROW_MACS, fl_gemm_small_f32,
+    fl_gemm_small_f64, fl_transpose_f32,
 )
 
 ctypedef void (*sgemm64_t)(const char *, const char *, const int64_t *, const int64_t *,
@@ -182,6 +183,17 @@ cdef inline void _gemv(char trans, int rows, int cols, double alpha, const float
               y, &incy)
 
 
+cdef void _gemm_nt_transposed(int m, int n, int k, float alpha, const float *a, int lda,
+                              const float *b, int ldb, float beta, float *c, int ldc,
+                              int n_threads) noexcept nogil:
+    """c = alpha * a @ bᵀ + beta * c for a b of at most FL_GEMM_SMALL_PACK values: b transposed
+    into a stack buffer, then the product without a transpose (csrc/fl_gemm_small.h says why).
+    Chosen by n and k alone, so the compiled loop and the layer-by-layer path agree bitwise."""
+    cdef float bt[FL_GEMM_SMALL_PACK]
+    fl_transpose_f32(n, k, b, ldb, bt, n)
+    gemm_rm(False, False, m, n, k, alpha, a, lda, <const float *>bt, n, beta, c, ldc, n_threads)
+
+
 cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
                   const floating *a, int lda, const floating *b, int ldb, double beta,
                   floating *c, int ldc, int n_threads) noexcept nogil:
@@ -233,6 +245,10 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
         else:
             _gemv(no, n, k, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
         return
+    if floating is float:
+        if trans_b and not trans_a and k > 1 and <int64_t>k * n <= FL_GEMM_SMALL_PACK:
+            _gemm_nt_transposed(m, n, k, alpha_f, a, lda, b, ldb, beta_f, c, ldc, n_threads)
+            return
     cdef int64_t m64 = m, n64 = n, k64 = k, lda64 = lda, ldb64 = ldb, ldc64 = ldc
     if k > 0 and _class_blis[_product_class(m, n, k)]:
         if floating is float:

@@ -8,6 +8,9 @@ cdef extern from "fl_gemm_small.h" nogil:
     enum:
         FL_GEMM_SMALL_MACS
         FL_GEMM_SMALL_ROW_MACS
+        FL_GEMM_SMALL_PACK
+    void fl_transpose_f32(fl_index rows, fl_index cols, const float *src, fl_index lds,
+                          float *dst, fl_index ldd) noexcept
     int fl_gemm_small_f32(int trans_a, int trans_b, fl_index m, fl_index n, fl_index k,
                            float alpha, const float *a, fl_index lda, const float *b,
                            fl_index ldb, float *c, fl_index ldc) noexcept
