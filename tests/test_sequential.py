@@ -452,6 +452,28 @@ def test_one_output_linear_model_one_pass_step_matches_python_loop(monkeypatch, 
         assert compiled_hist["accuracy"][-1] > 0.55  # better than chance on a separable problem
 
 
+@pytest.mark.parametrize("d", [1, 7, 8, 16, 60, 64, 100, 131])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_pass_linear_step_every_width(monkeypatch, rng, d, dtype):
+    """Every column layout of the one-pass kernel's gradient sum (csrc/fl_linear_tmpl.h): fewer
+    than one vector, whole vectors only, blocks of eight vectors, and the last d % 8 columns
+    as one more vector; against the layer-by-layer path, tolerances as above."""
+    X = rng.standard_normal((150, d)).astype(dtype)
+    target = (X @ rng.standard_normal(d) + 0.5).reshape(-1, 1).astype(dtype)
+
+    def run():
+        net = Sequential(Dense(d, 1), seed=3, dtype=dtype)
+        net.fit(X, target, loss=fastlin.MSELoss(), optimizer=SGD(net.parameters(), lr=0.01),
+                epochs=2, batch_size=40, seed=1)
+        return [p.copy() for p in net.parameters()]
+
+    compiled = run()
+    _python_loop_only(monkeypatch)
+    tol = dict(rtol=2e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for a, b in zip(compiled, run()):
+        assert_allclose(a, b, **tol)
+
+
 def test_one_pass_linear_step_gradient_matches_finite_differences(rng):
     """The kernel's dw and db for MSE and BCE against central differences in float64."""
     X = rng.standard_normal((19, 5))
