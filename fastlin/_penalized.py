@@ -121,7 +121,7 @@ class _Problem:
                 + self.l1 * float(np.abs(beta).sum() - np.abs(w).sum()))
 
 
-def _binary(P, y, w, b, max_iter):
+def _binary(P, y, w, b, max_iter, callback=None):
     """The binary log-loss problem; y in {0, 1}. Returns (w, b, n_iter, converged)."""
     s = P.sw
     sign = 2.0 * y - 1.0
@@ -144,11 +144,15 @@ def _binary(P, y, w, b, max_iter):
         delta = P.model_decrease(grad_w, grad_b, w, b, beta, b_new)
         found = P.line_search(loss_at, F, z, q, w, b, beta, b_new, delta) if delta < 0 else None
         if found is None:  # no decrease left to find at this precision
+            if callback is not None:
+                callback(w[None, :].copy(), np.array([b]))
             return w, b, it, True
         t, w_new, b, F = found
         step = t * float(np.abs(beta - w).max(initial=0.0))
         w = w_new
         z = z + t * q
+        if callback is not None:
+            callback(w[None, :].copy(), np.array([b]))
     return w, b, max_iter, False
 
 
@@ -219,7 +223,7 @@ def _best_shift(P, W):
     return best_c
 
 
-def _multinomial(P, labels, n_classes, W, B, max_iter):
+def _multinomial(P, labels, n_classes, W, B, max_iter, callback=None):
     """The multinomial problem, one class block after another. Returns (W, B, n_iter,
     converged); the intercepts are shifted to sum to zero (the loss does not see a common
     shift; scikit-learn's solvers keep that sum at zero too)."""
@@ -244,6 +248,8 @@ def _multinomial(P, labels, n_classes, W, B, max_iter):
             # by the same amount, which the softmax and the loss do not see
             W += _best_shift(P, W)
         step = float(np.abs(W - before).max(initial=0.0))
+        if callback is not None:
+            callback(W.copy(), B - B.mean() if P.fit_intercept else B.copy())
         if not any(moved):
             converged = True
             break
@@ -253,7 +259,7 @@ def _multinomial(P, labels, n_classes, W, B, max_iter):
 
 
 def fit_penalized_logistic(X, labels, n_classes, sample_weight, l1, l2, *, fit_intercept=True,
-                           max_iter=100, tol=1e-4, init=None, backend="cython"):
+                           max_iter=100, tol=1e-4, init=None, backend="cython", callback=None):
     """Minimise Σ s_i ℓ_i + l1 ‖W‖₁ + l2/2 ‖W‖² (binary log-loss for 2 classes, else the
     multinomial cross-entropy) over the coefficients and the unpenalised intercepts.
 
@@ -265,6 +271,8 @@ def fit_penalized_logistic(X, labels, n_classes, sample_weight, l1, l2, *, fit_i
     sample_weight : array of shape (n_samples,) or None
     l1, l2 : float >= 0
     init : (coef, intercept) of shapes (n_out, n_features), (n_out,), optional
+    callback : callable, optional; after each outer iteration, ``callback(coef, intercept)``
+        with copies of the current weights (the shapes returned)
 
     Returns
     -------
@@ -281,6 +289,6 @@ def fit_penalized_logistic(X, labels, n_classes, sample_weight, l1, l2, *, fit_i
             B[:] = np.asarray(init[1], np.float64).reshape(n_out)
     if n_out == 1:
         w, b, n_iter, ok = _binary(P, (labels == 1).astype(np.float64), W[0], float(B[0]),
-                                   max_iter)
+                                   max_iter, callback)
         return w[None, :], np.array([b]), n_iter, ok
-    return _multinomial(P, labels, n_classes, W, B, max_iter)
+    return _multinomial(P, labels, n_classes, W, B, max_iter, callback)

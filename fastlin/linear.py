@@ -42,18 +42,20 @@ _SETULB = _setulb()
 
 
 def minimize_lbfgsb(fun, x0, maxiter, gtol, ftol=2.2204460492503131e-09, maxls=20,
-                    maxfun=15000, maxcor=10):
+                    maxfun=15000, maxcor=10, callback=None):
     """``scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", options=...)`` for an
     unbounded problem: SciPy's own compiled L-BFGS-B iterations, driven here the way
     ``_minimize_lbfgsb`` drives them but without its ScalarFunction wrapper (several hundred
     microseconds per iteration, more than the whole objective of a small logistic
     regression). Same iterates, same stopping rules, same OptimizeResult fields (x, fun, jac,
     nit, nfev, status, message, success). Falls back to scipy.optimize.minimize when SciPy's
-    step routine has another interface."""
+    step routine has another interface. ``callback(x)``, as SciPy's, runs after each iteration
+    (x is the solver's own buffer: copy what you keep)."""
     options = {"maxiter": maxiter, "gtol": gtol, "ftol": ftol, "maxls": maxls,
                "maxfun": maxfun, "maxcor": maxcor}
     if _SETULB is None:
-        return scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", options=options)
+        return scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B", options=options,
+                                       callback=callback)
     n = x0.size
     m = int(maxcor)
     x = np.array(x0, dtype=np.float64).ravel()
@@ -80,7 +82,7 @@ def minimize_lbfgsb(fun, x0, maxiter, gtol, ftol=2.2204460492503131e-09, maxls=2
             if not first:
                 raise
             return scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
-                                           options=options)
+                                           options=options, callback=callback)
         first = False
         if task[0] == 3:  # FG: evaluate at x (a copy: the caller must not alias x)
             value, grad = fun(x.copy())
@@ -89,6 +91,8 @@ def minimize_lbfgsb(fun, x0, maxiter, gtol, ftol=2.2204460492503131e-09, maxls=2
             nfev += 1
         elif task[0] == 1:  # NEW_X: an iteration completed
             nit += 1
+            if callback is not None:
+                callback(x)
             if nit >= maxiter:
                 task[0], task[1] = 5, 504
             elif nfev > maxfun:
@@ -426,13 +430,13 @@ class _KernelLinearClassifier:
             return float(ratio)
         return 1.0 if penalty == "l1" else 0.0
 
-    def _fit_weights(self, X, target, sw, n_out, init=None):
+    def _fit_weights(self, X, target, sw, n_out, init=None, callback=None):
         C = self.C
         if isinstance(C, bool) or not isinstance(C, (int, float, np.number)) or not C > 0:
             raise ValueError(f"C must be a positive number (inf for no penalty), got {C!r}")
         ratio = self._l1_ratio()
         if ratio > 0 and self.penalty is not None and np.isfinite(C):
-            return self._fit_proximal(X, target, sw, n_out, float(C), ratio, init)
+            return self._fit_proximal(X, target, sw, n_out, float(C), ratio, init, callback)
         K = get_backend(self.backend)
         f = self._loss_and_grad(K, X, target, sw, n_out)
         d = X.shape[1]
@@ -442,16 +446,21 @@ class _KernelLinearClassifier:
             theta0[: d * n_out] = np.asarray(W0, np.float64).T.ravel()
             if self.fit_intercept:
                 theta0[d * n_out:] = b0
+        step = None
+        if callback is not None:
+            def step(x):
+                callback(x[: d * n_out].reshape(d, n_out).T.copy(),
+                         x[d * n_out:].copy() if self.fit_intercept else np.zeros(n_out))
         # scikit-learn's settings: gtol = tol, up to 50 line-search steps, ftol = 64 eps
         res = minimize_lbfgsb(f, theta0, maxiter=int(self.max_iter), gtol=self.tol, maxls=50,
-                              ftol=64 * np.finfo(float).eps)
+                              ftol=64 * np.finfo(float).eps, callback=step)
         self.result_ = res
         self.n_iter_ = int(min(res.nit, self.max_iter))
         W = res.x[: d * n_out].reshape(d, n_out)
         b = res.x[d * n_out:] if self.fit_intercept else np.zeros(n_out)
         return W, b
 
-    def _fit_proximal(self, X, target, sw, n_out, C, ratio, init):
+    def _fit_proximal(self, X, target, sw, n_out, C, ratio, init, callback=None):
         """The L1 / elastic-net problem by proximal Newton (fastlin._penalized)."""
         labels = (target[:, 0] > 0.5).astype(np.int64) if n_out == 1 else target
         n_classes = 2 if n_out == 1 else n_out
@@ -460,7 +469,7 @@ class _KernelLinearClassifier:
         coef, b, nit, ok = fit_penalized_logistic(
             X, labels, n_classes, sw, ratio / C, (1.0 - ratio) / C,
             fit_intercept=self.fit_intercept, max_iter=int(self.max_iter), tol=self.tol,
-            init=init, backend=self.backend)
+            init=init, backend=self.backend, callback=callback)
         self.result_ = scipy.optimize.OptimizeResult(
             x=np.concatenate([coef.T.ravel(), b if self.fit_intercept else []]), nit=nit,
             status=0 if ok else 1, success=ok,
@@ -485,11 +494,12 @@ class _KernelLinearClassifier:
         sw = _checks.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return X, target, sw, n_out or len(self.classes_)
 
-    def fit(self, X, y, sample_weight=None, init=None):
+    def fit(self, X, y, sample_weight=None, init=None, callback=None):
         """Fit on X of shape (n_samples, n_features) (dense or scipy.sparse) and class labels y
-        of shape (n_samples,); init = (coef, intercept) starts from those weights."""
+        of shape (n_samples,); init = (coef, intercept) starts from those weights; after each
+        solver iteration, callback(coef, intercept) gets copies of them (float64)."""
         X, target, sw, n_out = self._prepare(X, y, sample_weight)
-        W, b = self._fit_weights(X, target, sw, n_out, init)
+        W, b = self._fit_weights(X, target, sw, n_out, init, callback)
         self.coef_ = W.T
         self.intercept_ = b
         self.n_features_in_ = X.shape[1]

@@ -2,6 +2,7 @@
 attributes, solved by fastlin: L-BFGS-B on fastlin's fused kernels for the L2 penalty (or
 none), proximal Newton with compiled coordinate descent (fastlin._penalized) for L1 and
 elastic net."""
+import functools
 import inspect
 import warnings
 
@@ -19,6 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 import fastlin.linear as _linear
 from fastlin._penalized import fit_penalized_logistic
+from fastlin.sklearn import _callbacks
 from fastlin.sklearn._common import _FLOATS, _make_init, _Parity, _spec, _validate
 
 _LOGISTIC_KNOWN = frozenset(
@@ -73,7 +75,24 @@ def _check_solver(solver, penalty, dual):
                          "liblinear solver")
 
 
-class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
+def _weights(coef, intercept, dtype, fit_intercept):
+    """coef_ and intercept_ from a solver's weights: in X's dtype, the intercepts 0 without
+    fit_intercept."""
+    intercept = intercept if fit_intercept else np.zeros(len(intercept))
+    return np.asarray(coef).astype(dtype), np.asarray(intercept, dtype)
+
+
+def _liblinear_weights(coef, intercept, scaling, fit_intercept):
+    """coef_ and intercept_ (float64, as scikit-learn's liblinear) from the weights of
+    liblinear's problem: with fit_intercept, the last is the intercept / intercept_scaling."""
+    coef = np.asarray(coef, np.float64)
+    if fit_intercept:
+        return coef[:, :-1].copy(), scaling * coef[:, -1]
+    return coef, 0.0
+
+
+class LogisticRegression(_callbacks.CallbackSupport, _SparseCoef, _Parity, ClassifierMixin,
+                         BaseEstimator):
     """scikit-learn's LogisticRegression: every penalty (L2, L1, elastic net, none) and every
     solver name scikit-learn accepts, refusing the combinations it refuses with its errors.
 
@@ -95,6 +114,13 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
     ``coef_``, ``intercept_`` and outputs (``"liblinear"``: float64, as scikit-learn's).
     Extras: ``dtype`` (the arithmetic of the L-BFGS path; None, the default, follows X:
     float32 stays float32, as scikit-learn) and ``backend``.
+
+    With scikit-learn 1.9 or later, ``set_callbacks`` takes scikit-learn's callbacks
+    (``sklearn.callback.ProgressBar``, ``ScoringMonitor``, any ``FitCallback``), and ``fit``
+    calls their hooks as scikit-learn's LogisticRegression does with ``solver="lbfgs"``: the
+    root task ``"fit"``, then one task per iteration of the fastlin solver, for every solver
+    name (see ``set_callbacks``). The number of iteration tasks follows fastlin's
+    iterations, not those of the solver named.
     """
 
     _spec = _spec(_sk_linear.LogisticRegression, [("dtype", None), ("backend", "cython")])
@@ -171,6 +197,7 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
                              "positive sum")
         return sw
 
+    @_callbacks.with_callbacks
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X of shape (n_samples, n_features) (dense or CSR) and labels y."""
         self._check_parameters()
@@ -181,6 +208,7 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
         X, y = _validate(self, X, y, accept_sparse="csr", dtype=_FLOATS, order="C")
         check_classification_targets(y)
         classes = np.unique(y)
+        task = _callbacks.begin_fit(self, X, y, sample_weight, classes)
         if self.solver == "liblinear":
             if len(classes) > 2:
                 raise ValueError(
@@ -197,15 +225,17 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
         sw = self._sample_weight(X, y, classes, sample_weight)
         labels = np.searchsorted(classes, y)
         if self.solver == "liblinear":
-            coef, intercept, n_iter = self._fit_liblinear(X, labels, sw, C, l1_ratio)
+            coef, intercept, n_iter = self._fit_liblinear(X, labels, sw, C, l1_ratio, task)
         elif l1_ratio > 0 and np.isfinite(C):
             coef, intercept, n_iter = self._fit_proximal(X, labels, len(classes), sw, C,
-                                                         l1_ratio)
+                                                         l1_ratio, task)
         else:
-            coef, intercept, n_iter = self._fit_lbfgs(X, labels, len(classes), sw, C)
+            coef, intercept, n_iter = self._fit_lbfgs(X, labels, len(classes), sw, C, task)
         self.classes_ = classes
         self.coef_, self.intercept_ = coef, intercept
         self.n_iter_ = np.array([n_iter], dtype=np.int32)
+        if task is not None:
+            task.end()
         return self
 
     def _warm(self, n_out, n_features):
@@ -214,7 +244,17 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
             return None
         return np.asarray(coef.toarray() if sp.issparse(coef) else coef), self.intercept_
 
-    def _fit_lbfgs(self, X, labels, n_classes, sw, C):
+    @staticmethod
+    def _iterations(task, name, attributes, n_out, n_features, init=None):
+        """The solver's callback, one callback task per iteration, the first begun at init
+        (zeros without); None without callbacks."""
+        if task is None:
+            return None
+        coef, intercept = (np.zeros((n_out, n_features)), np.zeros(n_out)) if init is None \
+            else init
+        return task.iterations(name, attributes, coef, intercept)
+
+    def _fit_lbfgs(self, X, labels, n_classes, sw, C, task=None):
         cls = _linear.LogisticRegression if n_classes == 2 else _linear.SoftmaxRegression
         # float32 X is solved in float32 arithmetic unless dtype says otherwise, as
         # scikit-learn does: half the bytes per pass and no float64 copy of X (2.1x faster
@@ -222,27 +262,34 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
         dtype = X.dtype if self.dtype is None else np.dtype(self.dtype)
         core = cls(C=C, fit_intercept=self.fit_intercept, max_iter=self.max_iter, tol=self.tol,
                    dtype=dtype, backend=self.backend)
-        init = self._warm(1 if n_classes == 2 else n_classes, X.shape[1])
-        core.fit(X, labels, sample_weight=sw, init=init)
+        n_out = 1 if n_classes == 2 else n_classes
+        init = self._warm(n_out, X.shape[1])
+        weights = functools.partial(_weights, dtype=X.dtype, fit_intercept=self.fit_intercept)
+        step = self._iterations(task, "lbfgs-iter", weights, n_out, X.shape[1], init)
+        core.fit(X, labels, sample_weight=sw, init=init, callback=step)
+        if step is not None:
+            step.close()
         n_iter = _check_optimize_result("lbfgs", core.result_, self.max_iter)
         self._core = core
-        intercept = core.intercept_ if self.fit_intercept else np.zeros(len(core.intercept_))
-        return core.coef_.astype(X.dtype), np.asarray(intercept, X.dtype), n_iter
+        return *weights(core.coef_, core.intercept_), n_iter
 
-    def _fit_proximal(self, X, labels, n_classes, sw, C, l1_ratio):
-        init = self._warm(1 if n_classes == 2 else n_classes, X.shape[1])
+    def _fit_proximal(self, X, labels, n_classes, sw, C, l1_ratio, task=None):
+        n_out = 1 if n_classes == 2 else n_classes
+        init = self._warm(n_out, X.shape[1])
+        weights = functools.partial(_weights, dtype=X.dtype, fit_intercept=self.fit_intercept)
+        step = self._iterations(task, "proximal-newton-iter", weights, n_out, X.shape[1], init)
         coef, intercept, n_iter, ok = fit_penalized_logistic(
             X, labels, n_classes, sw, l1_ratio / C, (1.0 - l1_ratio) / C,
             fit_intercept=self.fit_intercept, max_iter=self.max_iter, tol=self.tol, init=init,
-            backend=self.backend)
+            backend=self.backend, callback=step)
+        if step is not None:
+            step.close()
         if not ok:
             warnings.warn("The max_iter was reached which means the coef_ did not converge",
                           ConvergenceWarning)
-        if not self.fit_intercept:
-            intercept = np.zeros_like(intercept)
-        return coef.astype(X.dtype), intercept.astype(X.dtype), n_iter
+        return *weights(coef, intercept), n_iter
 
-    def _fit_liblinear(self, X, labels, sw, C, l1_ratio):
+    def _fit_liblinear(self, X, labels, sw, C, l1_ratio, task=None):
         """liblinear's problem: with an intercept, X gains a constant column
         intercept_scaling whose (penalised) weight times intercept_scaling is the
         intercept."""
@@ -251,22 +298,25 @@ class LogisticRegression(_SparseCoef, _Parity, ClassifierMixin, BaseEstimator):
             ones = np.full((X.shape[0], 1), scaling, X.dtype)
             X = sp.hstack([X, sp.csr_matrix(ones)], format="csr") if sp.issparse(X) \
                 else np.hstack([X, ones])
+        weights = functools.partial(_liblinear_weights, scaling=scaling,
+                                    fit_intercept=self.fit_intercept)
+        step = self._iterations(task, "proximal-newton-iter" if l1_ratio > 0 else "lbfgs-iter",
+                                weights, 1, X.shape[1])
         if l1_ratio > 0:
             coef, _, n_iter, ok = fit_penalized_logistic(
                 X, labels, 2, sw, 1.0 / C, 0.0, fit_intercept=False, max_iter=self.max_iter,
-                tol=self.tol, backend=self.backend)
+                tol=self.tol, backend=self.backend, callback=step)
         else:
             core = _linear.LogisticRegression(C=C, fit_intercept=False, max_iter=self.max_iter,
                                               tol=self.tol, backend=self.backend)
-            core.fit(X, labels, sample_weight=sw)
+            core.fit(X, labels, sample_weight=sw, callback=step)
             coef, n_iter, ok = core.coef_, core.n_iter_, core.result_.status == 0
+        if step is not None:
+            step.close()
         if not ok:
             warnings.warn("Liblinear failed to converge, increase the number of iterations.",
                           ConvergenceWarning)
-        coef = np.asarray(coef, np.float64)
-        if self.fit_intercept:
-            return coef[:, :-1].copy(), scaling * coef[:, -1], n_iter
-        return coef, 0.0, n_iter
+        return *weights(coef, None), n_iter
 
     def decision_function(self, X):
         """Scores of shape (n_samples,) for two classes, else (n_samples, n_classes)."""
