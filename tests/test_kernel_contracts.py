@@ -560,3 +560,19 @@ def test_train_plan_refuses_buffers_that_alias():
     with pytest.raises(ValueError, match="share memory"):
         plan(layer(), batch_X=X[:4])
     np.testing.assert_array_equal(X, X_before)
+
+
+def test_byte_span_is_numpys_byte_bounds():
+    """The plan's alias check reads each buffer's byte range through checks.byte_span; it must
+    be NumPy's byte_bounds for every layout: views, steps, negative strides, Fortran order,
+    0-d arrays, and None for an empty one."""
+    from fastlin._kernels.checks import byte_span
+    base = np.arange(240, dtype=np.float64).reshape(12, 20)
+    cases = [base, base[2:7, 3:11], base[::3, ::-2], base.T, base[::-1], base[5, 4:9],
+             np.asfortranarray(base), np.array(3.0, np.float32),
+             np.zeros((4, 0)), base[:, 5], np.lib.stride_tricks.as_strided(base, (3, 4), (0, 8))]
+    for a in cases:
+        expected = None if a.size == 0 else tuple(np.lib.array_utils.byte_bounds(a))
+        assert byte_span(a) == expected, a.strides
+    with pytest.raises(TypeError):
+        byte_span([1.0, 2.0])

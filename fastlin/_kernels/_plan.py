@@ -5,6 +5,7 @@ from collections import namedtuple
 import numpy as np
 
 from fastlin._kernels._codes import Activation
+from fastlin._kernels.checks import byte_span
 
 LayerPlan = namedtuple("LayerPlan", [
     "W", "dW", "A", "G", "n_out", "b", "db", "activation", "alpha", "state1_W", "state1_b",
@@ -59,11 +60,7 @@ _WRITTEN = ("W", "dW", "A", "G", "b", "db", "state1_W", "state1_b", "state2_W", 
 
 
 def _bounds(a):
-    a = np.asarray(a)
-    if a.size == 0:
-        return None
-    low, high = np.lib.array_utils.byte_bounds(a)
-    return low, high
+    return byte_span(a if isinstance(a, np.ndarray) else np.asarray(a))
 
 
 def check_disjoint(reads, writes):

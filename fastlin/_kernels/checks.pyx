@@ -29,3 +29,23 @@ def all_finite(a):
         else:
             ok = fl_all_finite_f64(size, <const double *>p)
     return ok != 0
+
+
+def byte_span(a):
+    """(first byte, one past the last byte) that the ndarray ``a`` can reach, as
+    ``numpy.lib.array_utils.byte_bounds`` gives them, or None for an empty array. The plan's
+    alias check asks this of some 50 buffers per fit call, where byte_bounds' Python took
+    ~40 us of a small network's ~200 us fixed cost."""
+    cdef cnp.ndarray arr = <cnp.ndarray?>a
+    cdef int nd = cnp.PyArray_NDIM(arr), i
+    cdef cnp.npy_intp *shape = cnp.PyArray_DIMS(arr)
+    cdef cnp.npy_intp *strides = cnp.PyArray_STRIDES(arr)
+    cdef Py_ssize_t low = <Py_ssize_t>cnp.PyArray_DATA(arr), high = low
+    if cnp.PyArray_SIZE(arr) == 0:
+        return None
+    for i in range(nd):
+        if strides[i] < 0:
+            low += (shape[i] - 1) * strides[i]
+        else:
+            high += (shape[i] - 1) * strides[i]
+    return low, high + cnp.PyArray_ITEMSIZE(arr)

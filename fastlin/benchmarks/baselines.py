@@ -47,6 +47,37 @@ def update_floor(spec, dtype):
     return floor
 
 
+def step_flops(spec):
+    """Floating-point operations of one training step's matrix products: X @ W and Xᵀ dZ for
+    every layer, dZ Wᵀ for every layer but the first (its input needs no gradient)."""
+    sizes, n = spec["sizes"], spec["batch"]
+    macs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2 * n * (2 * sum(macs) + sum(macs[1:]))
+
+
+def sgemm_peak(size=512, repeat=5):
+    """The machine's single-core float32 GEMM rate, FLOP/s: the best of `repeat` timings of a
+    size³ product through fastlin's GEMM path at one BLAS thread."""
+    from fastlin._kernels import _blas
+    from fastlin.parallel import blas_threads
+    before = blas_threads.set_local(1)
+    try:
+        best = min(_blas.time_product(False, False, size, size, size, False, 3)
+                   for _ in range(repeat))
+    finally:
+        if before is not None:
+            blas_threads.set_local(before)
+    return 2.0 * size ** 3 / best
+
+
+def memory_floor(X, steps):
+    """Per step, the time to read the data set once at the machine's streaming bandwidth
+    (a compiled scan of X for non-finite values, which reads every byte once and writes
+    nothing), shared over an epoch's steps: no step can read its batch faster."""
+    from fastlin._kernels import checks
+    return lambda: checks.all_finite(X), steps
+
+
 def careful_numpy_step(spec, X, y, dtype):
     """The step a careful NumPy user writes by hand: preallocated buffers, ``out=`` and in-place
     ufuncs, the loss gradient in closed form (softmax − onehot, sigmoid − y, 2(z − y)/n)."""

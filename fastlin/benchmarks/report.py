@@ -8,7 +8,8 @@ import numpy as np
 from fastlin import openmp_enabled
 from fastlin._kernels import _config
 from fastlin._timing import alternate, calls_for
-from fastlin.benchmarks.baselines import careful_numpy_step, gemm_floor, torch_step, update_floor
+from fastlin.benchmarks.baselines import (careful_numpy_step, gemm_floor, memory_floor,
+                                          sgemm_peak, step_flops, torch_step, update_floor)
 from fastlin.benchmarks.kernels import kernel_table
 from fastlin.benchmarks.machine import describe_choices
 from fastlin.benchmarks.workloads import WORKLOADS, fit_per_step, training_step, workload_data
@@ -51,14 +52,19 @@ def _print_environment(print_fn):
 
 def workload_table(names, rng, repeat, print_fn=print):
     """Time the named workloads and print their table; returns its rows."""
+    peak = sgemm_peak()
+    print_fn(f"single-core float32 GEMM peak here (512^3 at one BLAS thread): {peak / 1e9:.0f} "
+             f"GFLOP/s")
     print_fn(f"{'workload (us per training step)':<38}{'floor':>8}{'careful':>9}{'np step':>9}"
              f"{'cy step':>9}{'np fit':>9}{'cy fit':>9}{'cy ordr':>9}{'torch':>9}{'fit/car':>9}"
              f"{'fit/trch':>9}"
-             f"{'step/flr':>9}{'fit flr':>9}{'fit/flr':>9}{'upd flr':>9}{'fit/f+u':>9}")
+             f"{'step/flr':>9}{'fit flr':>9}{'fit/flr':>9}{'upd flr':>9}{'fit/f+u':>9}"
+             f"{'flop flr':>9}{'fit/flp':>9}{'mem flr':>9}{'fit/mem':>9}")
     rows = []
     for name in names:
         spec = WORKLOADS[name]
         t = time_workload(name, rng, repeat)
+        t["flop floor"] = step_flops(spec) / peak
         rows.append(("workload", name, spec["batch"], t))
         print_fn(_workload_line(name, t))
     print_fn("\nfloor = the step's matrix products alone (the GEMM calls fastlin makes, same BLAS); careful = a hand-written "
@@ -70,7 +76,10 @@ def workload_table(names, rng, repeat, print_fn=print):
              "back to back for as many steps as a timed fit call (warm, as fit's are); fit/flr = "
              "cy fit over it (1.00x is the BLAS limit); upd flr = the optimizer update's memory "
              "traffic alone (NumPy adding arrays the size of all parameters, as many streams as the "
-             "update moves); fit/f+u = cy fit over fit flr + upd flr, both floors together.")
+             "update moves); fit/f+u = cy fit over fit flr + upd flr, both floors together; "
+             "flop flr = the step's FLOPs at the single-core GEMM peak above; mem flr = reading "
+             "the data set once at streaming bandwidth, per step of an epoch; fit/flp and fit/mem "
+             "= cy fit over each.")
     return rows
 
 
@@ -101,10 +110,12 @@ def time_workload(name, rng, repeat):
         # fit's are (one floor call between other contenders runs with cold caches)
         for _ in range(steps):
             floor()
+    scan, per_epoch = memory_floor(X, n // spec["batch"])
     tf = alternate({"cy fit": fit_c, "np fit": fit_n, "cy ordr": fit_o, "fit floor": floor_run},
                    repeat, 1)
     for key in tf:
         t[key] = tf[key] / steps
+    t["memory floor"] = alternate({"scan": scan}, repeat, 1)["scan"] / per_epoch
     return t
 
 
@@ -114,4 +125,6 @@ def _workload_line(name, t):
     return (f"{name:<38}{cells[1:]}{t['careful'] / t['cy fit']:8.2f}x{vs_torch}"
             f"{t['cy step'] / t['floor']:8.2f}x{t['fit floor'] * 1e6:9.1f}"
             f"{t['cy fit'] / t['fit floor']:8.2f}x{t['update floor'] * 1e6:9.1f}"
-            f"{t['cy fit'] / (t['fit floor'] + t['update floor']):8.2f}x")
+            f"{t['cy fit'] / (t['fit floor'] + t['update floor']):8.2f}x"
+            f"{t['flop floor'] * 1e6:9.2f}{t['cy fit'] / t['flop floor']:8.2f}x"
+            f"{t['memory floor'] * 1e6:9.2f}{t['cy fit'] / t['memory floor']:8.2f}x")
