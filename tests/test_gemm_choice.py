@@ -42,16 +42,23 @@ def test_size_classes_follow_the_multiply_adds():
     assert _blas.product_class(256, 1024, 1024) == 2
 
 
-def test_decide_keeps_the_newer_openblas_unless_the_other_is_clearly_faster():
-    versions = {"scipy": (0, 3, 30), "numpy": (0, 3, 31)}
-    tie = [{"scipy": 1.0, "numpy": 1.01}] * 3
-    assert gemm_choice.decide(_timings(tie), versions) == ("numpy", (False, False, False))
+def test_decide_keeps_numpys_openblas_unless_scipys_is_clearly_faster():
+    versions = {"scipy": (0, 3, 31), "numpy": (0, 3, 30)}
+    close = [{"scipy": 1.0, "numpy": 1.08}] * 3
+    assert gemm_choice.decide(_timings(close), versions) == ("numpy", (False, False, False))
     faster = [{"scipy": 1.0, "numpy": 1.2}] * 3
     assert gemm_choice.decide(_timings(faster), versions)[0] == "scipy"
-    # each class weighs alike: a 10% loss in one class is not bought back by seconds elsewhere
-    mixed = [{"scipy": 0.001, "numpy": 0.0011}, {"scipy": 1.0, "numpy": 1.0},
-             {"scipy": 10.0, "numpy": 9.95}]
-    assert gemm_choice.decide(_timings(mixed), versions)[0] == "scipy"
+    # each class weighs alike: a 25% loss in one class alone is not past the margin ...
+    mixed = [{"scipy": 0.001, "numpy": 0.00125}, {"scipy": 1.0, "numpy": 1.0},
+             {"scipy": 10.0, "numpy": 10.0}]
+    assert gemm_choice.decide(_timings(mixed), versions)[0] == "numpy"
+    # ... and seconds in the large class do not outweigh the others
+    heavy = [{"scipy": 0.0013, "numpy": 0.001}, {"scipy": 1.3, "numpy": 1.0},
+             {"scipy": 10.0, "numpy": 10.5}]
+    assert gemm_choice.decide(_timings(heavy), versions)[0] == "numpy"
+    # without NumPy's, the newer release
+    only = [{"scipy": 1.0}] * 3
+    assert gemm_choice.decide(_timings(only), versions)[0] == "scipy"
 
 
 def test_decide_gives_blis_a_class_only_where_it_won_at_every_thread_count():
