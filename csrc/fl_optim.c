@@ -1,5 +1,6 @@
 /* Optimizer kernels in float and double; see fl_optim.h for the update rules.
- * The float kernels exist twice (baseline and AVX2+FMA, see fl_math.h) behind dispatchers. */
+ * The float kernels exist per SIMD level (see fl_math.h) behind dispatchers; the ones with a
+ * square root or a division once more for full-width AVX-512 (below). */
 #include <math.h>
 #include "fl_math.h"
 #include "fl_optim.h"
@@ -9,6 +10,45 @@
 #define FL_TEMPLATE "fl_optim_tmpl.h"
 #include "fl_float_variants.h"
 #undef FL_TEMPLATE
+
+#if FL_HAVE_DISPATCH
+#include <cpuid.h>
+/* The updates once more with 512-bit vectors, for CPUs whose AVX-512 units are 512 bits wide
+ * throughout. Adam's square root and division dominate it, and on a Zen 5 a 512-bit vsqrtps
+ * and vdivps take no longer than 256-bit ones: 5569 parameters (W3) in 0.79 instead of 1.42 us
+ * (C harness). A Zen 4 runs 512-bit instructions as two 256-bit halves, and Intel's cores may
+ * lower their clock for them, so only AMD family 0x1A (Zen 5) and later take this variant.
+ * Every element's update is the same operations in the same order at either width, so the
+ * results are the same bits. */
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")
+#define FL_SUFFIX _f32_avx512w
+#include "fl_optim_tmpl.h"
+#undef FL_SUFFIX
+#pragma GCC pop_options
+
+static int fl_full_width_avx512(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        unsigned a, b, c, d, family;
+        int amd = 0;
+        if (__get_cpuid(0, &a, &b, &c, &d))
+            amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* AuthenticAMD */
+        family = 0;
+        if (__get_cpuid(1, &a, &b, &c, &d)) {
+            family = (a >> 8) & 0xf;
+            if (family == 0xf) family += (a >> 20) & 0xff;
+        }
+        cached = fl_cpu_level() == 2 && amd && family >= 0x1a;
+    }
+    return cached;
+}
+#define FL_DISPATCH_WIDE(name, args) \
+    (fl_full_width_avx512() ? name##_f32_avx512w args : FL_DISPATCH(name, args))
+#else
+#define FL_DISPATCH_WIDE(name, args) FL_DISPATCH(name, args)
+#endif
 #undef FL_REAL
 #undef FL_SQRT
 
@@ -21,19 +61,19 @@ void fl_sgd_f32(fl_index n, float *p, const float *g, float *buf, double lr, dou
 void fl_adam_f32(fl_index n, float *p, const float *g, float *m, float *v, double lr, double beta1,
                  double beta2, double eps, double weight_decay, int64_t step, int decoupled)
 {
-    FL_DISPATCH(fl_adam, (n, p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled));
+    FL_DISPATCH_WIDE(fl_adam, (n, p, g, m, v, lr, beta1, beta2, eps, weight_decay, step, decoupled));
 }
 
 void fl_rmsprop_f32(fl_index n, float *p, const float *g, float *sq, float *buf, float *gavg,
                     double lr, double alpha, double eps, double weight_decay, double momentum)
 {
-    FL_DISPATCH(fl_rmsprop, (n, p, g, sq, buf, gavg, lr, alpha, eps, weight_decay, momentum));
+    FL_DISPATCH_WIDE(fl_rmsprop, (n, p, g, sq, buf, gavg, lr, alpha, eps, weight_decay, momentum));
 }
 
 void fl_adagrad_f32(fl_index n, float *p, const float *g, float *sum, double lr, double lr_decay,
                     double eps, double weight_decay, int64_t step)
 {
-    FL_DISPATCH(fl_adagrad, (n, p, g, sum, lr, lr_decay, eps, weight_decay, step));
+    FL_DISPATCH_WIDE(fl_adagrad, (n, p, g, sum, lr, lr_decay, eps, weight_decay, step));
 }
 
 #define FL_REAL double
