@@ -70,3 +70,48 @@ def test_classifier_score_reads_a_column_of_labels(cls):
     assert model.score(X, y) == model.score(X, y.reshape(-1, 1)) == accuracy
     with pytest.raises(ValueError, match="one label per sample"):
         model.score(X, y[:10])
+
+
+@pytest.mark.parametrize("model", ["softmax", "logistic"])
+@pytest.mark.parametrize("weights", ["none", "with zero blocks"])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_loss_and_gradient_in_blocks_equal_the_whole_batch(monkeypatch, model, weights,
+                                                           intercept):
+    """A dense X larger than the caches is taken in row blocks (fastlin/linear.py
+    _block_rows); the loss and gradient must be the whole batch's, to rounding (1e-12
+    relative in float64: the same terms summed in blocks), also when whole blocks carry zero
+    sample weight (they are skipped) and without an intercept. Blocks of 64 rows are forced on
+    a small X here."""
+    import fastlin.linear as linear
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 20))
+    if model == "softmax":
+        est, y, n_out = fastlin.SoftmaxRegression(C=0.5, fit_intercept=intercept), \
+            rng.integers(0, 4, 1000), 4
+        target = y
+    else:
+        est, n_out = fastlin.LogisticRegression(C=0.5, fit_intercept=intercept), 1
+        target = rng.integers(0, 2, (1000, 1)).astype(np.float64)
+    sw = None
+    if weights != "none":
+        sw = rng.uniform(0.5, 2.0, 1000)
+        sw[:130] = 0.0  # the first two blocks of 64 weigh nothing, the third in part
+    theta = rng.standard_normal(20 * n_out + (n_out if intercept else 0)) * 0.3
+    K = linear.get_backend("cython")
+    whole = est._loss_and_grad(K, X, target, sw, n_out)(theta)
+    monkeypatch.setattr(linear, "_block_rows", lambda X, n_out: 64)
+    blocked = est._loss_and_grad(K, X, target, sw, n_out)(theta)
+    np.testing.assert_allclose(blocked[0], whole[0], rtol=1e-12)
+    np.testing.assert_allclose(blocked[1], whole[1], rtol=1e-10, atol=1e-14)
+
+
+def test_block_rows_cut_only_an_x_larger_than_the_caches():
+    from fastlin.linear import _block_rows
+
+    def shaped(rows, cols, dtype=np.float64):  # the shape without the memory
+        return np.broadcast_to(np.zeros((), dtype), (rows, cols))
+    assert _block_rows(shaped(1000, 100), 5) is None                  # 0.8 MB: whole
+    assert _block_rows(shaped(200_000, 100), 5) == 512                # 160 MB: 400 KB blocks
+    assert _block_rows(shaped(200_000, 100, np.float32), 5) == 1024
+    assert _block_rows(shaped(30_000, 10_000), 5) is None             # a row of 80 KB
+    assert _block_rows(shaped(200_000, 1000), 100) is None            # weights of 800 KB
