@@ -15,7 +15,9 @@ first layer costs O(z · out) instead of O(m · n_features · out).
 import numpy as np
 import scipy.sparse as sp
 
+from fastlin._kernels import sparse as _kernels
 from fastlin.layers import Dense
+from fastlin.parallel.threads import for_size
 
 PREDICT_BATCH = 4096
 
@@ -157,3 +159,31 @@ def predict(model, X):
         model._infer(_first_product(dense, X[start:stop]), out[start:stop], first=1)
     model._trim_scratch()
     return out
+
+
+class CSRProducts:
+    """X @ W and Xᵀ G for a CSR X on every core fastlin may use (fastlin/_kernels/sparse.pyx);
+    SciPy's one-core products for any other sparse format or dtype."""
+
+    def __init__(self, X, n_out):
+        self.X = X
+        self.compiled = (sp.isspmatrix_csr(X) or isinstance(X, sp.csr_array)) and \
+            X.dtype in (np.float32, np.float64) and X.indices.dtype == X.indptr.dtype and \
+            X.indices.dtype in (np.int32, np.int64)
+        self.threads = for_size(X.nnz * n_out) if self.compiled else 1
+        self.scratch = np.empty((self.threads - 1, X.shape[1], n_out), X.dtype)
+
+    def forward(self, W, out):
+        if self.compiled:
+            X = self.X
+            _kernels.csr_times_dense(X.data, X.indices, X.indptr, W, out, self.threads)
+        else:
+            np.copyto(out, self.X @ W, casting="same_kind")
+
+    def gradient(self, G, out):
+        if self.compiled:
+            X = self.X
+            _kernels.csr_transposed_times_dense(X.data, X.indices, X.indptr, G, out,
+                                                self.scratch, self.threads)
+        else:
+            np.copyto(out, self.X.T @ G, casting="same_kind")

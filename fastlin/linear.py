@@ -324,16 +324,17 @@ class _KernelLinearClassifier:
         nt_cheap = for_size(logits.size, cheap=True)
         nt = for_size(logits.size)
         rows = None if sparse else _block_rows(X, n_out)
+        products = _sparse.CSRProducts(X, n_out) if sparse else None
 
         def f(theta):
             W = np.ascontiguousarray(theta[: d * n_out].reshape(d, n_out), dtype=dt)
             b = np.ascontiguousarray(theta[d * n_out:], dtype=dt) if fit_intercept else None
             if sparse:
-                np.copyto(logits, X @ W, casting="same_kind")
+                products.forward(W, logits)
                 if fit_intercept:
                     np.add(logits, b, out=logits)
                 loss = self._loss(K, logits, target, grad_logits, sw, nt)
-                np.copyto(dW, X.T @ grad_logits, casting="same_kind")
+                products.gradient(grad_logits, dW)
                 if fit_intercept:
                     np.sum(grad_logits, axis=0, out=db)
             elif rows is None:
