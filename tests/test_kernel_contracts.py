@@ -576,3 +576,26 @@ def test_byte_span_is_numpys_byte_bounds():
         assert byte_span(a) == expected, a.strides
     with pytest.raises(TypeError):
         byte_span([1.0, 2.0])
+
+
+def test_first_overlap_finds_every_aliasing_pair_a_brute_force_finds():
+    """The plan's alias check (checks.first_overlap) against all pairs: views of one buffer
+    at random offsets and lengths, some written; a pair may overlap when neither is written."""
+    from fastlin._kernels.checks import first_overlap
+    rng = np.random.default_rng(5)
+    base = np.zeros(400)
+    for _ in range(300):
+        k = int(rng.integers(1, 9))
+        views, written = [], []
+        for _ in range(k):
+            start = int(rng.integers(0, 390))
+            views.append(base[start:start + int(rng.integers(0, 40))])
+            written.append(bool(rng.random() < 0.4))
+        brute = any(
+            (written[i] or written[j]) and a.size and b.size and np.shares_memory(a, b)
+            for i, a in enumerate(views) for j, b in enumerate(views) if i < j)
+        got = first_overlap(views, written)
+        assert (got is not None) == brute
+        if got is not None:
+            i, j = got
+            assert (written[i] or written[j]) and np.shares_memory(views[i], views[j])

@@ -5,7 +5,7 @@ from collections import namedtuple
 import numpy as np
 
 from fastlin._kernels._codes import Activation
-from fastlin._kernels.checks import byte_span
+from fastlin._kernels.checks import first_overlap
 
 LayerPlan = namedtuple("LayerPlan", [
     "W", "dW", "A", "G", "n_out", "b", "db", "activation", "alpha", "state1_W", "state1_b",
@@ -59,30 +59,22 @@ _WRITTEN = ("W", "dW", "A", "G", "b", "db", "state1_W", "state1_b", "state2_W", 
             "dropout_out", "dropout_mask", "state3_W", "state3_b")
 
 
-def _bounds(a):
-    return byte_span(a if isinstance(a, np.ndarray) else np.asarray(a))
-
-
 def check_disjoint(reads, writes):
     """Refuse a plan whose buffers alias: every array the plan writes (weights, gradients,
     optimizer state, layer and batch buffers) must share no byte with any other array it
     reads or writes. The kernels trust it; an alias (dW is W, a batch buffer that is a view of
     X) gave wrong losses and overwrote the caller's rows. ``reads``/``writes``: {name: array}."""
-    spans = []
-    for written, arrays in ((False, reads), (True, writes)):
-        for name, a in arrays.items():
-            bounds = None if a is None else _bounds(a)
-            if bounds is not None:
-                spans.append((bounds[0], bounds[1], name, written))
-    spans.sort()
-    active = []  # spans that started earlier and may still reach the current one
-    for low, high, name, written in spans:
-        active = [s for s in active if s[1] > low]
-        for other in active:
-            if written or other[3]:
-                raise ValueError(f"TrainPlan: {other[2]} and {name} share memory; every buffer "
-                                 "the plan writes must be an array of its own")
-        active.append((low, high, name, written))
+    names, arrays, written = [], [], []
+    for is_written, group in ((False, reads), (True, writes)):
+        for name, a in group.items():
+            if a is not None:
+                names.append(name)
+                arrays.append(a if isinstance(a, np.ndarray) else np.asarray(a))
+                written.append(is_written)
+    pair = first_overlap(arrays, written)
+    if pair is not None:
+        raise ValueError(f"TrainPlan: {names[pair[0]]} and {names[pair[1]]} share memory; every "
+                         "buffer the plan writes must be an array of its own")
 
 
 def plan_buffers(X, labels, target, sample_weight, class_weight, layers, batch_X,

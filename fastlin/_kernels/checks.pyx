@@ -49,3 +49,32 @@ def byte_span(a):
         else:
             high += (shape[i] - 1) * strides[i]
     return low, high + cnp.PyArray_ITEMSIZE(arr)
+
+
+def first_overlap(list arrays, list written):
+    """(i, j), i before j in address order, of the first two ndarrays that share a byte where
+    at least one of them is written (``written[i]`` true), or None. Empty arrays share
+    nothing. The plan's alias check, in one pass over the sorted byte ranges."""
+    cdef Py_ssize_t n = len(arrays), a, k
+    spans = []
+    for k in range(n):
+        span = byte_span(arrays[k])
+        if span is not None:
+            spans.append((span[0], span[1], k))
+    spans.sort()
+    cdef Py_ssize_t m = len(spans)
+    cdef Py_ssize_t low, high
+    # a written span must not meet any span; spans sorted by start: keep the one reaching
+    # furthest so far, and the furthest written one, and test each new span against both
+    cdef Py_ssize_t reach_any = -1, reach_any_k = -1, reach_w = -1, reach_w_k = -1
+    for a in range(m):
+        low, high, k = spans[a]
+        if written[k] and reach_any > low:
+            return (reach_any_k, k)
+        if reach_w > low:
+            return (reach_w_k, k)
+        if high > reach_any:
+            reach_any, reach_any_k = high, k
+        if written[k] and high > reach_w:
+            reach_w, reach_w_k = high, k
+    return None
