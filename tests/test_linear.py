@@ -110,7 +110,8 @@ def test_block_rows_cut_only_an_x_larger_than_the_caches():
 
     def shaped(rows, cols, dtype=np.float64):  # the shape without the memory
         return np.broadcast_to(np.zeros((), dtype), (rows, cols))
-    assert _block_rows(shaped(1000, 100), 5) is None                  # 0.8 MB: whole
+    assert _block_rows(shaped(2000, 100), 5) is None                  # 1.5 MB: whole
+    assert _block_rows(shaped(5000, 100), 5) == 512                   # 3.8 MB: blocks
     assert _block_rows(shaped(200_000, 100), 5) == 512                # 160 MB: 400 KB blocks
     assert _block_rows(shaped(200_000, 100, np.float32), 5) == 1024
     assert _block_rows(shaped(30_000, 10_000), 5) is None             # a row of 80 KB
