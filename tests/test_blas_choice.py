@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import fastlin
-from fastlin import MLP
 from fastlin._kernels import _blas, dense
 from fastlin.parallel import blas_threads
 
@@ -63,22 +62,6 @@ def test_products_agree_with_numpy_on_both_libraries(restore_choice, library, dt
     np.testing.assert_allclose(dW, X.T.astype(np.float64) @ G, rtol=tol, atol=tol * 10)
     np.testing.assert_allclose(dX, G.astype(np.float64) @ W.T, rtol=tol, atol=tol * 10)
     np.testing.assert_allclose(db, G.sum(0, dtype=np.float64), rtol=tol, atol=tol * 10)
-
-
-def test_training_is_the_same_model_on_both_libraries(restore_choice):
-    if "numpy" not in blas_threads._load():
-        pytest.skip("NumPy's OpenBLAS is not loaded in this process")
-    rng = np.random.default_rng(1)
-    X = rng.standard_normal((256, 12)).astype(np.float64)
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
-    weights = {}
-    for library in ("scipy", "numpy"):
-        blas_threads.choose(library)
-        model = MLP([12, 16, 2], seed=0, dtype="float64")
-        model.fit(X, y, epochs=3, batch_size=32, seed=0)
-        weights[library] = model.parameters()
-    for p, q in zip(weights["scipy"], weights["numpy"]):
-        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-12)
 
 
 def test_thread_count_of_the_chosen_library_is_per_thread(restore_choice):

@@ -173,16 +173,22 @@ def test_blis_products_agree_with_openblas(restore_routes, dtype, shape, trans):
     assert _blas.time_product(ta, tb, m, n, k, False, 1) > 0
 
 
-@needs_blis
-def test_training_on_blis_matches_openblas(restore_routes):
+@pytest.mark.parametrize("setting", ["numpy", "blis"])
+def test_training_is_the_same_model_on_every_gemm(restore_routes, setting):
+    """One float64 MLP trained through SciPy's OpenBLAS and through `setting` (NumPy's
+    OpenBLAS, or blis for every class): the same weights to float64 rounding."""
+    if setting == "numpy" and "numpy" not in blas_threads._load():
+        pytest.skip("NumPy's OpenBLAS is not loaded in this process")
+    if setting == "blis" and not HAVE_BLIS:
+        pytest.skip("the blis package is not installed")
     rng = np.random.default_rng(1)
     X = rng.standard_normal((512, 300)).astype(np.float64)
     y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
     weights = {}
-    for setting in ("scipy", "blis"):
-        gemm_choice.choose(setting)
+    for choice in ("scipy", setting):
+        gemm_choice.choose(choice)
         model = MLP([300, 256, 2], seed=0, dtype="float64")
         model.fit(X, y, epochs=2, batch_size=256, seed=0)
-        weights[setting] = model.parameters()
-    for p, q in zip(weights["scipy"], weights["blis"]):
+        weights[choice] = model.parameters()
+    for p, q in zip(weights["scipy"], weights[setting]):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-11)
