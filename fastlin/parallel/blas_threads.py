@@ -8,10 +8,10 @@ Two OpenBLAS builds are in every process that imports fastlin from PyPI wheels:
 Their releases differ. On a 2-core Zen 2 with NumPy 2.4's OpenBLAS 0.3.31 beside SciPy 1.16's
 0.3.30, the newer one ran W1's nine products 6-34% faster each, 14% in all, at one thread.
 
-``choose()`` picks at import the library with the newer OpenBLAS; a tie goes to SciPy's. Its
-rule is deterministic: a choice made by timing would vary between runs of the same program, and
-so would the float32 rounding of every result. ``FASTLIN_BLAS=scipy`` or ``FASTLIN_BLAS=numpy``
-overrides it. ``python -m fastlin bench`` prints the choice and times both libraries.
+``choose(name)`` points the compiled kernels at one of them. Which one is decided by
+fastlin/parallel/gemm_choice.py, from a measurement stored per machine (``FASTLIN_BLAS``
+overrides it); ``choose("auto")`` is the rule it falls back on where nothing can be stored: the
+newer OpenBLAS, a tie to SciPy's, deterministic, so float32 results do not depend on a timing.
 
 Sharing NumPy's library also means sharing its thread pool. A program that mixes NumPy
 products with fastlin then runs one BLAS pool, not two pools spinning against each other on the
