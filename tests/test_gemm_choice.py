@@ -192,3 +192,13 @@ def test_training_is_the_same_model_on_every_gemm(restore_routes, setting):
         weights[choice] = model.parameters()
     for p, q in zip(weights["scipy"], weights[setting]):
         np.testing.assert_allclose(p, q, rtol=1e-9, atol=1e-11)
+
+
+def test_the_key_does_not_depend_on_which_openblas_is_chosen(restore_routes):
+    """The stored entry is looked up before the choice and written after it: its key must not
+    change with the library chosen (it did when it held only the chosen one's thread count)."""
+    keys = set()
+    for name in blas_threads.libraries():
+        blas_threads.choose(name)
+        keys.add(gemm_choice._key())
+    assert len(keys) == 1

@@ -197,10 +197,11 @@ def _key():
     versions = {name: version for name, (version, _) in blas_threads.libraries().items()}
     blis = blis_library()
     versions["blis"] = f"{blis['version']} {blis['arch']}" if blis else "absent"
-    lib = blas_threads._load().get(blas_threads.chosen())
-    threads = lib.get() if lib is not None else 1
+    # every OpenBLAS's count, not only the chosen one's: the key must be the same before the
+    # choice (when it is read) and after it (when it is stored)
+    threads = " ".join(f"{name} {lib.get()}" for name, lib in sorted(blas_threads._load().items()))
     parts = [f"{name} {versions[name]}" for name in sorted(versions)]
-    return f"{calibration.machine_key()}|{threads} BLAS threads|" + "|".join(parts)
+    return f"{calibration.machine_key()}|BLAS threads {threads}|" + "|".join(parts)
 
 
 def _read(path):
