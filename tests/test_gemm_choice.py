@@ -211,3 +211,51 @@ def test_the_key_does_not_depend_on_which_openblas_is_chosen(restore_routes):
     finally:
         first.set_local(before)
     assert len(keys) == 1
+
+
+def test_an_unwritable_cache_is_not_measured_into(tmp_path, monkeypatch, restore_routes):
+    """Where nothing can be stored, the version rule applies at once: no 0.2-0.4 s of timing
+    at every import that would be thrown away."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("FASTLIN_CACHE_DIR", str(blocker / "sub"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("measured although the result cannot be stored")
+    monkeypatch.setattr(gemm_choice, "measure", refuse)
+    assert "newer OpenBLAS" in gemm_choice.choose("auto")
+    assert _blas.routed_classes() == (False, False, False)
+
+
+_SLOW_MEASURE = """
+import json, os, sys, time
+os.environ["FASTLIN_BLAS"] = "scipy"  # the import itself measures nothing
+import fastlin
+from fastlin.parallel import gemm_choice as g
+measure = g.measure
+def slow(*args, **kwargs):
+    result = measure(*args, **kwargs)
+    time.sleep(2.0)  # a long measurement: the other process starts meanwhile
+    return result
+g.measure = slow
+g.choose("auto")
+print(json.dumps(g.in_force()["timings"]))
+"""
+
+
+def test_processes_starting_together_apply_one_measurement(tmp_path):
+    """Two processes that find no stored choice at the same time: one measures, the other
+    waits for it and applies what it stored, so both (and every later process) run the same
+    GEMM. Before, each measured and applied its own result, and the file kept the last."""
+    env = dict(os.environ, FASTLIN_CACHE_DIR=str(tmp_path))
+    procs = [subprocess.Popen([sys.executable, "-c", _SLOW_MEASURE], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    outs = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    stored = json.loads((tmp_path / gemm_choice.FILENAME).read_text())
+    assert len(stored) == 1
+    assert outs[0] == outs[1] == next(iter(stored.values()))["timings"]

@@ -29,7 +29,10 @@ OpenBLAS, whose GEMV skips the packing a GEMM does.
 Why measured once and stored: the first ``import fastlin`` on a machine times the candidates
 (about 0.2 s; 0.4 s with blis) and stores the result in ``$FASTLIN_CACHE_DIR/gemm-choice.json``
 (``~/.cache/fastlin``), keyed by CPU, cores, BLAS thread count and library versions; later
-imports read it. A choice remade in every process would vary with the machine's load, and so
+imports read it. The measuring and storing hold a lock (``gemm-choice.json.lock`` beside it), and
+a process that finds no stored choice takes that lock first and reads the file again: of
+processes starting together, one measures and the others apply what it stored, instead of
+each applying its own measurement. A choice remade in every process would vary with the machine's load, and so
 would every float32 result's last bits; stored, it is the same for every process until the
 file is deleted (or ``python -m fastlin bench --calibrate`` measures again). Where the file
 cannot be written, nothing is measured: the newer OpenBLAS serves every class, as before
@@ -38,10 +41,17 @@ blis was a candidate.
 ``FASTLIN_BLAS`` overrides: ``scipy`` or ``numpy`` (that OpenBLAS for every class), ``blis``
 (blis for every GEMM class, the newer OpenBLAS for GEMV), ``auto`` (the default: measured).
 """
+import contextlib
 import ctypes
+import errno
 import json
 import os
 import time
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock, the file is still written whole
+    fcntl = None
 
 from fastlin._atomic import atomic_write
 from fastlin._kernels import _blas
@@ -61,6 +71,7 @@ SHAPES = {
     "large": [(0, 0, 256, 1024, 1024), (1, 0, 1024, 1024, 256), (0, 1, 256, 1024, 1024)],
 }
 _ENV = "FASTLIN_BLAS"
+LOCK_SECONDS = 60  # wait this long for another process's measurement before giving up on it
 _state = {"source": "not chosen yet", "timings": None, "routes": (False, False, False)}
 
 
@@ -249,8 +260,38 @@ def apply(choice, source):
     _state.update(source=source, timings=choice.get("timings"), routes=choice["routes"])
 
 
+@contextlib.contextmanager
+def _locked(path):
+    """Hold the lock beside `path` (created, with its directory, when missing): one process at
+    a time measures and stores. An OSError when it cannot be created, or when another
+    process holds it longer than LOCK_SECONDS."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        if fcntl is not None:
+            deadline = time.monotonic() + LOCK_SECONDS
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise OSError(errno.ETIMEDOUT, "another process holds the lock",
+                                      path + ".lock") from None
+                    time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def calibrate(path=None):
     """Measure the candidates now, store and apply the result; returns it."""
+    path = path or calibration.cache_path(FILENAME)
+    with _locked(path):
+        return _calibrate(path)
+
+
+def _calibrate(path):
     timings = measure()
     openblas, routes = decide(timings, _versions())
     choice = {"openblas": openblas, "routes": routes, "timings": timings,
@@ -274,15 +315,18 @@ def choose(preference=None):
         return _state["source"]
     if preference == "blis":
         return _choose_blis()
-    choice = stored()
-    if choice is not None:
-        apply(choice, f"measured on this machine {choice['measured']} "
-                      f"({calibration.cache_path(FILENAME)})")
-        return _state["source"]
-    try:
-        calibrate()
-    except OSError as exc:  # nowhere to store it: a deterministic rule instead
-        _fallback(f"the newer OpenBLAS (no stored measurement: {exc})")
+    path = calibration.cache_path(FILENAME)
+    choice = stored(path)
+    if choice is None:
+        try:
+            with _locked(path):  # before measuring: nothing is timed that cannot be stored
+                choice = stored(path)  # another process may have stored one meanwhile
+                if choice is None:
+                    _calibrate(path)
+                    return _state["source"]
+        except OSError as exc:  # nowhere to store it: a deterministic rule instead
+            return _fallback(f"the newer OpenBLAS (no stored measurement: {exc})")
+    apply(choice, f"measured on this machine {choice['measured']} ({path})")
     return _state["source"]
 
 
