@@ -138,7 +138,7 @@ def save(result, path=None):
             stored = json.load(fh)
         if not isinstance(stored, dict):
             stored = {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         stored = {}
     entry = {kind: int(result[kind]) for kind in KINDS}
     entry["threads"] = int(result["threads"])
@@ -162,7 +162,8 @@ def stored(path=None):
         if not isinstance(entry, dict):
             return None
         values = {kind: int(entry[kind]) for kind in KINDS}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError,
+            RecursionError):  # RecursionError: nested past json's limit
         return None
     if any(v < 1 or v > NEVER for v in values.values()):  # beyond NEVER: not a C ssize_t
         return None

@@ -220,7 +220,7 @@ def _read(path):
         with open(path) as fh:
             stored = json.load(fh)
         return stored if isinstance(stored, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested past json's limit
         return {}
 
 
