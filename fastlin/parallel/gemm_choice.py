@@ -29,13 +29,14 @@ OpenBLAS, whose GEMV skips the packing a GEMM does.
 Why measured once and stored: the first ``import fastlin`` on a machine times the candidates
 (about 0.2 s; 0.4 s with blis) and stores the result in ``$FASTLIN_CACHE_DIR/gemm-choice.json``
 (``~/.cache/fastlin``), keyed by CPU, cores, BLAS thread count and library versions; later
-imports read it. The measuring and storing hold a lock (``gemm-choice.json.lock`` beside it), and
-a process that finds no stored choice takes that lock first and reads the file again: of
+imports read it. The measuring and storing hold a lock (``gemm-choice.json.lock`` beside it),
+and a process that finds no stored choice takes that lock first and reads the file again: of
 processes starting together, one measures and the others apply what it stored, instead of
-each applying its own measurement. A choice remade in every process would vary with the machine's load, and so
-would every float32 result's last bits; stored, it is the same for every process until the
-file is deleted (or ``python -m fastlin bench --calibrate`` measures again). Where the file
-cannot be written, nothing is measured: the newer OpenBLAS serves every class, as before
+each applying its own measurement. A choice remade in every process would vary with the
+machine's load, and so would every float32 result's last bits; stored, it is the same for
+every process until the file is deleted (or ``python -m fastlin bench --calibrate`` measures
+again). Where the file cannot be written, nothing is measured: the newer OpenBLAS serves every
+class, as before
 blis was a candidate.
 
 ``FASTLIN_BLAS`` overrides: ``scipy`` or ``numpy`` (that OpenBLAS for every class), ``blis``
