@@ -36,8 +36,7 @@ each applying its own measurement. A choice remade in every process would vary w
 machine's load, and so would every float32 result's last bits; stored, it is the same for
 every process until the file is deleted (or ``python -m fastlin bench --calibrate`` measures
 again). Where the file cannot be written, nothing is measured: the newer OpenBLAS serves every
-class, as before
-blis was a candidate.
+class, as before blis was a candidate.
 
 ``FASTLIN_BLAS`` overrides: ``scipy`` or ``numpy`` (that OpenBLAS for every class), ``blis``
 (blis for every GEMM class, the newer OpenBLAS for GEMV), ``auto`` (the default: measured).
