@@ -116,8 +116,9 @@ def use_scipy():
 
 
 def set_small_gemm(bint enabled):
-    """Let small products run in csrc/fl_gemm_small.h (True, the default) or send every product
-    to BLAS (False); returns the previous setting. For tests and benchmarks that compare the two
+    """Let small products run in csrc/fl_gemm_small.h, and dZ @ Wᵀ for a small W through W
+    transposed (True, the default), or send every product to BLAS as it is (False); returns the
+    previous setting. For tests and benchmarks that compare the two
     paths: switching changes float rounding, so it is not for use during training."""
     global _small_enabled
     previous = _small_enabled
@@ -246,7 +247,8 @@ cdef void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha,
             _gemv(no, n, k, alpha, b, ldb, a, lda if trans_a else 1, beta, c, 1)
         return
     if floating is float:
-        if trans_b and not trans_a and k > 1 and <int64_t>k * n <= FL_GEMM_SMALL_PACK:
+        if _small_enabled and trans_b and not trans_a and k > 1 and \
+                <int64_t>k * n <= FL_GEMM_SMALL_PACK:
             _gemm_nt_transposed(m, n, k, alpha_f, a, lda, b, ldb, beta_f, c, ldc, n_threads)
             return
     cdef int64_t m64 = m, n64 = n, k64 = k, lda64 = lda, ldb64 = ldb, ldc64 = ldc
