@@ -308,7 +308,8 @@ class _KernelLinearClassifier:
     def _loss_and_grad(self, K, X, target, sw, n_out):
         """scikit-learn's objective as a function of theta = [W.ravel(), b] (float64):
         Σ sw·loss / Σ sw + ||W||² / (2 C Σ sw), and its exact gradient. Dense X runs on the
-        fused kernels, sparse (CSR) X on SciPy's sparse products."""
+        fused kernels (in row blocks when X exceeds the caches, see _block_rows), sparse X on
+        fastlin/_sparse.py's CSR products."""
         d = X.shape[1]
         dt = X.dtype
         n_eff = X.shape[0] if sw is None else float(sw.sum())
