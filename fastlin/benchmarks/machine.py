@@ -73,8 +73,9 @@ def describe_choices(print_fn=print, measure=True):
 
 def _library_names():
     """{"scipy"|"numpy"|"blis": "SciPy's OpenBLAS 0.3.30" ...} for the GEMMs loaded here."""
-    names = {name: f"{name.capitalize() if name == 'numpy' else 'SciPy'}'s OpenBLAS {version}"
-             .replace("Numpy", "NumPy") for name, (version, _) in blas_threads.libraries().items()}
+    owner = {"scipy": "SciPy", "numpy": "NumPy"}
+    names = {name: f"{owner[name]}'s OpenBLAS {version}"
+             for name, (version, _) in blas_threads.libraries().items()}
     blis = gemm_choice.blis_library()
     if blis is not None:
         names["blis"] = f"blis {blis['version']} ({blis['arch']} kernels)"

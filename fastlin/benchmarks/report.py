@@ -110,12 +110,12 @@ def time_workload(name, rng, repeat):
         # fit's are (one floor call between other contenders runs with cold caches)
         for _ in range(steps):
             floor()
-    scan, per_epoch = memory_floor(X, n // spec["batch"])
+    scan = memory_floor(X)
     tf = alternate({"cy fit": fit_c, "np fit": fit_n, "cy ordr": fit_o, "fit floor": floor_run},
                    repeat, 1)
     for key in tf:
         t[key] = tf[key] / steps
-    t["memory floor"] = alternate({"scan": scan}, repeat, 1)["scan"] / per_epoch
+    t["memory floor"] = alternate({"scan": scan}, repeat, 1)["scan"] / (n // spec["batch"])
     return t
 
 

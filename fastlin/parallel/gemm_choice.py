@@ -43,6 +43,7 @@ class, as before blis was a candidate.
 """
 import contextlib
 import ctypes
+import functools
 import errno
 import json
 import os
@@ -75,9 +76,11 @@ LOCK_SECONDS = 60  # wait this long for another process's measurement before giv
 _state = {"source": "not chosen yet", "timings": None, "routes": (False, False, False)}
 
 
+@functools.lru_cache(maxsize=1)
 def blis_library():
     """{"version", "arch", "sgemm", "dgemm"} of the installed ``blis`` package (its row-major
-    GEMM entry points as addresses), or None when it is not installed or lacks them."""
+    GEMM entry points as addresses), or None when it is not installed or lacks them. Looked up
+    once per process (the choice asks for it several times at import)."""
     try:
         import blis.cy as cy
     except ImportError:
