@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from fastlin import _checks, _sparse
+from fastlin._lbfgs import TWO_PASS_FROM, minimize_lbfgs
 from fastlin._lbfgsb import minimize_lbfgsb
 from fastlin._least_squares import well_conditioned_solve
 from fastlin._nnls import nonnegative_least_squares
@@ -418,8 +419,12 @@ class _KernelLinearClassifier:
             def step(x):
                 callback(x[: d * n_out].reshape(d, n_out).T.copy(),
                          x[d * n_out:].copy() if self.fit_intercept else np.zeros(n_out))
-        # scikit-learn's settings: gtol = tol, up to 50 line-search steps, ftol = 64 eps
-        res = minimize_lbfgsb(f, theta0, maxiter=int(self.max_iter), gtol=self.tol, maxls=50,
+        # scikit-learn's settings: gtol = tol, up to 50 line-search steps, ftol = 64 eps.
+        # L-BFGS-B's own iterations for small problems (SciPy's, so the iterates are
+        # scikit-learn's bit for bit); from TWO_PASS_FROM parameters the same iterations with
+        # a cheaper direction (fastlin._lbfgs: 1e6 parameters, 52 -> 16 ms an iteration)
+        solver = minimize_lbfgs if theta0.size >= TWO_PASS_FROM else minimize_lbfgsb
+        res = solver(f, theta0, maxiter=int(self.max_iter), gtol=self.tol, maxls=50,
                               ftol=64 * np.finfo(float).eps, callback=step)
         self.result_ = res
         self.n_iter_ = int(min(res.nit, self.max_iter))

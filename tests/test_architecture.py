@@ -17,7 +17,7 @@ FLOORS = [
     ("fastlin.backend", 4),
     ("fastlin.layers", 5), ("fastlin.losses", 5), ("fastlin.optim", 5), ("fastlin._sparse", 5),
     ("fastlin._penalized", 5), ("fastlin._nnls", 5), ("fastlin._least_squares", 5),
-    ("fastlin._lbfgsb", 5),
+    ("fastlin._lbfgsb", 5), ("fastlin._lbfgs", 5), ("fastlin._linesearch", 4),
     ("fastlin.training", 6), ("fastlin.callbacks", 6),
     # the writer and the format know no model class (models describe themselves), so they sit
     # below the models; the loader builds models and sits above them
