@@ -61,6 +61,6 @@ double fl_robust_f32(fl_index n, fl_index m, const float *p, const float *t, con
 #define FL_REAL double
 #define FL_SUFFIX _f64
 #define FL_EXP fl_exp
-#define FL_LOG log
+#define FL_LOG fl_log
 #define FL_LOG1PEXP fl_log1pexp
 #include "fl_loss_tmpl.h"

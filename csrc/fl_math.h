@@ -248,4 +248,36 @@ FL_INLINE double fl_exp(double xin)
     return xin > hi ? (double)INFINITY : (xin < lo ? 0.0 : e);
 }
 
+/* Natural log in double for positive, finite, normal x, vectorizable; NaN and +inf come back as
+ * themselves (as fl_logf). Cephes' log: x = m 2^e with m in [sqrt(1/2), sqrt(2)), then
+ * log(m) = t - t²/2 + t³ P(t)/Q(t) for t = m - 1 and e ln2 added in two parts. The exponent and
+ * mantissa are taken from the bits, and e converted through the 1.5*2^52 trick (AVX2 has no
+ * int64 -> double conversion). Max error ~1 ulp (tests/test_math_c.py). 0, negative and
+ * subnormal x stay outside: the callers take logs of values in [1, 2] or of softmax sums >= 1. */
+FL_INLINE double fl_log(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    const uint64_t mbits = (bits & 0x000fffffffffffffull) | 0x3fe0000000000000ull;
+    const uint64_t ebits = 0x4338000000000000ull | ((bits >> 52) & 0x7ffu);
+    double m, ef;
+    memcpy(&m, &mbits, sizeof m);  /* in [0.5, 1) */
+    memcpy(&ef, &ebits, sizeof ef);
+    double e = (ef - 6755399441055744.0) - 1022.0;
+    const int low = m < 0.70710678118654752440;
+    e = low ? e - 1.0 : e;
+    const double t = low ? (m + m) - 1.0 : m - 1.0;
+    const double z = t * t;
+    const double p = ((((1.01875663804580931796E-4 * t + 4.97494994976747001425E-1) * t
+                        + 4.70579119878881725854E0) * t + 1.44989225341610930846E1) * t
+                      + 1.79368678507819816313E1) * t + 7.70838733755885391666E0;
+    const double q = ((((t + 1.12873587189167450590E1) * t + 4.52279145837532221105E1) * t
+                       + 8.29875266912776603211E1) * t + 7.11544750618563894466E1) * t
+                     + 2.31251620126765340583E1;
+    double y = t * (z * p / q) - e * 2.121944400546905827679e-4;
+    y = y - 0.5 * z;
+    const double r = (t + y) + e * 0.693359375;
+    return x < (double)INFINITY ? r : x;
+}
+
 #endif
