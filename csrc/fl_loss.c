@@ -1,5 +1,7 @@
 /* Softmax and fused loss kernels in float and double; see fl_loss.h for the contract.
- * The float kernels exist twice (baseline and AVX2+FMA, see fl_math.h) behind dispatchers. */
+ * Both precisions are built per SIMD level (baseline, AVX2+FMA, AVX-512; fl_variants.h) behind
+ * dispatchers: the double ones serve scikit-learn's float64 logistic regression, whose exp and
+ * log (fl_exp, fl_log) vectorize 4 or 8 wide there and only 2 wide in a baseline build. */
 #include "fl_loss.h"
 #include "fl_math.h"
 
@@ -15,52 +17,62 @@
 #undef FL_LOG
 #undef FL_LOG1PEXP
 
-void fl_softmax_rows_f32(fl_index n, fl_index m, const float *x, float *y, int log_output)
-{
-    FL_DISPATCH(fl_softmax_rows, (n, m, x, y, log_output));
-}
+/* The public functions of one precision T (suffix P): each calls the variant this CPU runs
+ * best (FL_DISPATCH_AS, fl_math.h). */
+#define FL_LOSS_PUBLIC(T, P)                                                                      \
+    void fl_softmax_rows##P(fl_index n, fl_index m, const T *x, T *y, int log_output)             \
+    {                                                                                             \
+        FL_DISPATCH_AS(fl_softmax_rows, P, (n, m, x, y, log_output));                             \
+    }                                                                                             \
+    fl_index fl_label_weight_total##P(fl_index n, fl_index m, const int64_t *labels, const T *sw, \
+                                      const T *cw, double *total)                                 \
+    {                                                                                             \
+        return FL_DISPATCH_AS(fl_label_weight_total, P, (n, m, labels, sw, cw, total));           \
+    }                                                                                             \
+    double fl_softmax_xent_labels##P(fl_index n, fl_index m, const T *z, const int64_t *labels,   \
+                                     const T *sw, const T *cw, double smoothing, double scale,    \
+                                     T *g)                                                        \
+    {                                                                                             \
+        return FL_DISPATCH_AS(fl_softmax_xent_labels, P,                                          \
+                              (n, m, z, labels, sw, cw, smoothing, scale, g));                    \
+    }                                                                                             \
+    double fl_softmax_xent_probs##P(fl_index n, fl_index m, const T *z, const T *q, const T *sw,  \
+                                    const T *cw, double smoothing, double scale, T *g)            \
+    {                                                                                             \
+        return FL_DISPATCH_AS(fl_softmax_xent_probs, P, (n, m, z, q, sw, cw, smoothing, scale, g)); \
+    }                                                                                             \
+    double fl_sigmoid_bce##P(fl_index n, fl_index m, const T *z, const T *t, const T *sw,         \
+                             const T *pw, double scale, T *g)                                     \
+    {                                                                                             \
+        return FL_DISPATCH_AS(fl_sigmoid_bce, P, (n, m, z, t, sw, pw, scale, g));                 \
+    }                                                                                             \
+    double fl_mse##P(fl_index n, fl_index m, const T *p, const T *t, const T *sw, double scale,   \
+                     T *g)                                                                        \
+    {                                                                                             \
+        return FL_DISPATCH_AS(fl_mse, P, (n, m, p, t, sw, scale, g));                             \
+    }                                                                                             \
+    double fl_robust##P(fl_index n, fl_index m, const T *p, const T *t, const T *sw, int huber,   \
+                        double beta, double scale, T *g)                                          \
+    {                                                                                             \
+        return FL_DISPATCH_AS(fl_robust, P, (n, m, p, t, sw, huber, beta, scale, g));             \
+    }
 
-fl_index fl_label_weight_total_f32(fl_index n, fl_index m, const int64_t *labels, const float *sw,
-                                   const float *cw, double *total)
-{
-    return FL_DISPATCH(fl_label_weight_total, (n, m, labels, sw, cw, total));
-}
-
-double fl_softmax_xent_labels_f32(fl_index n, fl_index m, const float *z, const int64_t *labels,
-                                  const float *sw, const float *cw, double smoothing, double scale,
-                                  float *g)
-{
-    return FL_DISPATCH(fl_softmax_xent_labels, (n, m, z, labels, sw, cw, smoothing, scale, g));
-}
-
-double fl_softmax_xent_probs_f32(fl_index n, fl_index m, const float *z, const float *q,
-                                 const float *sw, const float *cw, double smoothing, double scale,
-                                 float *g)
-{
-    return FL_DISPATCH(fl_softmax_xent_probs, (n, m, z, q, sw, cw, smoothing, scale, g));
-}
-
-double fl_sigmoid_bce_f32(fl_index n, fl_index m, const float *z, const float *t, const float *sw,
-                          const float *pw, double scale, float *g)
-{
-    return FL_DISPATCH(fl_sigmoid_bce, (n, m, z, t, sw, pw, scale, g));
-}
-
-double fl_mse_f32(fl_index n, fl_index m, const float *p, const float *t, const float *sw,
-                  double scale, float *g)
-{
-    return FL_DISPATCH(fl_mse, (n, m, p, t, sw, scale, g));
-}
-
-double fl_robust_f32(fl_index n, fl_index m, const float *p, const float *t, const float *sw,
-                     int huber, double beta, double scale, float *g)
-{
-    return FL_DISPATCH(fl_robust, (n, m, p, t, sw, huber, beta, scale, g));
-}
+FL_LOSS_PUBLIC(float, _f32)
 
 #define FL_REAL double
-#define FL_SUFFIX _f64
 #define FL_EXP fl_exp
 #define FL_LOG fl_log
 #define FL_LOG1PEXP fl_log1pexp
-#include "fl_loss_tmpl.h"
+#define FL_TEMPLATE "fl_loss_tmpl.h"
+/* no fused multiply-adds in double: every SIMD level then gives the baseline build's bits (the
+ * same operations in the same order), so a float64 fit does not depend on the CPU, and a loss
+ * that is exactly 0 (one class, say) stays 0, as in the NumPy twin */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#define FL_VARIANTS_OF _f64
+#include "fl_variants.h"
+#undef FL_VARIANTS_OF
+#pragma GCC pop_options
+#undef FL_TEMPLATE
+
+FL_LOSS_PUBLIC(double, _f64)

@@ -72,9 +72,10 @@ FL_INLINE float fl_tanhf(float x)
     return (x < 4e-4f && x > -4e-4f) ? x : r;
 }
 
-/* Runtime dispatch: float kernels built for baseline x86-64, AVX2+FMA and AVX-512, so a default
- * build (which must run on any x86-64, hence no -march) still uses the vector units the CPU
- * has. AVX-512 pays even at 256-bit width: 32 vector registers hold exp's and tanh's constants
+/* Runtime dispatch: kernels built for baseline x86-64, AVX2+FMA and AVX-512 (every float
+ * kernel, and the double ones that a .c file builds through fl_variants.h), so a default build
+ * (which must run on any x86-64, hence no -march) still uses the vector units the CPU has.
+ * AVX-512 pays even at 256-bit width: 32 vector registers hold exp's and tanh's constants
  * and mask registers do the selects (sigmoid 4096 x 256: 567 -> 380 us on this Zen 4).
  * FASTLIN_SIMD=base|avx2 in the environment caps the level (the tests run every variant that
  * way). FL_HAVE_DISPATCH is 0 elsewhere and the baseline kernels are the only ones. */
@@ -100,54 +101,16 @@ FL_INLINE int fl_cpu_level(void)
     }
     return cached;
 }
-/* Call name##_f32_avx512, _avx2 or _base, whichever this CPU runs best. */
-#define FL_DISPATCH(name, args)                                                                   \
-    (fl_cpu_level() == 2 ? name##_f32_avx512 args                                                \
-                         : fl_cpu_level() == 1 ? name##_f32_avx2 args : name##_f32_base args)
+/* Call name##prec##_avx512, _avx2 or _base (prec: _f32 or _f64, spelled out), whichever this
+ * CPU runs best. */
+#define FL_DISPATCH_AS(name, prec, args)                                                          \
+    (fl_cpu_level() == 2 ? name##prec##_avx512 args                                              \
+                         : fl_cpu_level() == 1 ? name##prec##_avx2 args : name##prec##_base args)
 #else
 #define FL_HAVE_DISPATCH 0
-#define FL_DISPATCH(name, args) (name##_f32_base args)
-/* exp in double, vectorizable (glibc's exp is not, outside -ffast-math): Cephes' exp, n = x/ln2
- * rounded with the 1.5*2^52 trick (no SSE4.1 needed), a two-constant Cody-Waite reduction to
- * |r| <= ln2/2, the rational approximation 1 + 2 r P(r²) / (Q(r²) - r P(r²)), and 2^n applied
- * as two factors 2^n1 * 2^n2 (n1 = floor(n/2)) built from exponent bits, so results down in the
- * subnormal range and up to DBL_MAX come out right without a branch. Below -745.2 the result
- * is 0, above 709.79 inf; NaN gives NaN. Max error ~1 ulp (tests/test_math_c.py). The softmax
- * losses in double (scikit-learn's float64 logistic regression) spend most of their time in
- * exp: libm's took ~5 ns an element, scalar. */
-FL_INLINE double fl_exp(double xin)
-{
-    const double hi = 709.79, lo = -745.2, magic = 6755399441055744.0; /* 1.5 * 2^52 */
-    double x = xin > hi ? hi : xin;
-    x = x < lo ? lo : x;
-    const double n = (x * 1.4426950408889634073599 + magic) - magic;
-    double r = x - n * 6.93145751953125E-1;
-    r = r - n * 1.42860682030941723212E-6;
-    const double rr = r * r;
-    const double px = r * ((1.26177193074810590878E-4 * rr + 3.02994407707441961300E-2) * rr
-                           + 9.99999999999999999910E-1);
-    const double qx = ((3.00198505138664455042E-6 * rr + 2.52448340349684104192E-3) * rr
-                       + 2.27265548208155028766E-1) * rr + 2.00000000000000000009E0;
-    const double y = 1.0 + 2.0 * (px / (qx - px));
-    /* n1 = floor(n / 2) by the same rounding (n/2 - 1/4 is k - 1/4 or k + 1/4), n2 = n - n1;
-     * each within [-539, 513], so 2^n1 and 2^n2 are normal doubles. The integers are read from
-     * the bits of t = k + 1.5*2^52, which are 0x4338000000000000 + k; unsigned arithmetic, so
-     * no input (NaN included) is undefined behaviour. */
-    const double t1 = (n * 0.5 - 0.25) + magic;
-    const double t2 = (n - (t1 - magic)) + magic;
-    uint64_t b1, b2;
-    memcpy(&b1, &t1, sizeof b1);
-    memcpy(&b2, &t2, sizeof b2);
-    b1 = (b1 - 0x4338000000000000ull + 1023u) << 52;
-    b2 = (b2 - 0x4338000000000000ull + 1023u) << 52;
-    double s1, s2;
-    memcpy(&s1, &b1, sizeof s1);
-    memcpy(&s2, &b2, sizeof s2);
-    const double e = y * s1 * s2;
-    return xin > hi ? (double)INFINITY : (xin < lo ? 0.0 : e);
-}
-
+#define FL_DISPATCH_AS(name, prec, args) (name##prec##_base args)
 #endif
+#define FL_DISPATCH(name, args) FL_DISPATCH_AS(name, _f32, args)
 
 /* Natural log for positive, finite, normal x, vectorizable (Cephes logf: split x into 2^e * m
  * with m in [sqrt(1/2), sqrt(2)), degree-8 polynomial for log(m)). Max error ~1 ulp. Any other x
