@@ -60,7 +60,7 @@ MODULES = {
               "csrc/fl_linear.c", "csrc/fl_scan.c"],
     "checks": ["csrc/fl_scan.c"],
     "linear_cd": [],
-    "sparse": [],
+    "sparse": ["csrc/fl_sparse.c"],
 }
 CACHE_KEEP = 3  # cached builds kept per module (e.g. the normal, debug and sanitizer builds)
 

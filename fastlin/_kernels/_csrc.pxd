@@ -1,5 +1,5 @@
 # The C ABI of csrc/ in one place: every kernel is noexcept nogil and takes raw pointers.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "fl_common.h":
     ctypedef Py_ssize_t fl_index
@@ -107,3 +107,33 @@ cdef extern from "fl_linear.h" nogil:
 cdef extern from "fl_scan.h" nogil:
     int fl_all_finite_f32(fl_index n, const float *x) noexcept
     int fl_all_finite_f64(fl_index n, const double *x) noexcept
+
+cdef extern from "fl_sparse.h" nogil:
+    void fl_csr_times_dense_i32_f32(fl_index r0, fl_index r1, const float *data,
+                                    const int32_t *indices, const int32_t *indptr, fl_index d,
+                                    fl_index k, const float *W, float *out) noexcept
+    void fl_csr_times_dense_i64_f32(fl_index r0, fl_index r1, const float *data,
+                                    const int64_t *indices, const int64_t *indptr, fl_index d,
+                                    fl_index k, const float *W, float *out) noexcept
+    void fl_csr_times_dense_i32_f64(fl_index r0, fl_index r1, const double *data,
+                                    const int32_t *indices, const int32_t *indptr, fl_index d,
+                                    fl_index k, const double *W, double *out) noexcept
+    void fl_csr_times_dense_i64_f64(fl_index r0, fl_index r1, const double *data,
+                                    const int64_t *indices, const int64_t *indptr, fl_index d,
+                                    fl_index k, const double *W, double *out) noexcept
+    void fl_csr_transposed_times_dense_i32_f32(fl_index r0, fl_index r1, const float *data,
+                                               const int32_t *indices, const int32_t *indptr,
+                                               fl_index d, fl_index k, const float *G,
+                                               float *block) noexcept
+    void fl_csr_transposed_times_dense_i64_f32(fl_index r0, fl_index r1, const float *data,
+                                               const int64_t *indices, const int64_t *indptr,
+                                               fl_index d, fl_index k, const float *G,
+                                               float *block) noexcept
+    void fl_csr_transposed_times_dense_i32_f64(fl_index r0, fl_index r1, const double *data,
+                                               const int32_t *indices, const int32_t *indptr,
+                                               fl_index d, fl_index k, const double *G,
+                                               double *block) noexcept
+    void fl_csr_transposed_times_dense_i64_f64(fl_index r0, fl_index r1, const double *data,
+                                               const int64_t *indices, const int64_t *indptr,
+                                               fl_index d, fl_index k, const double *G,
+                                               double *block) noexcept
