@@ -31,8 +31,9 @@ def test_missing_extension_raises_import_error_with_build_hint():
 
 @pytest.mark.parametrize("level", ["base", "avx2"])
 def test_every_simd_variant_passes_the_kernel_tests(level):
-    """The float kernels are compiled for baseline x86-64, AVX2 and AVX-512 and picked at run
-    time; this machine runs the best one, so the others are checked by capping the level."""
+    """The float kernels (and some double ones: the losses, the CSR products) are compiled for
+    baseline x86-64, AVX2 and AVX-512 and picked at run time; this machine runs the best one, so
+    the others are checked by capping the level."""
     from fastlin._kernels import _config
     here = Path(__file__).parent
     env = dict(os.environ, FASTLIN_SIMD=level)
@@ -44,7 +45,8 @@ def test_every_simd_variant_passes_the_kernel_tests(level):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
          str(here / "test_kernels_reference.py"), str(here / "test_numerics.py"),
-         str(here / "test_kernels_gradcheck.py"), str(here / "test_small_gemm.py")],
+         str(here / "test_kernels_gradcheck.py"), str(here / "test_small_gemm.py"),
+         str(here / "test_sparse_products.py")],
         env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
