@@ -17,6 +17,7 @@ cdef extern from "fl_cpu.h" nogil:
 
 
 def simd_level():
-    """Return the float kernels' instruction set in use: "base" (SSE2), "avx2" or "avx512"
-    (chosen at first use from the CPU, capped by FASTLIN_SIMD=base|avx2)."""
+    """Return the instruction set in use by the kernels built per SIMD level (every float
+    kernel, the double losses and CSR products): "base" (SSE2), "avx2" or "avx512" (chosen at
+    first use from the CPU, capped by FASTLIN_SIMD=base|avx2)."""
     return ("base", "avx2", "avx512")[fl_simd_level()]
