@@ -2,7 +2,7 @@
 logistic and softmax regression's loss and gradient.
 
 Why not SciPy's: its csr_matvecs runs on one core, and an L-BFGS fit on a 100,000 x 50,000
-CSR matrix spends most of its time in these two products.
+CSR matrix spends much of its time in these two products.
 
 The arithmetic is in C (csrc/fl_sparse.c, one variant per SIMD level): a row's k outputs (or
 the row of G it scatters) stay in vector registers while its stored entries stream past,
@@ -16,7 +16,7 @@ cuts the rows into one range per thread and checks what Python hands in.
   indices[p] of out, so two threads' rows may write one output row. The rows are cut into
   n_threads contiguous ranges of equal length; thread t adds into its own block (thread 0 into
   out, thread t > 0 into scratch[t - 1]), and the blocks are summed in thread order afterwards
-  (each thread summing a range of out's rows): the result depends on the thread count, never
+  (each thread summing one range of out's elements): the result depends on the thread count, never
   on the threads' timing.
 
 Every output element is the same sequence of roundings at every SIMD level and as in a plain
