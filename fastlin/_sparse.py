@@ -162,19 +162,24 @@ def predict(model, X):
 
 
 class CSRProducts:
-    """X @ W and Xᵀ G for a CSR X on every core fastlin may use (fastlin/_kernels/sparse.pyx);
-    SciPy's one-core products for any other sparse format or dtype."""
+    """X @ W (on every core fastlin may use, for large X) and Xᵀ G (on one) for a CSR X, by
+    fastlin/_kernels/sparse.pyx; SciPy's one-core products for any other sparse format or
+    dtype."""
 
     def __init__(self, X, n_out):
         self.X = X
         self.compiled = (sp.isspmatrix_csr(X) or isinstance(X, sp.csr_array)) and \
             X.dtype in (np.float32, np.float64) and X.indices.dtype == X.indptr.dtype and \
             X.indices.dtype in (np.int32, np.int64)
-        # every core only for large products: beside L-BFGS-B's own BLAS calls (whose OpenBLAS
-        # threads spin between them), two threads made a 10,000 x 5,000 fit at 1% with 20
-        # classes 1.3x slower (1.12 against 0.87 s) and the 100,000 x 50,000 one 1.14x faster
+        # every core for X @ W, and only for large products: beside the solver's own BLAS
+        # calls (whose OpenBLAS threads spin between them), two threads made a 10,000 x 5,000
+        # fit at 1% with 20 classes 1.3x slower (1.12 against 0.87 s). Xᵀ G on one core: its
+        # per-thread blocks (d x k each) crowd L3 beside the spinning BLAS threads, and the
+        # 100,000 x 50,000 fit with 20 classes took 1.87 s so, against 2.09 s with both products
+        # on two threads (2.14 s on one); it also keeps the gradient independent of the core
+        # count and needs no scratch block
         self.threads = for_size(X.nnz * n_out, min_elements=1 << 26) if self.compiled else 1
-        self.scratch = np.empty((self.threads - 1, X.shape[1], n_out), X.dtype)
+        self.scratch = np.empty((0, X.shape[1], n_out), X.dtype)
 
     def forward(self, W, out):
         if self.compiled:
@@ -187,6 +192,6 @@ class CSRProducts:
         if self.compiled:
             X = self.X
             _kernels.csr_transposed_times_dense(X.data, X.indices, X.indptr, G, out,
-                                                self.scratch, self.threads)
+                                                self.scratch, 1)
         else:
             np.copyto(out, self.X.T @ G, casting="same_kind")
