@@ -3,7 +3,8 @@ against scikit-learn's, fit time and held-out score.
 
 Each row fits fastlin's and scikit-learn's estimator alternately in one process (fastlin,
 scikit-learn, fastlin, ...) and reports the median fit time of each, so both see the same
-machine load; the held-out scores must agree within 0.005 (accuracy for classifiers, R² for
+machine load (``repeat`` rounds, more for fits under a second: as many as fill about a second,
+up to MAX_ROUNDS, since millisecond fits move by tens of percent between rounds); the held-out scores must agree within 0.005 (accuracy for classifiers, R² for
 regressors) or the row is flagged. When ``import sklearnex`` works, a column for
 scikit-learn-intelex's estimator is added (it is not a dependency of fastlin).
 """
@@ -14,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 TOLERANCE = 0.005
+MAX_ROUNDS = 31
 
 
 def _classification_csr(n, d, density, n_classes, seed=0):
@@ -95,7 +97,8 @@ def _time_row(make, kwargs, kind, repeat):
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0)
     times, scores = {}, {}
     ests = _estimators(kind, kwargs)
-    for _ in range(repeat):
+    rounds, done = repeat, 0
+    while done < rounds:
         for name, build in ests.items():  # alternating: each sees the same machine load
             est = build()
             with warnings.catch_warnings():
@@ -104,6 +107,10 @@ def _time_row(make, kwargs, kind, repeat):
                 est.fit(X_tr, y_tr)
                 times.setdefault(name, []).append(time.perf_counter() - start)
             scores[name] = est.score(X_te, y_te)
+        if done == 0:  # millisecond fits: more rounds, ~1 s a row, so the median settles
+            slowest = max(t[0] for t in times.values())
+            rounds = max(repeat, min(MAX_ROUNDS, int(1.0 / max(slowest, 1e-6))))
+        done += 1
     return {name: (float(np.median(t)), scores[name]) for name, t in times.items()}
 
 
@@ -115,7 +122,8 @@ def run_linear_comparison(quick=True, repeat=3, only=None, print_fn=print):
 
     import fastlin
     print_fn(f"fastlin {fastlin.__version__}, scikit-learn {sklearn.__version__}, median of "
-             f"{repeat} alternating fits{', a tenth of the sizes' if quick else ''}")
+             f"{repeat} alternating fits (up to {MAX_ROUNDS} for fits under a second)"
+             f"{', a tenth of the sizes' if quick else ''}")
     print_fn(f"{'row':38s} {'fastlin s':>10s} {'sklearn s':>10s} {'speed-up':>8s} "
              f"{'score fl':>9s} {'score sk':>9s}")
     bad = 0
