@@ -106,9 +106,35 @@ FL_INLINE int fl_cpu_level(void)
 #define FL_DISPATCH_AS(name, prec, args)                                                          \
     (fl_cpu_level() == 2 ? name##prec##_avx512 args                                              \
                          : fl_cpu_level() == 1 ? name##prec##_avx2 args : name##prec##_base args)
+#include <cpuid.h>
+/* 1 where the AVX-512 units are 512 bits wide throughout and 512-bit vectors cost no more than
+ * 256-bit ones: AMD family 0x1A (Zen 5) and later, at the AVX-512 level. A Zen 4 runs 512-bit
+ * instructions as two 256-bit halves, and Intel's cores may lower their clock for them. The
+ * kernels bound by division, square root or a long polynomial have a variant built for 512-bit
+ * vectors (suffix _avx512w) that these CPUs take; every element is the same operations in the
+ * same order at either width, so the results are the same bits. */
+FL_INLINE int fl_full_width_avx512(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        unsigned a, b, c, d, family = 0;
+        int amd = 0;
+        if (__get_cpuid(0, &a, &b, &c, &d))
+            amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* AuthenticAMD */
+        if (__get_cpuid(1, &a, &b, &c, &d)) {
+            family = (a >> 8) & 0xf;
+            if (family == 0xf) family += (a >> 20) & 0xff;
+        }
+        cached = fl_cpu_level() == 2 && amd && family >= 0x1a;
+    }
+    return cached;
+}
+#define FL_DISPATCH_WIDE_AS(name, prec, args)                                                     \
+    (fl_full_width_avx512() ? name##prec##_avx512w args : FL_DISPATCH_AS(name, prec, args))
 #else
 #define FL_HAVE_DISPATCH 0
 #define FL_DISPATCH_AS(name, prec, args) (name##prec##_base args)
+#define FL_DISPATCH_WIDE_AS(name, prec, args) FL_DISPATCH_AS(name, prec, args)
 #endif
 #define FL_DISPATCH(name, args) FL_DISPATCH_AS(name, _f32, args)
 

@@ -12,43 +12,18 @@
 #undef FL_TEMPLATE
 
 #if FL_HAVE_DISPATCH
-#include <cpuid.h>
 /* The updates once more with 512-bit vectors, for CPUs whose AVX-512 units are 512 bits wide
- * throughout. Adam's square root and division dominate it, and on a Zen 5 a 512-bit vsqrtps
- * and vdivps take no longer than 256-bit ones: 5569 parameters (W3) in 0.79 instead of 1.42 us
- * (C harness). A Zen 4 runs 512-bit instructions as two 256-bit halves, and Intel's cores may
- * lower their clock for them, so only AMD family 0x1A (Zen 5) and later take this variant.
- * Every element's update is the same operations in the same order at either width, so the
- * results are the same bits. */
+ * throughout (fl_full_width_avx512, fl_math.h). Adam's square root and division dominate it, and
+ * on a Zen 5 a 512-bit vsqrtps and vdivps take no longer than 256-bit ones: 5569 parameters (W3)
+ * in 0.79 instead of 1.42 us (C harness). */
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")
 #define FL_SUFFIX _f32_avx512w
 #include "fl_optim_tmpl.h"
 #undef FL_SUFFIX
 #pragma GCC pop_options
-
-static int fl_full_width_avx512(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        unsigned a, b, c, d, family;
-        int amd = 0;
-        if (__get_cpuid(0, &a, &b, &c, &d))
-            amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u; /* AuthenticAMD */
-        family = 0;
-        if (__get_cpuid(1, &a, &b, &c, &d)) {
-            family = (a >> 8) & 0xf;
-            if (family == 0xf) family += (a >> 20) & 0xff;
-        }
-        cached = fl_cpu_level() == 2 && amd && family >= 0x1a;
-    }
-    return cached;
-}
-#define FL_DISPATCH_WIDE(name, args) \
-    (fl_full_width_avx512() ? name##_f32_avx512w args : FL_DISPATCH(name, args))
-#else
-#define FL_DISPATCH_WIDE(name, args) FL_DISPATCH(name, args)
 #endif
+#define FL_DISPATCH_WIDE(name, args) FL_DISPATCH_WIDE_AS(name, _f32, args)
 #undef FL_REAL
 #undef FL_SQRT
 
