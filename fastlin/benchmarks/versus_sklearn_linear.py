@@ -134,9 +134,9 @@ def run_linear_comparison(quick=True, repeat=3, only=None, print_fn=print):
         (tf, sf), (ts, ss) = res["fastlin"], res["sklearn"]
         flag = "" if abs(sf - ss) <= TOLERANCE else "  SCORES DIFFER"
         bad += bool(flag)
-        extra = "".join(f"  {k} {t:.3f}s ({s:.4f})" for k, (t, s) in res.items()
+        extra = "".join(f"  {k} {t:.4f}s ({s:.4f})" for k, (t, s) in res.items()
                         if k not in ("fastlin", "sklearn"))
-        print_fn(f"{name:38s} {tf:10.3f} {ts:10.3f} {ts / tf:7.2f}x {sf:9.4f} {ss:9.4f}"
+        print_fn(f"{name:38s} {tf:10.4f} {ts:10.4f} {ts / tf:7.2f}x {sf:9.4f} {ss:9.4f}"
                  f"{extra}{flag}")
     return bad
 
