@@ -22,7 +22,7 @@ import scipy.sparse.linalg
 from fastlin import _checks, _sparse
 from fastlin._lbfgs import TWO_PASS_FROM, minimize_lbfgs
 from fastlin._lbfgsb import minimize_lbfgsb
-from fastlin._least_squares import well_conditioned_solve
+from fastlin._least_squares import times, well_conditioned_solve
 from fastlin._nnls import nonnegative_least_squares
 from fastlin._penalized import fit_penalized_logistic
 from fastlin.backend import get as get_backend
@@ -150,7 +150,7 @@ class LinearRegression:
             W, b = self._solve_sparse(X, Y, sw, alpha, tol)
         else:
             W, b = self._solve_dense(X, Y, sw, alpha)
-        residual = Y - (np.asarray(X @ W) + b)
+        residual = Y - ((np.asarray(X @ W) if sp.issparse(X) else times(X, W)) + b)
         if sw is None:
             var = np.mean(residual ** 2, axis=0)
         else:
