@@ -66,11 +66,18 @@ def cmd_bench(args):
     from fastlin.benchmarks import (run_benchmarks, run_callbacks_overhead, run_contention,
                                     run_scaling)
     if args.sklearn:
+        import subprocess
+        import sys
+
         from fastlin.benchmarks import run_sklearn_comparison
-        from fastlin.benchmarks.versus_sklearn_linear import run_linear_comparison
         run_sklearn_comparison()
-        print()
-        run_linear_comparison(quick=True)
+        print(flush=True)
+        # the linear rows in a fresh process: at two threads, the thread pools the MLP fits
+        # left spinning (fastlin's OpenMP, NumPy's and SciPy's OpenBLAS) slowed whichever
+        # library fitted next, by up to 3x in one row and not the same row twice
+        subprocess.run([sys.executable, "-c", "from fastlin.benchmarks.versus_sklearn_linear "
+                        "import run_linear_comparison; run_linear_comparison(quick=True)"],
+                       check=False)
     elif args.scaling:
         run_scaling()
     elif args.contention:
