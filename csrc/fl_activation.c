@@ -9,17 +9,12 @@
 #define FL_TANHF fl_tanhf
 #define FL_TEMPLATE "fl_activation_tmpl.h"
 #include "fl_float_variants.h"
-#if FL_HAVE_DISPATCH
-/* once more with 512-bit vectors for full-width AVX-512 (fl_full_width_avx512, fl_math.h):
- * tanh's and the sigmoid's division sets their pace, and a Zen 5 divides 16 floats as fast as 8
- * (4096 x 256, forward: tanh 361 -> 213 us, sigmoid 547 -> 253 us; NumPy's tanh 203 us) */
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")
-#define FL_SUFFIX _f32_avx512w
-#include FL_TEMPLATE
-#undef FL_SUFFIX
-#pragma GCC pop_options
-#endif
+/* once more with 512-bit vectors for full-width AVX-512: tanh's and the sigmoid's division sets
+ * their pace, and a Zen 5 divides 16 floats as fast as 8 (4096 x 256, forward: tanh 361 -> 213
+ * us, sigmoid 547 -> 253 us; NumPy's tanh 203 us) */
+#define FL_VARIANTS_OF _f32
+#include "fl_wide_variant.h"
+#undef FL_VARIANTS_OF
 #undef FL_TEMPLATE
 #undef FL_REAL
 #undef FL_EXP

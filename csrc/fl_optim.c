@@ -9,20 +9,13 @@
 #define FL_SQRT sqrtf
 #define FL_TEMPLATE "fl_optim_tmpl.h"
 #include "fl_float_variants.h"
+/* The updates once more with 512-bit vectors for full-width AVX-512. Adam's square root and
+ * division dominate it, and on a Zen 5 a 512-bit vsqrtps and vdivps take no longer than 256-bit
+ * ones: 5569 parameters (W3) in 0.79 instead of 1.42 us (C harness). */
+#define FL_VARIANTS_OF _f32
+#include "fl_wide_variant.h"
+#undef FL_VARIANTS_OF
 #undef FL_TEMPLATE
-
-#if FL_HAVE_DISPATCH
-/* The updates once more with 512-bit vectors, for CPUs whose AVX-512 units are 512 bits wide
- * throughout (fl_full_width_avx512, fl_math.h). Adam's square root and division dominate it, and
- * on a Zen 5 a 512-bit vsqrtps and vdivps take no longer than 256-bit ones: 5569 parameters (W3)
- * in 0.79 instead of 1.42 us (C harness). */
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,prefer-vector-width=512")
-#define FL_SUFFIX _f32_avx512w
-#include "fl_optim_tmpl.h"
-#undef FL_SUFFIX
-#pragma GCC pop_options
-#endif
 #define FL_DISPATCH_WIDE(name, args) FL_DISPATCH_WIDE_AS(name, _f32, args)
 #undef FL_REAL
 #undef FL_SQRT

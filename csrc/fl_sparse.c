@@ -61,30 +61,12 @@ FL_INLINE int fl_sparse_panel_(fl_index k, fl_index lanes, fl_index pn, fl_index
 #define FL_TEMPLATE "fl_sparse_tmpl.h"
 #define FL_REAL float
 #define FL_VARIANTS_OF _f32
-#define FL_IDX int32_t
-#define FL_IDX_NAME _i32
-#include "fl_variants.h"
-#undef FL_IDX
-#undef FL_IDX_NAME
-#define FL_IDX int64_t
-#define FL_IDX_NAME _i64
-#include "fl_variants.h"
-#undef FL_IDX
-#undef FL_IDX_NAME
+#include "fl_sparse_indices.h"
 #undef FL_REAL
 #undef FL_VARIANTS_OF
 #define FL_REAL double
 #define FL_VARIANTS_OF _f64
-#define FL_IDX int32_t
-#define FL_IDX_NAME _i32
-#include "fl_variants.h"
-#undef FL_IDX
-#undef FL_IDX_NAME
-#define FL_IDX int64_t
-#define FL_IDX_NAME _i64
-#include "fl_variants.h"
-#undef FL_IDX
-#undef FL_IDX_NAME
+#include "fl_sparse_indices.h"
 #undef FL_REAL
 #undef FL_VARIANTS_OF
 #undef FL_TEMPLATE

@@ -51,3 +51,29 @@ def cache_dir(tmp_path, monkeypatch):
     yield tmp_path
     (kernel_threads.PARALLEL_MIN_ELEMENTS, kernel_threads.PARALLEL_MIN_ELEMENTS_CHEAP,
      kernel_threads.PARALLEL_MIN_ELEMENTS_ADAM, kernel_threads.THRESHOLD_SOURCE) = saved
+
+
+@pytest.fixture
+def run_c_driver(tmp_path):
+    """Compile a C driver against csrc/ with gcc and run it: ``run(source, flags=(),
+    opt="-O2")`` returns the CompletedProcess (skips where there is no gcc, fails on a build
+    error). The SIMD variants are a GCC build, so the C-level tests go through here."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    csrc = Path(__file__).resolve().parents[1] / "csrc"
+
+    def run(source, flags=(), opt="-O2"):
+        cc = shutil.which("gcc")
+        if cc is None:
+            pytest.skip("no gcc (the SIMD variants are a GCC build)")
+        src = tmp_path / "driver.c"
+        src.write_text(source)
+        exe = tmp_path / "driver"
+        build = subprocess.run([cc, opt, "-fno-math-errno", "-fno-trapping-math", *flags,
+                                f"-I{csrc}", str(src), "-o", str(exe), "-lm"],
+                               capture_output=True, text=True)
+        assert build.returncode == 0, build.stderr[-3000:]
+        return subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    return run

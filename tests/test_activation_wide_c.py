@@ -5,13 +5,7 @@ from y, with one slope or one per unit. Each element is the same operations in t
 at either width (PReLU's slope gradient sums rows in order at both), so the two must agree to
 the bit. Compiled here with a small driver because Python reaches only the variant the CPU is
 given; skipped where the CPU has no AVX-512 to run both."""
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 DRIVER = r"""
 #include <stdint.h>
@@ -81,18 +75,8 @@ int main(void)
 """
 
 
-def test_full_width_activations_are_the_same_bits_as_the_256_bit_ones(tmp_path):
-    cc = shutil.which("gcc")
-    if cc is None:
-        pytest.skip("no gcc (the SIMD variants are a GCC build)")
-    src = tmp_path / "driver.c"
-    src.write_text(DRIVER)
-    exe = tmp_path / "driver"
-    build = subprocess.run([cc, "-O2", "-fno-math-errno", "-fno-trapping-math",
-                            f"-I{ROOT / 'csrc'}", str(src), "-o", str(exe), "-lm"],
-                           capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr[-3000:]
-    run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+def test_full_width_activations_are_the_same_bits_as_the_256_bit_ones(run_c_driver):
+    run = run_c_driver(DRIVER)
     if "no avx512" in run.stdout:
         pytest.skip("this CPU has no AVX-512 to run both builds")
     assert run.returncode == 0 and "fails=0" in run.stdout, run.stdout[-3000:]
