@@ -75,22 +75,24 @@ class _Memory:
         d -= gamma * g
         return d, coef
 
-    def push(self, s_row, y_row, s_s, s_y, y_s, y_y, dr, rr, dtd):
-        """Store s = ``s_row`` and y = ``y_row`` in the next slot. s_s, s_y: the stored S's
-        products with the new s and y (by slot); y_s, y_y: Y's; dr = sᵀy, rr = yᵀy,
-        dtd = sᵀs. Returns False when the middle matrix of B is not positive definite (the
-        memory is then reset, as L-BFGS-B does)."""
-        m = self.m
-        q = self.order[0] if len(self.order) == m else len(self.order)
-        if len(self.order) == m:
+    def next_slot(self):
+        """The slot the next pair goes to: the oldest one once all m are in use."""
+        return self.order[0] if len(self.order) == self.m else len(self.order)
+
+    def push(self, s_s, s_y, y_s, y_y, dr, rr, dtd):
+        """Take the pair already written into rows[next_slot()] (s) and rows[m + next_slot()]
+        (y). s_s, s_y: the stored S's products with the new s and y (by slot, computed before
+        the slot was overwritten); y_s, y_y: Y's; dr = sᵀy, rr = yᵀy, dtd = sᵀs. Returns False
+        when the middle matrix of B is not positive definite (the memory is then reset, as
+        L-BFGS-B does)."""
+        q = self.next_slot()
+        if len(self.order) == self.m:
             self.order.pop(0)
         self.ss[q, :] = self.ss[:, q] = s_s
         self.sy[:, q] = s_y          # s_iᵀ y_new
         self.sy[q, :] = y_s          # s_newᵀ y_j
         self.yy[q, :] = self.yy[:, q] = y_y
         self.ss[q, q], self.sy[q, q], self.yy[q, q] = dtd, dr, rr
-        self.rows[q] = s_row
-        self.rows[m + q] = y_row
         self.order.append(q)
         self.theta = rr / dr
         return self._middle_is_definite()
@@ -207,10 +209,9 @@ def _stop(state, maxiter, maxfun, gtol, ftol, f_old, f, g):
 
 def _update(mem, d, coef, sg, stp, gd, gd0, g_old, g):
     """Store the iteration's pair s = stp·d, y = g - g_old (unless sᵀy is not positive
-    enough, as L-BFGS-B skips it) and return [S Y]ᵀg for the next direction."""
+    enough, as L-BFGS-B skips it) and return [S Y]ᵀg for the next direction. s and y are
+    written straight into their slot of the memory, once its products with g are taken."""
     m = mem.m
-    y = g - g_old
-    rr = float(y @ y)
     dr, ddum = ((gd - gd0), -gd0) if stp == 1.0 else ((gd - gd0) * stp, -gd0 * stp)
     sg_new = mem.products(g) if mem.order else np.zeros(2 * m)
     if dr <= _EPS * ddum:
@@ -220,10 +221,11 @@ def _update(mem, d, coef, sg, stp, gd, gd0, g_old, g):
         s_y, y_y = sg_new[:m] - sg[:m], sg_new[m:] - sg[m:]
     else:
         s_s = y_s = s_y = y_y = np.zeros(m)
-    s = d if stp == 1.0 else d * stp
-    dtd = float(s @ s)
-    q = mem.order[0] if len(mem.order) == m else len(mem.order)
-    if not mem.push(s, y, s_s, s_y, y_s, y_y, dr, rr, dtd):
+    q = mem.next_slot()
+    s, y = mem.rows[q], mem.rows[m + q]
+    np.multiply(d, stp, out=s)
+    np.subtract(g, g_old, out=y)
+    if not mem.push(s_s, s_y, y_s, y_y, dr, float(y @ y), float(s @ s)):
         return None
     sg_new[q] = stp * gd
     sg_new[m + q] = float(y @ g)
