@@ -4,7 +4,7 @@
  *
  * Why: layer by layer, a 256 x 100 batch is read three times (gathered into a buffer, then
  * X w, then X^T g) and each read of 100 KB costs ~1.4 us from L2, more from L3. The gradient
- * of a row here depends on that row alone, so rows are taken in chunks of FL_LINEAR_CHUNK:
+ * of a row here depends on that row alone, so rows are taken in chunks that stay in L1:
  * dot products, then the loss kernel of fl_loss.h on the chunk (the same code and semantics
  * as the layer-by-layer path), then the chunk's rows, still in L1, are added into dw. The
  * sums run in another order than GEMV's, so results agree with the layer-by-layer path to
@@ -18,7 +18,11 @@
 #define FL_LINEAR_H
 #include "fl_common.h"
 
-#define FL_LINEAR_CHUNK 32
+/* rows per chunk: as many as FL_LINEAR_L1_BYTES hold, a multiple of 8, from 8 to FL_LINEAR_CHUNK;
+ * shuffled rows are asked for FL_LINEAR_AHEAD rows before their dot products */
+#define FL_LINEAR_CHUNK 64
+#define FL_LINEAR_L1_BYTES 24576
+#define FL_LINEAR_AHEAD 8
 
 #define FL_LINEAR_DECLS(T, S)                                                                     \
     double fl_linear1_step##S(fl_index m, fl_index d, const T *X, const int64_t *rows,           \

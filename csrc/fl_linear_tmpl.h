@@ -14,29 +14,43 @@ static FL_REAL FL_FN(dot_)(fl_index d, const FL_REAL *x, const FL_REAL *w)
     return s;
 }
 
-/* z[r] = x_r . w for c rows. With GCC's vector extension, eight rows at a time share each load
- * of w and keep eight independent chains of multiply-adds in flight, enough to cover the
- * latency of two FMA units (four rows: 1.2 instead of 1.6 us for 256 rows of 100); the
- * auto-vectorizer turns that form into shuffles, so it is spelled out.
- * The last d % 8 columns are one more vector step: the final 8 columns of the row against
- * w_tail, the final 8 of w with the lanes already counted set to zero. */
-static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr, const FL_REAL *w,
-                         FL_REAL *z)
+/* Asks for every cache line of a row of d values that starts at p. */
+static inline void FL_FN(prefetch_row_)(const char *p, fl_index d)
+{
+    const char *end = p + (size_t)d * sizeof(FL_REAL) - 1;
+    for (; p <= end; p += 64) FL_PREFETCH(p);
+    FL_PREFETCH(end);
+}
+
+/* z[r] = x_r . w for c rows. With GCC's vector extension (FL_LIN_BYTES-byte vectors), eight
+ * rows at a time share each load of w and keep eight independent chains of multiply-adds in
+ * flight, enough to cover the latency of two FMA units; the auto-vectorizer turns that form
+ * into shuffles, so it is spelled out. The last d % L columns are one more vector step: the
+ * final L columns of the row against w_tail, the final L of w with the lanes already counted
+ * set to zero. Each row's lanes are then summed as the tree ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7))
+ * (a 16-lane vector first adds its halves): for eight rows at once by shuffles, three levels of
+ * an 8 x 8 transpose; one row at a time through memory, a store and seven dependent adds a row
+ * cost as much as the row's multiply-adds. */
+static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr,
+                         const char *const *ahead, const FL_REAL *w, FL_REAL *z)
 {
     fl_index r = 0;
 #if defined(__GNUC__) && !defined(FL_NO_VECTOR_EXT)
-    typedef FL_REAL vec __attribute__((vector_size(8 * sizeof(FL_REAL))));
-    if (d >= 8) {
-        const fl_index dv = d - d % 8, rest = d % 8;
-        FL_REAL wt[8];
+#define L ((fl_index)(FL_LIN_BYTES / sizeof(FL_REAL)))
+    typedef FL_REAL vec __attribute__((vector_size(FL_LIN_BYTES)));
+    if (d >= L) {
+        const fl_index dv = d - d % L, rest = d % L;
+        FL_REAL wt[L];
         vec w_tail;
-        for (int l = 0; l < 8; ++l) wt[l] = l < 8 - rest ? (FL_REAL)0 : w[d - 8 + l];
+        for (fl_index l = 0; l < L; ++l) wt[l] = l < L - rest ? (FL_REAL)0 : w[d - L + l];
         memcpy(&w_tail, wt, sizeof w_tail);
-#define FL_DOTS_GROUP(Q)                                                                          \
-        {                                                                                        \
+#define FL_DOTS_SUMS(Q)                                                                           \
+            if (ahead)                                                                           \
+                for (int q = 0; q < (Q); ++q)                                                    \
+                    if (ahead[r + q]) FL_FN(prefetch_row_)(ahead[r + q], d);                     \
             vec acc[Q];                                                                          \
             for (int q = 0; q < (Q); ++q) acc[q] = (vec){0};                                     \
-            for (fl_index j = 0; j < dv; j += 8) {                                               \
+            for (fl_index j = 0; j < dv; j += L) {                                               \
                 vec wv;                                                                          \
                 memcpy(&wv, w + j, sizeof wv);                                                   \
                 for (int q = 0; q < (Q); ++q) {                                                  \
@@ -45,27 +59,50 @@ static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr, const
                     acc[q] += xv * wv;                                                           \
                 }                                                                                \
             }                                                                                    \
-            for (int q = 0; q < (Q); ++q) {                                                      \
-                FL_REAL a[8];                                                                    \
-                if (rest) {                                                                      \
+            if (rest)                                                                            \
+                for (int q = 0; q < (Q); ++q) {                                                  \
                     vec xv;                                                                      \
-                    memcpy(&xv, xr[r + q] + d - 8, sizeof xv);                                   \
+                    memcpy(&xv, xr[r + q] + d - L, sizeof xv);                                   \
                     acc[q] += xv * w_tail;                                                       \
-                }                                                                                \
-                memcpy(a, &acc[q], sizeof a);                                                    \
-                z[r + q] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));    \
-            }                                                                                    \
-            r += (Q);                                                                            \
+                }
+#if FL_LIN_TREE
+        typedef FL_REAL v8 __attribute__((vector_size(8 * sizeof(FL_REAL))));
+        for (; r + 8 <= c; r += 8) {
+            FL_DOTS_SUMS(8)
+            v8 h[8];
+            for (int q = 0; q < 8; ++q) h[q] = FL_LIN_HALVES(acc[q]);
+            v8 p[4], e[2], s;
+            for (int q = 0; q < 4; ++q)
+                p[q] = __builtin_shufflevector(h[2 * q], h[2 * q + 1], 0, 8, 2, 10, 4, 12, 6, 14) +
+                       __builtin_shufflevector(h[2 * q], h[2 * q + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+            for (int q = 0; q < 2; ++q)
+                e[q] = __builtin_shufflevector(p[2 * q], p[2 * q + 1], 0, 1, 8, 9, 4, 5, 12, 13) +
+                       __builtin_shufflevector(p[2 * q], p[2 * q + 1], 2, 3, 10, 11, 6, 7, 14, 15);
+            s = __builtin_shufflevector(e[0], e[1], 0, 1, 2, 3, 8, 9, 10, 11) +
+                __builtin_shufflevector(e[0], e[1], 4, 5, 6, 7, 12, 13, 14, 15);
+            memcpy(z + r, &s, sizeof s);
         }
-        /* constant group sizes: a guard per row inside the loop over j cost more than the
-         * multiply-adds it guarded */
-        while (r + 4 <= c) FL_DOTS_GROUP(4)
-        while (r < c) FL_DOTS_GROUP(1)
-#undef FL_DOTS_GROUP
+#endif
+        for (; r < c; ++r) {
+            FL_DOTS_SUMS(1)
+            FL_REAL a[L];
+            memcpy(a, &acc[0], sizeof a);
+            for (fl_index h = L; h > 8; h /= 2)
+                for (fl_index l = 0; l < h / 2; ++l) a[l] += a[l + h / 2];
+            if (L >= 8)
+                z[r] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+            else
+                z[r] = (a[0] + a[1]) + (a[L - 2] + a[L - 1]);
+        }
+#undef FL_DOTS_SUMS
         return;
     }
+#undef L
 #endif
-    for (; r < c; ++r) z[r] = FL_FN(dot_)(d, xr[r], w);
+    for (; r < c; ++r) {
+        if (ahead && ahead[r]) FL_FN(prefetch_row_)(ahead[r], d);
+        z[r] = FL_FN(dot_)(d, xr[r], w);
+    }
 }
 
 /* dw[j] += g_r x_r[j] for the chunk's rows r in order. Up to eight vectors of dw stay in
@@ -80,43 +117,44 @@ static void FL_FN(accumulate_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 {
     fl_index j = 0;
 #if defined(__GNUC__) && !defined(FL_NO_VECTOR_EXT)
-    typedef FL_REAL vec __attribute__((vector_size(8 * sizeof(FL_REAL))));
-    if (d >= 8) {
-        const fl_index rest = d % 8;
+    #define L ((fl_index)(FL_LIN_BYTES / sizeof(FL_REAL)))
+    typedef FL_REAL vec __attribute__((vector_size(FL_LIN_BYTES)));
+    if (d >= L) {
+        const fl_index rest = d % L;
         vec mask;
-        FL_REAL ml[8];
-        for (int l = 0; l < 8; ++l) ml[l] = l < 8 - rest ? (FL_REAL)0 : (FL_REAL)1;
+        FL_REAL ml[L];
+        for (fl_index l = 0; l < L; ++l) ml[l] = l < L - rest ? (FL_REAL)0 : (FL_REAL)1;
         memcpy(&mask, ml, sizeof mask);
         /* NV vectors of dw from column j in registers; TAIL: the last d % 8 columns as well */
 #define FL_ACC_BLOCK(NV, TAIL)                                                                    \
         {                                                                                        \
             vec a[(NV) ? (NV) : 1], at;                                                          \
-            for (int q = 0; q < (NV); ++q) memcpy(&a[q], dw + j + q * 8, sizeof a[q]);          \
-            if (TAIL) memcpy(&at, dw + d - 8, sizeof at); /* its last `rest` lanes are kept */  \
+            for (int q = 0; q < (NV); ++q) memcpy(&a[q], dw + j + q * L, sizeof a[q]);          \
+            if (TAIL) memcpy(&at, dw + d - L, sizeof at); /* its last `rest` lanes are kept */  \
             for (fl_index r = 0; r < c; ++r) {                                                   \
                 const FL_REAL gr = g[r], *x = xr[r] + j;                                         \
                 for (int q = 0; q < (NV); ++q) {                                                 \
                     vec xv;                                                                      \
-                    memcpy(&xv, x + q * 8, sizeof xv);                                           \
+                    memcpy(&xv, x + q * L, sizeof xv);                                           \
                     a[q] += gr * xv;                                                             \
                 }                                                                                \
                 if (TAIL) {                                                                      \
                     vec xv;                                                                      \
-                    memcpy(&xv, xr[r] + d - 8, sizeof xv);                                       \
+                    memcpy(&xv, xr[r] + d - L, sizeof xv);                                       \
                     at += (gr * mask) * xv;                                                      \
                 }                                                                                \
             }                                                                                    \
-            for (int q = 0; q < (NV); ++q) memcpy(dw + j + q * 8, &a[q], sizeof a[q]);          \
-            j += 8 * (NV);                                                                       \
+            for (int q = 0; q < (NV); ++q) memcpy(dw + j + q * L, &a[q], sizeof a[q]);          \
+            j += L * (NV);                                                                       \
             if (TAIL) {                                                                          \
-                FL_REAL t[8];                                                                    \
+                FL_REAL t[L];                                                                    \
                 memcpy(t, &at, sizeof t);                                                        \
-                for (int l = 8 - (int)rest; l < 8; ++l) dw[d - 8 + l] = t[l];                    \
+                for (fl_index l = L - rest; l < L; ++l) dw[d - L + l] = t[l];                    \
                 j = d;                                                                           \
             }                                                                                    \
         }
-        while (d - j >= 64) FL_ACC_BLOCK(8, 0)
-        switch ((int)((d - j) / 8) + (rest ? 8 : 0)) {
+        while (d - j >= 8 * L) FL_ACC_BLOCK(8, 0)
+        switch ((int)((d - j) / L) + (rest ? 8 : 0)) {
         case 1: FL_ACC_BLOCK(1, 0) break;
         case 2: FL_ACC_BLOCK(2, 0) break;
         case 3: FL_ACC_BLOCK(3, 0) break;
@@ -137,6 +175,7 @@ static void FL_FN(accumulate_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 #undef FL_ACC_BLOCK
         return;
     }
+#undef L
 #endif
     for (fl_index r = 0; r < c; ++r)
         for (fl_index k = j; k < d; ++k) dw[k] += g[r] * xr[r][k];
@@ -149,12 +188,17 @@ double FL_FN(fl_linear1_step)(fl_index m, fl_index d, const FL_REAL *X, const in
 {
     FL_REAL z[FL_LINEAR_CHUNK], tc[FL_LINEAR_CHUNK], swc[FL_LINEAR_CHUNK], g[FL_LINEAR_CHUNK];
     const FL_REAL *xr[FL_LINEAR_CHUNK];
+    const char *ahead[FL_LINEAR_CHUNK];
     const FL_REAL bias = b ? *b : (FL_REAL)0;
     double total = 0.0, hits = 0.0;
-    FL_REAL gsum = 0;
+    FL_REAL gsum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     for (fl_index j = 0; j < d; ++j) dw[j] = 0;
-    for (fl_index c0 = 0; c0 < m; c0 += FL_LINEAR_CHUNK) {
-        const fl_index c = m - c0 < FL_LINEAR_CHUNK ? m - c0 : FL_LINEAR_CHUNK;
+    /* rows per chunk: as many as stay in L1 (FL_LINEAR_L1_BYTES) between the two passes, a
+     * multiple of eight (the dot products' group), at least eight, at most FL_LINEAR_CHUNK */
+    fl_index chunk = (fl_index)(FL_LINEAR_L1_BYTES / ((size_t)d * sizeof(FL_REAL))) / 8 * 8;
+    chunk = chunk < 8 ? 8 : chunk > FL_LINEAR_CHUNK ? FL_LINEAR_CHUNK : chunk;
+    for (fl_index c0 = 0; c0 < m; c0 += chunk) {
+        const fl_index c = m - c0 < chunk ? m - c0 : chunk;
         for (fl_index r = 0; r < c; ++r) {
             const fl_index row = rows ? (fl_index)rows[c0 + r] : c0 + r;
             xr[r] = X + row * d;
@@ -162,25 +206,28 @@ double FL_FN(fl_linear1_step)(fl_index m, fl_index d, const FL_REAL *X, const in
             if (sw) swc[r] = sw[row];
         }
         if (rows) {
-            /* the next chunk's rows are random reads: ask for them while this one computes */
-            const fl_index c1 = c0 + FL_LINEAR_CHUNK;
-            const fl_index cn = m - c1 < FL_LINEAR_CHUNK ? m - c1 : FL_LINEAR_CHUNK;
-            for (fl_index r = 0; r < cn; ++r) {
-                const char *p = (const char *)(X + (fl_index)rows[c1 + r] * d);
-                for (size_t off = 0; off < (size_t)d * sizeof(FL_REAL); off += 64)
-                    FL_PREFETCH(p + off);
-            }
+            /* random reads: each group of eight rows asks for the eight after it while its dot
+             * products run (FL_LINEAR_AHEAD rows ahead; a whole chunk ahead at once, the
+             * requests queued behind each other and the step took 10% longer) */
+            for (fl_index r = 0; r < c; ++r)
+                ahead[r] = c0 + r + FL_LINEAR_AHEAD < m
+                    ? (const char *)(X + (fl_index)rows[c0 + r + FL_LINEAR_AHEAD] * d) : NULL;
         }
-        FL_FN(dots_)(c, d, xr, w, z);
+        FL_FN(dots_)(c, d, xr, rows ? ahead : NULL, w, z);
         for (fl_index r = 0; r < c; ++r) z[r] += bias;
         total += bce ? FL_LOSS_FN(fl_sigmoid_bce)(c, 1, z, tc, sw ? swc : NULL, pw, scale, g)
                      : FL_LOSS_FN(fl_mse)(c, 1, z, tc, sw ? swc : NULL, scale, g);
         if (bce)
             for (fl_index r = 0; r < c; ++r) hits += (z[r] > 0) == (tc[r] > (FL_REAL)0.5);
-        for (fl_index r = 0; r < c; ++r) gsum += g[r];
+        {   /* eight lanes: one chain of adds through the batch cost a quarter of the step */
+            fl_index r = 0;
+            for (; r + 8 <= c; r += 8)
+                for (int l = 0; l < 8; ++l) gsum[l] += g[r + l];
+            for (; r < c; ++r) gsum[r % 8] += g[r];
+        }
         FL_FN(accumulate_)(c, d, xr, g, dw);
     }
-    if (db) *db = gsum;
+    if (db) *db = ((gsum[0] + gsum[1]) + (gsum[2] + gsum[3])) + ((gsum[4] + gsum[5]) + (gsum[6] + gsum[7]));
     *correct += hits;
     return total;
 }

@@ -77,8 +77,8 @@ FL_INLINE float fl_tanhf(float x)
  * (which must run on any x86-64, hence no -march) still uses the vector units the CPU has.
  * AVX-512 pays even at 256-bit width: 32 vector registers hold exp's and tanh's constants
  * and mask registers do the selects (sigmoid 4096 x 256: 567 -> 380 us on this Zen 4).
- * FASTLIN_SIMD=base|avx2 in the environment caps the level (the tests run every variant that
- * way). FL_HAVE_DISPATCH is 0 elsewhere and the baseline kernels are the only ones. */
+ * FASTLIN_SIMD=base|avx2 in the environment caps the level, and FASTLIN_SIMD=avx512 keeps the
+ * AVX-512 level without its 512-bit variants (the tests run every variant that way). FL_HAVE_DISPATCH is 0 elsewhere and the baseline kernels are the only ones. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(FL_NO_DISPATCH)
 #define FL_HAVE_DISPATCH 1
 #include <stdlib.h>
@@ -125,7 +125,8 @@ FL_INLINE int fl_full_width_avx512(void)
             family = (a >> 8) & 0xf;
             if (family == 0xf) family += (a >> 20) & 0xff;
         }
-        cached = fl_cpu_level() == 2 && amd && family >= 0x1a;
+        const char *cap = getenv("FASTLIN_SIMD"); /* "avx512": the 256-bit kernels only */
+        cached = fl_cpu_level() == 2 && amd && family >= 0x1a && !(cap && strcmp(cap, "avx512") == 0);
     }
     return cached;
 }
