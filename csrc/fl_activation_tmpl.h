@@ -132,10 +132,26 @@ void FL_FN(fl_column_sum)(fl_index n, fl_index m, const FL_REAL *g, FL_REAL *db)
         db[0] = s;
         return;
     }
-    for (fl_index j = 0; j < m; ++j) db[j] = 0;
-    for (fl_index i = 0; i < n; ++i) {
-        const FL_REAL *gr = g + i * m;
-        for (fl_index j = 0; j < m; ++j) db[j] += gr[j];
+    /* 64 columns at a time, summed in a local block the compiler keeps in registers; summed
+     * into db through memory, each row's adds waited on the previous row's stores (db may alias
+     * g as far as the compiler knows): 32 x 64 took 120 instead of 37 ns. Rows in order, as
+     * before. */
+    for (fl_index j0 = 0; j0 < m; j0 += 64) {
+        FL_REAL acc[64] = {0};
+        if (m - j0 >= 64) {
+            for (fl_index i = 0; i < n; ++i) {
+                const FL_REAL *gr = g + i * m + j0;
+                for (int j = 0; j < 64; ++j) acc[j] += gr[j];
+            }
+            for (int j = 0; j < 64; ++j) db[j0 + j] = acc[j];
+        } else {
+            const fl_index w = m - j0;
+            for (fl_index i = 0; i < n; ++i) {
+                const FL_REAL *gr = g + i * m + j0;
+                for (fl_index j = 0; j < w; ++j) acc[j] += gr[j];
+            }
+            for (fl_index j = 0; j < w; ++j) db[j0 + j] = acc[j];
+        }
     }
 }
 

@@ -29,7 +29,8 @@ void FL_FN(fl_adam)(fl_index n, FL_REAL *FL_RESTRICT p, const FL_REAL *FL_RESTRI
                      FL_REAL *FL_RESTRICT m, FL_REAL *FL_RESTRICT v, double lr, double beta1,
                      double beta2, double eps, double weight_decay, int64_t step, int decoupled)
 {
-    const double bc1 = 1.0 - pow(beta1, (double)step), bc2 = 1.0 - pow(beta2, (double)step);
+    const double bc1 = fl_adam_bias_correction(beta1, step);
+    const double bc2 = fl_adam_bias_correction(beta2, step);
     const FL_REAL b1 = (FL_REAL)beta1, b2 = (FL_REAL)beta2;
     const FL_REAL c1 = (FL_REAL)(1.0 - beta1), c2 = (FL_REAL)(1.0 - beta2);
     const FL_REAL step_size = (FL_REAL)(lr / bc1), inv_bc2_sqrt = (FL_REAL)(1.0 / sqrt(bc2));

@@ -206,6 +206,25 @@ def test_adam_update(C, N, tol, dtype, rng, size, wd, decoupled):
     assert_allclose(pc, pn, **tol(dtype))
 
 
+def test_adam_bias_corrections_at_interleaved_and_very_large_steps(C, N, tol, dtype, rng):
+    """The C update remembers its last bias corrections 1 - beta^step per thread and returns 1.0
+    without pow once beta^step < 2^-61: tensors updated with other betas and steps in between,
+    steps going back, and steps where 0.9^step underflows all match the NumPy twin."""
+    calls = [((0.9, 0.999), 1), ((0.5, 0.8), 1), ((0.9, 0.999), 1), ((0.9, 0.999), 2),
+             ((0.5, 0.8), 7), ((0.9, 0.999), 1), ((0.9, 0.999), 7065), ((0.9, 0.999), 10 ** 6),
+             ((0.5, 0.8), 10 ** 6), ((0.999, 0.9), 3), ((0.9, 0.999), 2)]
+    for betas, step in calls:
+        p0 = rng.standard_normal(37).astype(dtype)
+        g = rng.standard_normal(37).astype(dtype)
+        m0 = rng.standard_normal(37).astype(dtype)
+        v0 = rng.random(37).astype(dtype)
+        pc, mc, vc = p0.copy(), m0.copy(), v0.copy()
+        pn, mn, vn = p0.copy(), m0.copy(), v0.copy()
+        C.adam_update(pc, g, mc, vc, step, lr=0.01, betas=betas)
+        N.adam_update(pn, g, mn, vn, step, lr=0.01, betas=betas)
+        assert_allclose(pc, pn, **tol(dtype))
+
+
 @pytest.mark.parametrize("name", ["softmax_cross_entropy", "activation", "dense"])
 def test_threads_deterministic(C, rng, name):
     """Repeated runs at one thread count are bitwise equal; 1 vs 2 threads agree (losses are
