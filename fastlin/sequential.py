@@ -79,6 +79,7 @@ class Sequential(ModelHabits):
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_local", None)  # per-thread inference buffers
+        state.pop("_compiled_loop", None)  # fit's kept plan: C pointers, rebuilt on demand
         return state
 
     @staticmethod

@@ -263,7 +263,10 @@ cdef class TrainPlan:
 
     Building the description (a dozen buffer acquisitions per layer) cost ~9 us, which a small
     model paid every epoch when it was rebuilt per call. The plan keeps references to every
-    array it points into, so the pointers stay valid while it lives.
+    array it points into, so the pointers stay valid while it lives. The data (X, labels,
+    target, sample_weight) can be let go (``release_data``) and another data set of the same
+    width bound (``bind_data``) without describing the layers again: fit keeps a model's plan
+    from one call to the next that way, and never keeps the caller's data alive.
 
     Parameters
     ----------
@@ -289,6 +292,8 @@ cdef class TrainPlan:
     cdef int n_layers
     cdef Settings s
     cdef object keep
+    cdef object data    # the bound X, labels, target, sample_weight; None: none bound
+    cdef object written  # {name: array} of every buffer the plan writes (the alias check)
     cdef bint is_float
     cdef bint ready     # set once __init__ has checked everything; run() refuses otherwise
     cdef bint has_velocity  # SGD built with momentum: the momentum may change per call
@@ -306,6 +311,7 @@ cdef class TrainPlan:
     def __cinit__(self):
         self.state = NULL
         self.ready = False
+        self.data = None
 
     def __dealloc__(self):
         free(self.state)
@@ -319,6 +325,7 @@ cdef class TrainPlan:
                  Py_ssize_t parallel_min_cheap, Py_ssize_t parallel_min_adam, batch_X,
                  batch_labels, batch_target, batch_weight):
         self.ready = False
+        self.release_data()
         if not layers:
             raise ValueError("TrainPlan needs at least one layer")
         smoothing_in_range(smoothing)
@@ -336,8 +343,14 @@ cdef class TrainPlan:
             _describe[double](self, X, labels, target, sample_weight, batch, layers, loss_kind,
                               class_weight, batch_X, batch_labels, batch_target, batch_weight)
         # (after the shapes are known to agree: an alias is checked on a plan that is whole)
-        check_disjoint(*plan_buffers(X, labels, target, sample_weight, class_weight, layers,
-                                     batch_X, batch_labels, batch_target, batch_weight))
+        reads, writes = plan_buffers(X, labels, target, sample_weight, class_weight, layers,
+                                     batch_X, batch_labels, batch_target, batch_weight)
+        try:
+            check_disjoint(reads, writes)
+        except ValueError:
+            self.release_data()
+            raise
+        self.written = writes
         self.s.loss_kind, self.s.smoothing = loss_kind, smoothing
         self.s.opt_kind, self.s.lr, self.s.momentum = opt_kind, lr, momentum
         self.s.weight_decay, self.s.nesterov, self.s.beta1 = weight_decay, nesterov, beta1
@@ -354,6 +367,39 @@ cdef class TrainPlan:
             _check_state(&self.state[i], i, opt_kind, momentum)
         self.has_velocity = opt_kind == SGD and momentum != 0
         self.ready = True
+
+    def bind_data(self, X, labels=None, target=None, sample_weight=None):
+        """Train on another data set from now on: X with the plan's number of features (any
+        number of rows), and the labels, target and sample_weight its loss reads, checked as
+        __init__ checks them (lengths, columns, no byte shared with a buffer the plan writes).
+        On a refusal the plan holds no data."""
+        if not self.ready:
+            raise ValueError("TrainPlan.bind_data: the plan was not built")
+        dt = np.float32 if self.is_float else np.float64
+        labels = or_empty(labels, 0, np.int64)
+        target = or_empty(target, (0, 0), dt)
+        sample_weight = or_empty(sample_weight, 0, dt)
+        self.release_data()
+        if getattr(X, "dtype", None) != dt:
+            raise ValueError(f"TrainPlan.bind_data: X must be {np.dtype(dt).name}, like the plan")
+        if self.is_float:
+            _bind[float](self, X, labels, target, sample_weight)
+        else:
+            _bind[double](self, X, labels, target, sample_weight)
+        try:
+            check_disjoint({"X": X, "labels": labels, "target": target,
+                            "sample_weight": sample_weight}, self.written)
+        except ValueError:
+            self.release_data()
+            raise
+
+    def release_data(self):
+        """Let go of the data: the plan keeps no reference to it, and run refuses until
+        bind_data gives it another."""
+        self.X = self.T = self.SW = NULL
+        self.labels = NULL
+        self.n = 0
+        self.data = None
 
     @property
     def n_threads(self):
@@ -411,6 +457,8 @@ cdef class TrainPlan:
         cdef fl_index status, i, lo = 0, hi = 0
         if not self.ready:
             raise ValueError("TrainPlan.run: the plan was not built (its __init__ failed)")
+        if self.data is None:
+            raise ValueError("TrainPlan.run: the plan holds no data (bind_data)")
         if not (lr >= 0.0 and isfinite(lr)):
             raise ValueError(f"TrainPlan.run: lr must be finite and non-negative, got {lr}")
         self.s.lr = lr
@@ -462,17 +510,12 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
     cdef int j
     if batch < 1:
         raise ValueError("TrainPlan: batch must be positive")
-    blas_dim(min(batch, n), "batch_size")
     blas_dim(d, "n_features")
-    if labels.shape[0] and labels.shape[0] != n or T.shape[0] and T.shape[0] != n:
-        raise ValueError("TrainPlan: targets and X disagree in length")
-    if SW.shape[0] and SW.shape[0] != n:
-        raise ValueError("TrainPlan: weights have the wrong length")
     if xb.shape[0] < batch or xb.shape[1] != d or lb.shape[0] < batch or swb.shape[0] < batch:
         raise ValueError("TrainPlan: batch buffers too small")
     if T.shape[0] and (tb.shape[0] < batch or tb.shape[1] != t_cols):
         raise ValueError("TrainPlan: target batch buffer too small")
-    keep = [X, labels, T, SW, class_weight, xb, lb, tb, swb]
+    keep = [class_weight, xb, lb, tb, swb]
     free(self.state)  # __init__ called again on a live plan
     self.state = NULL
     self.n_layers = len(layers)
@@ -531,27 +574,50 @@ cdef _describe(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labe
         prev_out = self.state[i].n_out
     if loss_kind < XENT_LABELS or loss_kind > HUBER:
         raise ValueError("TrainPlan: unknown loss kind")
-    if loss_kind == XENT_LABELS and labels.shape[0] != n:
-        raise ValueError("TrainPlan: cross-entropy with labels needs labels")
-    if loss_kind != XENT_LABELS and (T.shape[0] != n or t_cols != prev_out):
-        raise ValueError("TrainPlan: the target must have one column per output")
     if class_weight.shape[0] and class_weight.shape[0] != prev_out:
         raise ValueError("TrainPlan: class/pos weights need one entry per output")
-    aligned(&X[0, 0] if n > 0 and d > 0 else NULL, sizeof(floating), "X")
-    aligned(&labels[0] if labels.shape[0] else NULL, sizeof(int64_t), "labels")
-    aligned(&T[0, 0] if T.shape[0] and t_cols else NULL, sizeof(floating), "target")
-    aligned(&SW[0] if SW.shape[0] else NULL, sizeof(floating), "sample_weight")
+    self.s.loss_kind = loss_kind
+    self.d, self.t_cols, self.batch = d, t_cols, batch
+    _bind(self, X, labels, T, SW)
     self.keep = keep
-    self.n, self.d, self.t_cols, self.batch = n, d, t_cols, batch
-    self.X = <void *>&X[0, 0] if n > 0 and d > 0 else NULL
-    self.labels = &labels[0] if labels.shape[0] else NULL
-    self.T = <void *>&T[0, 0] if T.shape[0] else NULL
-    self.SW = <void *>&SW[0] if SW.shape[0] else NULL
     self.cw = <void *>&class_weight[0] if class_weight.shape[0] else NULL
     self.xb = <void *>&xb[0, 0] if xb.shape[0] else NULL
     self.lb = &lb[0] if lb.shape[0] else NULL
     self.tb = <void *>&tb[0, 0] if tb.shape[0] else NULL
     self.swb = <void *>&swb[0] if swb.shape[0] else NULL
+
+
+cdef _bind(TrainPlan self, const floating[:, ::1] X, const int64_t[::1] labels,
+           const floating[:, ::1] T, const floating[::1] SW):
+    """The data's checks against a described plan (its width, batch, loss kind and output
+    count), then its pointers."""
+    cdef fl_index n = X.shape[0], t_cols = T.shape[1] if T.shape[0] else 0
+    cdef fl_index n_out = self.state[self.n_layers - 1].n_out
+    if X.shape[1] != self.d:
+        raise ValueError(f"TrainPlan: X has {X.shape[1]} features, the plan's layers take "
+                         f"{self.d}")
+    blas_dim(min(self.batch, n), "batch_size")
+    if labels.shape[0] and labels.shape[0] != n or T.shape[0] and T.shape[0] != n:
+        raise ValueError("TrainPlan: targets and X disagree in length")
+    if SW.shape[0] and SW.shape[0] != n:
+        raise ValueError("TrainPlan: weights have the wrong length")
+    if self.s.loss_kind == XENT_LABELS and labels.shape[0] != n:
+        raise ValueError("TrainPlan: cross-entropy with labels needs labels")
+    if self.s.loss_kind != XENT_LABELS and (T.shape[0] != n or t_cols != n_out):
+        raise ValueError("TrainPlan: the target must have one column per output")
+    if T.shape[0] and t_cols != self.t_cols:
+        raise ValueError(f"TrainPlan: the target has {t_cols} columns, the plan's batch buffer "
+                         f"{self.t_cols}")
+    aligned(&X[0, 0] if n > 0 and self.d > 0 else NULL, sizeof(floating), "X")
+    aligned(&labels[0] if labels.shape[0] else NULL, sizeof(int64_t), "labels")
+    aligned(&T[0, 0] if T.shape[0] and t_cols else NULL, sizeof(floating), "target")
+    aligned(&SW[0] if SW.shape[0] else NULL, sizeof(floating), "sample_weight")
+    self.data = (X, labels, T, SW)
+    self.n = n
+    self.X = <void *>&X[0, 0] if n > 0 and self.d > 0 else NULL
+    self.labels = &labels[0] if labels.shape[0] else NULL
+    self.T = <void *>&T[0, 0] if T.shape[0] else NULL
+    self.SW = <void *>&SW[0] if SW.shape[0] else NULL
 
 
 cdef fl_index _run_plan(floating *tag, TrainPlan self, const int64_t *order, fl_index b0,

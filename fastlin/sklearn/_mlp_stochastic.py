@@ -332,6 +332,9 @@ class _SklearnBatches:
     def stale(self):
         return False
 
+    def release(self):
+        pass  # nothing is kept beyond the fit
+
     def weights_finite(self):
         return True
 

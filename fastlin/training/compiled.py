@@ -25,6 +25,12 @@ class CompiledLoop:
     under MSE or BCE (linear and logistic regression), which trains through a one-pass kernel
     whose sums run in another order (equal to rounding). ``build`` returns None for any other
     combination and fit falls back to the Python loop.
+
+    A model keeps its last loop from one fit call to the next (building one cost ~50 us, half
+    of a one-epoch fit of a small network): ``build`` reuses it when every object and setting
+    the plan was built from is still the same (the model's layers and their arrays, the loss,
+    the optimizer and its state arrays, the batch size, the settings ``stale`` compares, the
+    thread settings) and binds the new call's data to it. Between fits it holds no data.
     """
 
     _ACTS = {Identity, ReLU, Sigmoid, Tanh, LeakyReLU}
@@ -94,6 +100,8 @@ class CompiledLoop:
             batch_labels=self.lb, batch_target=self.tb, batch_weight=self.swb)
         self.no_order = np.empty(0, np.int64)
         self.settings = self._settings()
+        self.key = None  # set by build
+        self.in_use = True  # bound to a fit's data until release()
 
     @staticmethod
     def _states(opt):
@@ -129,7 +137,10 @@ class CompiledLoop:
         """The optimizer's and the loss's settings the plan was built with (lr, SGD's momentum
         and Adam's beta1 go to every run instead). A callback may change them between
         epochs; fit then builds a new plan, as the Python loop reads them at every step."""
-        opt, loss = self.opt, self.loss
+        return self._settings_of(self.model, self.loss, self.opt)
+
+    @classmethod
+    def _settings_of(cls, model, loss, opt):
         if isinstance(opt, SGD):
             settings = (opt.weight_decay, opt.nesterov, opt.momentum == 0)
         elif isinstance(opt, (RMSprop, Adagrad)):
@@ -137,16 +148,16 @@ class CompiledLoop:
         else:
             settings = (opt.weight_decay, opt.betas[1], opt.eps, opt.decoupled_weight_decay)
         if isinstance(loss, SoftmaxCrossEntropyLoss):
-            cw = loss._class_weight(self.model.dtype)
+            cw = loss._class_weight(model.dtype)
             settings += (loss.label_smoothing, None if cw is None else cw.tobytes())
         elif isinstance(loss, BCEWithLogitsLoss):
             pw = loss.pos_weight
             settings += (None if pw is None else np.asarray(pw, np.float64).tobytes(),)
         else:
-            settings += (self._loss_param(loss),)
+            settings += (cls._loss_param(loss),)
         # and the layers' fixed slopes and dropout rates
         return settings + tuple((type(layer).__name__, layer.alpha if isinstance(
-            layer, LeakyReLU) else layer.p) for layer in self.model.layers
+            layer, LeakyReLU) else layer.p) for layer in model.layers
             if isinstance(layer, (LeakyReLU, Dropout)))
 
     def stale(self):
@@ -192,7 +203,61 @@ class CompiledLoop:
             return None
         if isinstance(opt, RMSprop) and opt.momentum and opt.momentum_buffer[0] is None:
             return None  # the Python loop's step names the problem
-        return cls(model, loss, opt, batch, X, target, sw, metrics)
+        key = cls._key(model, loss, opt, batch, target, metrics)
+        kept = model.__dict__.get("_compiled_loop")
+        # (a fit started inside another fit's callback builds its own)
+        if kept is not None and not kept.in_use and kept._same(key):
+            kept.loss, kept.opt = loss, opt  # equal settings; stale() and run() read these
+            kept.bind(X, target, sw)
+            return kept
+        model.__dict__.pop("_compiled_loop", None)
+        loop = cls(model, loss, opt, batch, X, target, sw, metrics)
+        loop.key = key
+        model._compiled_loop = loop
+        return loop
+
+    @classmethod
+    def _key(cls, model, loss, opt, batch, target, metrics):
+        """(objects, values): every object the plan points into or whose arrays it points into,
+        compared by identity (the loop holds them all, so no id is reused while it lives), and
+        every value it was built with, compared by equality. The loss and the optimizer count
+        by kind and settings: another object with equal ones (a loss named by a string, made
+        anew each call) trains the same."""
+        objects = [*model.layers]
+        for layer in model.layers:
+            if type(layer) is Dense:
+                objects += (layer.W, layer.dW, layer.b, layer.db)
+            elif isinstance(layer, LeakyReLU):
+                objects.append(layer._alpha_arg())
+        for states in cls._states(opt):
+            if states is not None:
+                objects += states
+        values = (type(loss), type(opt), batch, bool(metrics), target.ndim, target.shape[1:],
+                  model.dtype,
+                  model.backend_name, cls._settings_of(model, loss, opt),
+                  threads.DEFAULT_THREADS, threads.PARALLEL_MIN_ELEMENTS,
+                  threads.PARALLEL_MIN_ELEMENTS_CHEAP, threads.PARALLEL_MIN_ELEMENTS_ADAM)
+        return objects, values
+
+    def _same(self, key):
+        objects, values = self.key
+        return (len(objects) == len(key[0]) and all(a is b for a, b in zip(objects, key[0]))
+                and values == key[1])
+
+    def bind(self, X, target, sw):
+        """This fit call's data, on the plan built by an earlier one."""
+        labels = target if target.ndim == 1 else None
+        T = target if target.ndim == 2 else None
+        self.plan.bind_data(X, labels=labels, target=T, sample_weight=sw)
+        self.labels, self.T, self.SW = labels, T, sw
+        self.plan.n_threads = threads.DEFAULT_THREADS
+        self.in_use = True
+
+    def release(self):
+        """Let go of the fit's data (the model keeps the loop for its next fit)."""
+        self.plan.release_data()
+        self.labels = self.T = self.SW = None
+        self.in_use = False
 
     def run(self, order, b0, b1, drop_seed):
         """Batches [b0, b1) of an epoch: (status, [loss*weight, weight, correct, steps,

@@ -89,12 +89,16 @@ def run_epochs(model, data, opt, batch_size, orders, callbacks, make_runner, epo
     too, with their own runner, row order and callbacks (fastlin/sklearn/_mlp_stochastic.py)."""
     callbacks.set_model(model)
     threads = FitThreads()
+    loop = None
     try:
         with _interrupt.deferred_interrupt() as interrupts:
-            EpochLoop(model, data, opt, batch_size, orders, callbacks, threads, interrupts,
-                      make_runner, loss=loss, user_callbacks=user_callbacks,
-                      metrics=metrics).run(epochs)
+            loop = EpochLoop(model, data, opt, batch_size, orders, callbacks, threads,
+                             interrupts, make_runner, loss=loss, user_callbacks=user_callbacks,
+                             metrics=metrics)
+            loop.run(epochs)
     finally:
+        if loop is not None:
+            loop.runner.release()  # the model keeps a compiled plan, never the caller's data
         threads.restore()
 
 

@@ -47,7 +47,8 @@ class EpochLoop:
     callbacks : CallbackList, every hook of the fit (fit's own callbacks included)
     threads, interrupts : the fit's FitThreads and deferred_interrupt
     make_runner : () -> runner (runners.py); called once, and again only when the runner
-        reports ``stale()`` after a user's callback ran (``user_callbacks``)
+        reports ``stale()`` after a user's callback ran (``user_callbacks``); a replaced runner
+        and the last one are ``release()``d
     loss : the loss validation is evaluated with; its kind decides whether accuracy is logged
     metrics : the checked metric names (training/metrics.py) logged besides loss and accuracy
     """
@@ -77,6 +78,8 @@ class EpochLoop:
         self._choose_runner()
 
     def _choose_runner(self):
+        if getattr(self, "runner", None) is not None:
+            self.runner.release()
         self.runner = self.make_runner()
         self.threads.attach(self.runner.plan)
         self.epoch_start = EpochStart(self.model, self.runner.plan)

@@ -5,7 +5,8 @@ order, so their weights come out bitwise equal (see CompiledLoop for the one exc
 
 ``run(order, b0, b1, drop_seed, running)`` trains batches [b0, b1) of an epoch whose row order
 is ``order`` (None: in place), adds to ``running`` and returns None, or (batch, loss value) of
-the batch that made training non-finite.
+the batch that made training non-finite. ``release()`` ends the runner's use in a fit: the
+compiled one lets go of the fit's data (the model keeps its plan for the next fit).
 """
 import numpy as np
 
@@ -60,6 +61,9 @@ class CompiledRunner:
     def weights_finite(self):
         return True  # the plan checks its weights itself (WEIGHTS_NOT_FINITE)
 
+    def release(self):
+        self.loop.release()
+
 
 class PythonRunner:
     """One batch per call through the layers' forward/backward and the optimizer's step; a
@@ -67,6 +71,9 @@ class PythonRunner:
 
     chunked = False
     plan = None
+
+    def release(self):
+        pass  # nothing is kept beyond the fit
 
     def __init__(self, model, data, loss, opt, batch_size, errors=False):
         self.model, self.loss, self.opt, self.batch = model, loss, opt, batch_size
