@@ -39,8 +39,8 @@ from fastlin._kernels._train_metrics cimport _linear1_metrics, _metric_sums
 
 import numpy as np
 
-from fastlin._kernels._plan import (LayerPlan, check_disjoint, filled, or_empty,  # noqa: F401
-                                    plan_buffers)  # (LayerPlan: API)
+from fastlin._kernels._plan import (LayerPlan, WrittenSpans, check_disjoint,  # noqa: F401
+                                    filled, or_empty, plan_buffers)  # (LayerPlan: API)
 
 cdef extern from *:
     """
@@ -293,7 +293,7 @@ cdef class TrainPlan:
     cdef Settings s
     cdef object keep
     cdef object data    # the bound X, labels, target, sample_weight; None: none bound
-    cdef object written  # {name: array} of every buffer the plan writes (the alias check)
+    cdef object written  # WrittenSpans of every buffer the plan writes (the alias check)
     cdef bint is_float
     cdef bint ready     # set once __init__ has checked everything; run() refuses otherwise
     cdef bint has_velocity  # SGD built with momentum: the momentum may change per call
@@ -350,7 +350,7 @@ cdef class TrainPlan:
         except ValueError:
             self.release_data()
             raise
-        self.written = writes
+        self.written = WrittenSpans(writes)
         self.s.loss_kind, self.s.smoothing = loss_kind, smoothing
         self.s.opt_kind, self.s.lr, self.s.momentum = opt_kind, lr, momentum
         self.s.weight_decay, self.s.nesterov, self.s.beta1 = weight_decay, nesterov, beta1
@@ -387,8 +387,8 @@ cdef class TrainPlan:
         else:
             _bind[double](self, X, labels, target, sample_weight)
         try:
-            check_disjoint({"X": X, "labels": labels, "target": target,
-                            "sample_weight": sample_weight}, self.written)
+            self.written.check_apart({"X": X, "labels": labels, "target": target,
+                                      "sample_weight": sample_weight})
         except ValueError:
             self.release_data()
             raise
