@@ -48,16 +48,17 @@
 #undef FL_PUBLIC
 
 double fl_linear1_step_f32(fl_index m, fl_index d, const float *X, const int64_t *rows,
-                           const float *w, const float *b, const float *t, const float *sw,
-                           const float *pw, int bce, double scale, float *dw, float *db,
-                           double *correct)
+                           fl_index next, const float *w, const float *b, const float *t,
+                           const float *sw, const float *pw, int bce, double scale, float *dw,
+                           float *db, double *correct)
 {
 #if FL_HAVE_DISPATCH
     if (d >= 16 && fl_full_width_avx512()) /* narrower rows: the 8-lane kernel's vector path */
-        return fl_linear1_step_f32_avx512w(m, d, X, rows, w, b, t, sw, pw, bce, scale, dw, db,
-                                           correct);
+        return fl_linear1_step_f32_avx512w(m, d, X, rows, next, w, b, t, sw, pw, bce, scale, dw,
+                                           db, correct);
 #endif
-    return FL_DISPATCH(fl_linear1_step, (m, d, X, rows, w, b, t, sw, pw, bce, scale, dw, db, correct));
+    return FL_DISPATCH(fl_linear1_step,
+                       (m, d, X, rows, next, w, b, t, sw, pw, bce, scale, dw, db, correct));
 }
 
 #define FL_REAL double

@@ -10,7 +10,9 @@
  * sums run in another order than GEMV's, so results agree with the layer-by-layer path to
  * rounding, not bit for bit; they are the same on every run.
  *
- * rows: the batch's row indices into X/t/sw (NULL: rows 0..m-1). t: one target per row.
+ * rows: the batch's row indices into X/t/sw (NULL: rows 0..m-1); rows[m .. m + next) are the
+ * next batch's first rows, asked for while this batch's last rows compute (their reads would
+ * otherwise start the next step with nothing in flight). t: one target per row.
  * sw: per-row weights or NULL; pw: the BCE positive-class weight (one value) or NULL; scale:
  * 1 / the mean's denominator. Writes dw (d values) and, when db is not NULL, *db; adds to
  * *correct the rows whose sign of z matches t > 0.5 (BCE only). Returns sum_r sw_r loss_r. */
@@ -26,6 +28,7 @@
 
 #define FL_LINEAR_DECLS(T, S)                                                                     \
     double fl_linear1_step##S(fl_index m, fl_index d, const T *X, const int64_t *rows,           \
+                              fl_index next,                                                     \
                               const T *w, const T *b, const T *t, const T *sw, const T *pw,      \
                               int bce, double scale, T *dw, T *db, double *correct);
 

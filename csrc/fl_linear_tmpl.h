@@ -182,7 +182,7 @@ static void FL_FN(accumulate_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 }
 
 double FL_FN(fl_linear1_step)(fl_index m, fl_index d, const FL_REAL *X, const int64_t *rows,
-                              const FL_REAL *w, const FL_REAL *b, const FL_REAL *t,
+                              fl_index next, const FL_REAL *w, const FL_REAL *b, const FL_REAL *t,
                               const FL_REAL *sw, const FL_REAL *pw, int bce, double scale,
                               FL_REAL *dw, FL_REAL *db, double *correct)
 {
@@ -210,7 +210,7 @@ double FL_FN(fl_linear1_step)(fl_index m, fl_index d, const FL_REAL *X, const in
              * products run (FL_LINEAR_AHEAD rows ahead; a whole chunk ahead at once, the
              * requests queued behind each other and the step took 10% longer) */
             for (fl_index r = 0; r < c; ++r)
-                ahead[r] = c0 + r + FL_LINEAR_AHEAD < m
+                ahead[r] = c0 + r + FL_LINEAR_AHEAD < m + next
                     ? (const char *)(X + (fl_index)rows[c0 + r + FL_LINEAR_AHEAD] * d) : NULL;
         }
         FL_FN(dots_)(c, d, xr, rows ? ahead : NULL, w, z);

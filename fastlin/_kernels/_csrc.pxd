@@ -95,12 +95,13 @@ cdef extern from "fl_random.h" nogil:
                         double *out) noexcept
 
 cdef extern from "fl_linear.h" nogil:
+    enum: FL_LINEAR_AHEAD
     double fl_linear1_step_f32(fl_index m, fl_index d, const float *X, const int64_t *rows,
-                               const float *w, const float *b, const float *t, const float *sw,
-                               const float *pw, int bce, double scale, float *dw, float *db,
-                               double *correct) noexcept
+                               fl_index next, const float *w, const float *b, const float *t,
+                               const float *sw, const float *pw, int bce, double scale,
+                               float *dw, float *db, double *correct) noexcept
     double fl_linear1_step_f64(fl_index m, fl_index d, const double *X, const int64_t *rows,
-                               const double *w, const double *b, const double *t,
+                               fl_index next, const double *w, const double *b, const double *t,
                                const double *sw, const double *pw, int bce, double scale,
                                double *dw, double *db, double *correct) noexcept
 

@@ -19,7 +19,7 @@ from fastlin._kernels._csrc cimport (
     fl_softmax_xent_probs_f64, fl_sigmoid_bce_f32, fl_sigmoid_bce_f64, fl_mse_f32, fl_mse_f64,
     fl_sgd_f32, fl_sgd_f64, fl_adam_f32, fl_adam_f64, fl_linear1_step_f32, fl_linear1_step_f64,
     fl_rmsprop_f32, fl_rmsprop_f64, fl_adagrad_f32, fl_adagrad_f64, fl_robust_f32, fl_robust_f64,
-    fl_all_finite_f32, fl_all_finite_f64,
+    fl_all_finite_f32, fl_all_finite_f64, FL_LINEAR_AHEAD,
 )
 
 # Compile-time constants, as the .pxd can hold no initialized module variables.
@@ -253,9 +253,9 @@ cdef inline void _update_all(floating *tag, const Settings *s, LayerState *layer
 cdef inline fl_index _linear1_step(LayerState *layers, const Settings *s, const floating *X,
                                    fl_index d, const floating *T, const floating *SW,
                                    const int64_t *order, fl_index start, fl_index m,
-                                   const floating *cw, double *out) noexcept nogil:
+                                   fl_index n, const floating *cw, double *out) noexcept nogil:
     """Forward, loss and gradient of a single Dense(d, 1) layer under MSE or BCE in one pass;
-    rows start..start+m of the epoch (through order when shuffled). OK, NOT_FINITE,
+    rows start..start+m of the epoch's n (through order when shuffled). OK, NOT_FINITE,
     NO_WEIGHT (the rows weigh zero: only their correct predictions are counted) or
     BAD_WEIGHT."""
     cdef LayerState *L = &layers[0]
@@ -265,6 +265,8 @@ cdef inline fl_index _linear1_step(LayerState *layers, const Settings *s, const 
     cdef const floating *swb = NULL
     cdef double sw_sum = 0.0, total_weight, value, correct = 0.0
     cdef fl_index r
+    # the next batch's first rows, which the kernel asks for during this batch's last ones
+    cdef fl_index next = min(<fl_index>FL_LINEAR_AHEAD, n - start - m)
     if SW != NULL:
         swb = SW if order != NULL else SW + start
         if rows != NULL:
@@ -283,12 +285,12 @@ cdef inline fl_index _linear1_step(LayerState *layers, const Settings *s, const 
     if not total_weight > 0:
         return BAD_WEIGHT
     if floating is float:
-        value = fl_linear1_step_f32(m, d, xb, rows, <float *>L.W,
+        value = fl_linear1_step_f32(m, d, xb, rows, next, <float *>L.W,
                                     <float *>L.b if L.has_bias else NULL, tb, swb, cw,
                                     s.loss_kind == BCE, 1.0 / total_weight, <float *>L.dW,
                                     <float *>L.db if L.has_bias else NULL, &correct)
     else:
-        value = fl_linear1_step_f64(m, d, xb, rows, <double *>L.W,
+        value = fl_linear1_step_f64(m, d, xb, rows, next, <double *>L.W,
                                     <double *>L.b if L.has_bias else NULL, tb, swb, cw,
                                     s.loss_kind == BCE, 1.0 / total_weight, <double *>L.dW,
                                     <double *>L.db if L.has_bias else NULL, &correct)

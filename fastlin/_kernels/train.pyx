@@ -119,7 +119,7 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
             if s.metrics:
                 _linear1_metrics(s.loss_kind, &layers[0], X, d, T,
                                  order + start if order != NULL else NULL, start, m, out)
-            status = _linear1_step(layers, s, X, d, T, SW, order, start, m, cw, out)
+            status = _linear1_step(layers, s, X, d, T, SW, order, start, m, n, cw, out)
             if status == NO_WEIGHT:
                 continue
             if status != OK:
