@@ -10,4 +10,12 @@
 
 int fl_all_finite_f32(fl_index n, const float *x);
 int fl_all_finite_f64(fl_index n, const double *x);
+
+/* fl_all_finite_rows: the same over the rows rows[0..n_rows) of a row-major n x d matrix, read
+ * in that order, each row asked for FL_SCAN_AHEAD rows before it is read: reading a shuffled
+ * epoch's rows as fit reads them, the benchmarks' memory floor of a shuffled fit (random rows
+ * from L3 or memory cost more than a stream). Every rows[i] must lie in [0, n). */
+#define FL_SCAN_AHEAD 8
+int fl_all_finite_rows_f32(fl_index n_rows, fl_index d, const float *x, const int64_t *rows);
+int fl_all_finite_rows_f64(fl_index n_rows, fl_index d, const double *x, const int64_t *rows);
 #endif

@@ -108,6 +108,10 @@ cdef extern from "fl_linear.h" nogil:
 cdef extern from "fl_scan.h" nogil:
     int fl_all_finite_f32(fl_index n, const float *x) noexcept
     int fl_all_finite_f64(fl_index n, const double *x) noexcept
+    int fl_all_finite_rows_f32(fl_index n_rows, fl_index d, const float *x,
+                               const int64_t *rows) noexcept
+    int fl_all_finite_rows_f64(fl_index n_rows, fl_index d, const double *x,
+                               const int64_t *rows) noexcept
 
 cdef extern from "fl_sparse.h" nogil:
     void fl_csr_times_dense_i32_f32(fl_index r0, fl_index r1, const float *data,

@@ -2,12 +2,15 @@
 
 ``np.isfinite(X).all()`` builds a boolean array a quarter the size of a float32 X; fit checks
 all of X, so that temporary set its peak memory. ``all_finite`` reads X once
-(csrc/fl_scan.h), without the GIL, and allocates nothing.
+(csrc/fl_scan.h), without the GIL, and allocates nothing; ``all_finite_rows`` reads chosen rows
+in a given order (the benchmarks' memory floor of a shuffled epoch).
 """
 cimport numpy as cnp
+from libc.stdint cimport int64_t
 
 from fastlin._kernels._arrays cimport data, float_type
-from fastlin._kernels._csrc cimport fl_all_finite_f32, fl_all_finite_f64
+from fastlin._kernels._csrc cimport (fl_all_finite_f32, fl_all_finite_f64,
+                                     fl_all_finite_rows_f32, fl_all_finite_rows_f64)
 
 cnp.import_array()
 
@@ -28,6 +31,32 @@ def all_finite(a):
             ok = fl_all_finite_f32(size, <const float *>p)
         else:
             ok = fl_all_finite_f64(size, <const double *>p)
+    return ok != 0
+
+
+def all_finite_rows(a, const int64_t[::1] rows not None):
+    """all_finite of the rows ``rows`` of the 2-D float32/float64 C-contiguous ``a``, read in
+    that order (csrc/fl_scan.h): the memory floor of an epoch that reads shuffled rows. Every
+    entry of ``rows`` must index a row of ``a`` (ValueError)."""
+    cdef Py_ssize_t i, n_rows = rows.shape[0], n, d
+    cdef int t = float_type(a)
+    cdef int ok
+    cdef const void *p
+    if t < 0 or cnp.PyArray_NDIM(<cnp.ndarray>a) != 2 \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a):
+        raise ValueError("all_finite_rows needs a 2-D C-contiguous float32/float64 array")
+    n, d = a.shape[0], a.shape[1]
+    for i in range(n_rows):
+        if rows[i] < 0 or rows[i] >= n:
+            raise ValueError(f"all_finite_rows: row {rows[i]} outside [0, {n})")
+    p = data(a)
+    with nogil:
+        if t == cnp.NPY_FLOAT:
+            ok = fl_all_finite_rows_f32(n_rows, d, <const float *>p,
+                                        &rows[0] if n_rows else NULL)
+        else:
+            ok = fl_all_finite_rows_f64(n_rows, d, <const double *>p,
+                                        &rows[0] if n_rows else NULL)
     return ok != 0
 
 

@@ -70,12 +70,16 @@ def sgemm_peak(size=512, repeat=5):
     return 2.0 * size ** 3 / best
 
 
-def memory_floor(X):
-    """Reading the data set once at the machine's streaming bandwidth: a compiled scan of X
-    for non-finite values, which reads every byte once and writes nothing. Shared over an
-    epoch's steps, no step can read its batch faster."""
+def memory_floor(X, order=None):
+    """Reading the data set once: a compiled scan of X for non-finite values, which reads every
+    byte once and writes nothing; with ``order``, X's rows in that order, each asked for eight
+    rows ahead (an epoch's shuffled rows, as fit reads them), else at streaming bandwidth.
+    Shared over an epoch's steps, no step can read its batch faster."""
     from fastlin._kernels import checks
-    return lambda: checks.all_finite(X)
+    if order is None:
+        return lambda: checks.all_finite(X)
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    return lambda: checks.all_finite_rows(X, order)
 
 
 def careful_numpy_step(spec, X, y, dtype):
