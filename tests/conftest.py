@@ -20,6 +20,24 @@ def rng():
 
 
 @pytest.fixture
+def tiny_plan_parts():
+    """What a raw TrainPlan of one Dense(3, 2) layer under MSE is built from: X (10 x 3), T
+    (10 x 2), the LayerPlan, and the keyword arguments besides them (batch buffers for 4 rows,
+    plain SGD, one thread)."""
+    from fastlin._kernels._codes import OptimizerKind
+    from fastlin._kernels.train import LayerPlan
+    f = np.float32
+    X, T = np.zeros((10, 3), f), np.zeros((10, 2), f)
+    layer = LayerPlan(W=np.zeros(6, f), b=np.zeros(2, f), dW=np.zeros(6, f), db=np.zeros(2, f),
+                      A=np.zeros(8, f), G=np.zeros(8, f), n_out=2)
+    settings = dict(opt_kind=OptimizerKind.SGD, lr=0.1, n_threads=1, parallel_min=1 << 18,
+                    parallel_min_cheap=1 << 22, parallel_min_adam=1 << 20,
+                    batch_X=np.zeros((4, 3), f), batch_labels=np.zeros(4, np.int64),
+                    batch_target=np.zeros((4, 2), f), batch_weight=np.zeros(4, f))
+    return X, T, layer, settings
+
+
+@pytest.fixture
 def C():
     return B.get("cython")
 

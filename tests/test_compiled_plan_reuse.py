@@ -153,18 +153,13 @@ def test_pickled_and_copied_models_leave_the_plan_behind(rng):
         assert twin.__dict__["_compiled_loop"] is not net.__dict__["_compiled_loop"]
 
 
-def test_bind_data_checks_the_data_and_holds_none_after_a_refusal():
-    from fastlin._kernels._codes import LossKind, OptimizerKind, PlanStatus
-    from fastlin._kernels.train import LayerPlan, TrainPlan
+def test_bind_data_checks_the_data_and_holds_none_after_a_refusal(tiny_plan_parts):
+    from fastlin._kernels._codes import LossKind, PlanStatus
+    from fastlin._kernels.train import TrainPlan
+    X, T, layer, settings = tiny_plan_parts
     f = np.float32
-    X, T = np.ones((10, 3), f), np.zeros((10, 2), f)
-    layer = LayerPlan(W=np.zeros(6, f), b=np.zeros(2, f), dW=np.zeros(6, f), db=np.zeros(2, f),
-                      A=np.zeros(8, f), G=np.zeros(8, f), n_out=2)
-    bufs = dict(batch_X=np.zeros((4, 3), f), batch_labels=np.zeros(4, np.int64),
-                batch_target=np.zeros((4, 2), f), batch_weight=np.zeros(4, f))
-    plan = TrainPlan(X, [layer], batch=4, loss_kind=LossKind.MSE, target=T,
-                     opt_kind=OptimizerKind.SGD, lr=0.1, n_threads=1, parallel_min=1 << 18,
-                     parallel_min_cheap=1 << 22, parallel_min_adam=1 << 20, **bufs)
+    X = X + 1
+    plan = TrainPlan(X, [layer], batch=4, loss_kind=LossKind.MSE, target=T, **settings)
     order = np.arange(10, dtype=np.int64)
     refusals = [
         ((np.ones((10, 4), f),), dict(target=T), "features"),
@@ -173,7 +168,7 @@ def test_bind_data_checks_the_data_and_holds_none_after_a_refusal():
         ((X,), {}, "column"),  # MSE needs a target
         ((X,), dict(target=T, sample_weight=np.ones(3, f)), "weights"),
         ((X.astype(np.float64),), dict(target=T), "float32"),
-        ((bufs["batch_X"],), dict(target=T[:4]), "share memory"),  # X is a buffer it writes
+        ((settings["batch_X"],), dict(target=T[:4]), "share memory"),  # a buffer it writes
         ((np.ones((10, 3), f)[:, ::-1],), dict(target=T), "contiguous"),
     ]
     for args, kw, match in refusals:

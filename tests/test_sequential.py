@@ -363,18 +363,12 @@ def test_fit_stops_when_the_last_update_leaves_a_weight_infinite(monkeypatch, co
         assert_array_equal(p, s)
 
 
-def test_train_plan_refuses_inconsistent_descriptions():
-    from fastlin._kernels._codes import Activation, LossKind, OptimizerKind, PlanStatus
-    from fastlin._kernels.train import LayerPlan, TrainPlan
+def test_train_plan_refuses_inconsistent_descriptions(tiny_plan_parts):
+    from fastlin._kernels._codes import Activation, LossKind, PlanStatus
+    from fastlin._kernels.train import TrainPlan
+    X, T, ok_layer, settings = tiny_plan_parts
     f = np.float32
-    X, T = np.zeros((10, 3), f), np.zeros((10, 2), f)
-    ok_layer = LayerPlan(W=np.zeros(6, f), b=np.zeros(2, f), dW=np.zeros(6, f), db=np.zeros(2, f),
-                         A=np.zeros(8, f), G=np.zeros(8, f), n_out=2)
-    bufs = dict(batch_X=np.zeros((4, 3), f), batch_labels=np.zeros(4, np.int64),
-                batch_target=np.zeros((4, 2), f), batch_weight=np.zeros(4, f))
-    settings = dict(target=T, opt_kind=OptimizerKind.SGD, lr=0.1, n_threads=1,
-                    parallel_min=1 << 18, parallel_min_cheap=1 << 22, parallel_min_adam=1 << 20,
-                    **bufs)
+    settings = dict(settings, target=T)
 
     def plan(layer=ok_layer, batch=4, loss_kind=LossKind.MSE, Xa=X):
         return TrainPlan(Xa, [layer], batch=batch, loss_kind=loss_kind, **settings)
