@@ -105,6 +105,22 @@ def test_the_plan_is_built_again_when_what_it_was_built_from_changes(rng):
     for loss in (BCEWithLogitsLoss(), fastlin.MSELoss(), BCEWithLogitsLoss(pos_weight=2.0)):
         lin.fit(Xb, yb, loss=loss, optimizer=opt, epochs=1, batch_size=8, shuffle=False)
         assert lin.__dict__["_compiled_loop"].loss is loss
+    # a pos_weight array the caller changes after a fit, then asks for its old values again
+    # with a new loss: the kept plan reads its own copy, not the caller's array
+    for dtype in ("float32", "float64"):
+        def two_fits(fresh):
+            net = fastlin.Sequential(fastlin.Dense(1, 1), seed=0, dtype=dtype)
+            opt = SGD(net.parameters(), lr=0.1)
+            pw = np.array([2.0], dtype)
+            for weight in (pw, np.array([2.0], dtype)):
+                if fresh:
+                    net.__dict__.pop("_compiled_loop", None)
+                net.fit(Xb.astype(dtype), yb.astype(dtype),
+                        loss=BCEWithLogitsLoss(pos_weight=weight), optimizer=opt, epochs=1,
+                        batch_size=8)
+                pw[0] = 50.0
+            return net.layers[0].W.copy()
+        assert_array_equal(two_fits(False), two_fits(True))
     # the optimizer's state arrays: a new SGD with momentum has its own velocity; a new one
     # without state reuses the plan, with its own learning rate and step count
     calls = [fit, lambda net: fit(net, optimizer=SGD(net.parameters(), lr=0.05, momentum=0.9)),
@@ -126,6 +142,26 @@ def test_a_fit_inside_a_fits_callback_trains_on_its_own_plan(rng):
         net.fit(X, y, loss=SoftmaxCrossEntropyLoss(), optimizer="sgd", epochs=3, batch_size=16,
                 seed=5, callbacks=[Nested()])
     _same_training([call, call])
+
+
+def test_a_fit_interrupted_before_its_first_epoch_lets_the_data_go(rng, monkeypatch):
+    """A KeyboardInterrupt (a second Ctrl-C) after the plan took the data, before training."""
+    from fastlin.training import loop as loop_module
+    X, y = _data(rng)
+    net = _net()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop_module, "EpochStart", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        net.fit(X, y, loss=SoftmaxCrossEntropyLoss(), epochs=1, batch_size=16)
+    kept = net.__dict__["_compiled_loop"]
+    assert not kept.in_use
+    ref = weakref.ref(X)
+    del X
+    gc.collect()
+    assert ref() is None
 
 
 def test_fit_keeps_none_of_the_callers_data(rng):

@@ -51,12 +51,14 @@ class CompiledLoop:
             self.smoothing = float(loss.label_smoothing)
         elif isinstance(loss, BCEWithLogitsLoss):
             self.kind, self.smoothing = LossKind.BCE, 0.0
-            cw = None if loss.pos_weight is None else np.ascontiguousarray(
-                np.broadcast_to(np.asarray(loss.pos_weight, dt).reshape(-1), (model.n_outputs,)))
+            cw = None if loss.pos_weight is None else np.broadcast_to(
+                np.asarray(loss.pos_weight, dt).reshape(-1), (model.n_outputs,))
         else:
             self.kind = self._ROBUST.get(type(loss), LossKind.MSE)
             self.smoothing, cw = 0.0, None
-        self.cw = cw
+        # the plan's own copy: a kept plan must not read a caller's array changed since (its
+        # reuse compares the loss's values now with those it was built with)
+        self.cw = None if cw is None else np.array(cw, dt, copy=True, order="C")
         self.layers = []
         state1, state2, state3 = self._states(opt)
 

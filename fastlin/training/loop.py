@@ -81,8 +81,12 @@ class EpochLoop:
         if getattr(self, "runner", None) is not None:
             self.runner.release()
         self.runner = self.make_runner()
-        self.threads.attach(self.runner.plan)
-        self.epoch_start = EpochStart(self.model, self.runner.plan)
+        try:
+            self.threads.attach(self.runner.plan)
+            self.epoch_start = EpochStart(self.model, self.runner.plan)
+        except BaseException:  # (a second Ctrl-C, say) the fit never starts: let its data go
+            self.runner.release()
+            raise
 
     def run(self, epochs):
         self.callbacks.on_train_begin({})
