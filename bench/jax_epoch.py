@@ -159,7 +159,7 @@ def main(repeat=15):
           f"pinned to CPU {_CPU})")
     print(f"JAX 512x512x512 float32 matmul on that core: {_jax_gemm_rate():.1f} GFLOP/s")
     print("fastlin: fit(epochs=1) and fit(epochs=10) per step (the second spreads fit's fixed "
-          "cost, ~0.1 ms a call, over 10 epochs);\nJAX: one jitted epoch per call, as a JAX "
+          "cost, ~0.06 ms a call, over 10 epochs);\nJAX: one jitted epoch per call, as a JAX "
           "training loop calls it")
     print(f"{'workload (us per training step)':<38}{'fit 1 ep':>9}{'fit 10 ep':>10}"
           f"{'JAX epoch':>11}{'JAX/fit1':>10}{'JAX/fit10':>10}")
