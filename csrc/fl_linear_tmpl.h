@@ -105,10 +105,10 @@ static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr,
     }
 }
 
-/* dw[j] += g_r x_r[j] for the chunk's rows r in order. Up to eight vectors of dw stay in
- * registers while every row of the chunk, still in L1, is added in; the last d % 8 columns are
- * one more vector, the row's final 8 columns times g_r in the lanes not yet counted and 0 in
- * the others (as in dots_). Adding row by row through memory instead, each block of dw was
+/* dw[j] += g_r x_r[j] for the chunk's rows r in order. Up to eight vectors (L lanes each) of dw
+ * stay in registers while every row of the chunk, still in L1, is added in; the last d % L
+ * columns are one more vector, the row's final L columns times g_r in the lanes not yet counted
+ * and 0 in the others (as in dots_). Adding row by row through memory instead, each block of dw was
  * stored and loaded again per row, and the stores and reloads, not the multiply-adds, set the
  * pace; a scalar loop over the last columns was a chain of dependent multiply-adds as long as
  * the chunk. Each element is still one multiply-add per row, in row order. */
@@ -117,7 +117,7 @@ static void FL_FN(accumulate_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 {
     fl_index j = 0;
 #if defined(__GNUC__) && !defined(FL_NO_VECTOR_EXT)
-    #define L ((fl_index)(FL_LIN_BYTES / sizeof(FL_REAL)))
+#define L ((fl_index)(FL_LIN_BYTES / sizeof(FL_REAL)))
     typedef FL_REAL vec __attribute__((vector_size(FL_LIN_BYTES)));
     if (d >= L) {
         const fl_index rest = d % L;
