@@ -22,6 +22,21 @@ typedef ptrdiff_t fl_index;
 #define FL_CONCAT_(a, b) a##b
 #define FL_CONCAT(a, b) FL_CONCAT_(a, b)
 
+#if defined(__GNUC__)
+#define FL_PREFETCH(p) __builtin_prefetch((p))
+#else
+#define FL_PREFETCH(p) ((void)(p))
+#endif
+
+/* Asks for each cache line the `bytes` bytes (at least one) from p touch, once: a row about to
+ * be read at random, whose lines the hardware prefetchers cannot guess. */
+FL_INLINE void fl_prefetch_bytes(const void *p, size_t bytes)
+{
+    const uintptr_t end = (uintptr_t)p + bytes - 1;
+    for (uintptr_t line = (uintptr_t)p & ~(uintptr_t)63; line <= end; line += 64)
+        FL_PREFETCH((const char *)line);
+}
+
 /* Activation codes. fastlin/_kernels/_codes.pxd mirrors this enum for Cython and Python (as
  * fastlin._kernels._codes.Activation), so these values are the only ones to edit. */
 enum fl_activation {

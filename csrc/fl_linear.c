@@ -1,15 +1,10 @@
 /* The one-pass step of a one-output linear model in float and double; see fl_linear.h.
- * The float kernel exists twice (baseline and AVX2+FMA, see fl_math.h) behind a dispatcher. */
+ * The float kernel exists per SIMD level (fl_variants.h) and once more with 512-bit vectors
+ * (fl_wide_variant.h), behind a dispatcher. */
 #include <string.h>
 #include "fl_math.h"
 #include "fl_linear.h"
 #include "fl_loss.h"
-
-#if defined(__GNUC__)
-#define FL_PREFETCH(p) __builtin_prefetch((p))
-#else
-#define FL_PREFETCH(p) ((void)(p))
-#endif
 
 /* The row sums of eight rows at once by shuffles (fl_linear_tmpl.h) need GCC's or Clang's
  * __builtin_shufflevector; without it each row is summed on its own. */

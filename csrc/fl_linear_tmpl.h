@@ -14,14 +14,6 @@ static FL_REAL FL_FN(dot_)(fl_index d, const FL_REAL *x, const FL_REAL *w)
     return s;
 }
 
-/* Asks for every cache line of a row of d values that starts at p. */
-static inline void FL_FN(prefetch_row_)(const char *p, fl_index d)
-{
-    const char *end = p + (size_t)d * sizeof(FL_REAL) - 1;
-    for (; p <= end; p += 64) FL_PREFETCH(p);
-    FL_PREFETCH(end);
-}
-
 /* z[r] = x_r . w for c rows. With GCC's vector extension (FL_LIN_BYTES-byte vectors), eight
  * rows at a time share each load of w and keep eight independent chains of multiply-adds in
  * flight, enough to cover the latency of two FMA units; the auto-vectorizer turns that form
@@ -47,7 +39,8 @@ static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 #define FL_DOTS_SUMS(Q)                                                                           \
             if (ahead)                                                                           \
                 for (int q = 0; q < (Q); ++q)                                                    \
-                    if (ahead[r + q]) FL_FN(prefetch_row_)(ahead[r + q], d);                     \
+                    if (ahead[r + q])                                                            \
+                        fl_prefetch_bytes(ahead[r + q], (size_t)d * sizeof(FL_REAL));            \
             vec acc[Q];                                                                          \
             for (int q = 0; q < (Q); ++q) acc[q] = (vec){0};                                     \
             for (fl_index j = 0; j < dv; j += L) {                                               \
@@ -100,7 +93,7 @@ static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 #undef L
 #endif
     for (; r < c; ++r) {
-        if (ahead && ahead[r]) FL_FN(prefetch_row_)(ahead[r], d);
+        if (ahead && ahead[r]) fl_prefetch_bytes(ahead[r], (size_t)d * sizeof(FL_REAL));
         z[r] = FL_FN(dot_)(d, xr[r], w);
     }
 }
@@ -108,8 +101,8 @@ static void FL_FN(dots_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 /* dw[j] += g_r x_r[j] for the chunk's rows r in order. Up to eight vectors (L lanes each) of dw
  * stay in registers while every row of the chunk, still in L1, is added in; the last d % L
  * columns are one more vector, the row's final L columns times g_r in the lanes not yet counted
- * and 0 in the others (as in dots_). Adding row by row through memory instead, each block of dw was
- * stored and loaded again per row, and the stores and reloads, not the multiply-adds, set the
+ * and 0 in the others (as in dots_). Adding row by row through memory instead, each block of dw
+ * was stored and loaded again per row, and the stores and reloads, not the multiply-adds, set the
  * pace; a scalar loop over the last columns was a chain of dependent multiply-adds as long as
  * the chunk. Each element is still one multiply-add per row, in row order. */
 static void FL_FN(accumulate_)(fl_index c, fl_index d, const FL_REAL *const *xr,
@@ -227,7 +220,8 @@ double FL_FN(fl_linear1_step)(fl_index m, fl_index d, const FL_REAL *X, const in
         }
         FL_FN(accumulate_)(c, d, xr, g, dw);
     }
-    if (db) *db = ((gsum[0] + gsum[1]) + (gsum[2] + gsum[3])) + ((gsum[4] + gsum[5]) + (gsum[6] + gsum[7]));
+    if (db)
+        *db = ((gsum[0] + gsum[1]) + (gsum[2] + gsum[3])) + ((gsum[4] + gsum[5]) + (gsum[6] + gsum[7]));
     *correct += hits;
     return total;
 }

@@ -4,12 +4,6 @@
 #include "fl_math.h"
 #include "fl_scan.h"
 
-#if defined(__GNUC__)
-#define FL_SCAN_PREFETCH(p) __builtin_prefetch((p))
-#else
-#define FL_SCAN_PREFETCH(p) ((void)(p))
-#endif
-
 #define FL_REAL float
 #define FL_TEMPLATE "fl_scan_tmpl.h"
 #include "fl_float_variants.h"

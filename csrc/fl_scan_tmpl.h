@@ -35,12 +35,8 @@ int FL_FN(fl_all_finite_rows)(fl_index n_rows, fl_index d, const FL_REAL *x, con
     vec a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
 #endif
     for (fl_index r = 0; r < n_rows; ++r) {
-        if (r + FL_SCAN_AHEAD < n_rows) {
-            const char *p = (const char *)(x + rows[r + FL_SCAN_AHEAD] * d);
-            const char *end = p + (size_t)d * sizeof(FL_REAL) - 1;
-            for (; p <= end; p += 64) FL_SCAN_PREFETCH(p);
-            FL_SCAN_PREFETCH(end);
-        }
+        if (r + FL_SCAN_AHEAD < n_rows)
+            fl_prefetch_bytes(x + rows[r + FL_SCAN_AHEAD] * d, (size_t)d * sizeof(FL_REAL));
         const FL_REAL *b = x + rows[r] * d;
 #if defined(__GNUC__) && !defined(FL_NO_VECTOR_EXT)
         if (d >= 8) {

@@ -4,12 +4,6 @@
 #include "fl_math.h"
 #include "fl_sparse.h"
 
-#if defined(__GNUC__)
-#define FL_PREFETCH(p) __builtin_prefetch((p))
-#else
-#define FL_PREFETCH(p) ((void)(p))
-#endif
-
 /* Requests the first and the last cache line of the `bytes` bytes from p. The prefetchers bring
  * the adjacent lines along: also requesting each line between made X @ W slower while W fits
  * L3 (80,000 x 50,000 at 0.1%, k = 20: 8.6 -> 10.3 ms), and helped only once it did not. */

@@ -3,6 +3,7 @@ from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "fl_common.h":
     ctypedef Py_ssize_t fl_index
+    void fl_prefetch_bytes(const void *p, size_t nbytes) noexcept nogil
 
 cdef extern from "fl_gemm_small.h" nogil:
     enum:

@@ -28,7 +28,7 @@ from fastlin._kernels._codes cimport (
 from fastlin._kernels._contracts cimport aligned, blas_dim, smoothing_in_range
 from fastlin._kernels._csrc cimport (
     fl_index, fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32,
-    fl_label_weight_total_f64, fl_permutation, fl_dropout_f32, fl_dropout_f64,
+    fl_label_weight_total_f64, fl_permutation, fl_dropout_f32, fl_dropout_f64, fl_prefetch_bytes,
 )
 from fastlin._kernels._train_step cimport (
     LayerState, ROWS_PER_BLOCK, Settings, _act_backward, _act_forward, _all_finite,
@@ -42,30 +42,12 @@ import numpy as np
 from fastlin._kernels._plan import (LayerPlan, WrittenSpans, check_disjoint,  # noqa: F401
                                     filled, or_empty, plan_buffers)  # (LayerPlan: API)
 
-cdef extern from *:
-    """
-    #if defined(__GNUC__)
-    #define FL_PREFETCH(p) __builtin_prefetch((p))
-    #else
-    #define FL_PREFETCH(p) ((void)(p))
-    #endif
-    """
-    void FL_PREFETCH(const void *p) noexcept nogil
-
-
 # Rows requested ahead while gathering a shuffled batch: a random row of a large X is a cache
 # miss (~100 ns), so without prefetching the gather, not the math, bounds a small model's step.
 cdef fl_index PREFETCH_ROWS = 8
 # Largest batch (rows x features) that a one-output linear model trains through the one-pass
 # kernel of csrc/fl_linear.h (4 MB of float32); larger ones take the GEMV path.
 cdef fl_index LINEAR1_MAX_ELEMENTS = 1 << 20
-
-
-cdef inline void _prefetch_row(const char *row, size_t nbytes) noexcept nogil:
-    cdef size_t off = 0
-    while off < nbytes:
-        FL_PREFETCH(row + off)
-        off += 64
 
 
 def dropout_seed(uint64_t epoch_seed, uint64_t batch, uint64_t layer):
@@ -135,11 +117,11 @@ cdef fl_index _run(floating *tag, LayerState *layers, int n_layers, const Settin
             sw = SW + start if SW != NULL else NULL
         else:
             for r in range(min(PREFETCH_ROWS, m)):
-                _prefetch_row(<const char *>(X + order[start + r] * d), d * sizeof(floating))
+                fl_prefetch_bytes(X + order[start + r] * d, d * sizeof(floating))
             for r in range(m):
                 if r + PREFETCH_ROWS < m:
-                    _prefetch_row(<const char *>(X + order[start + r + PREFETCH_ROWS] * d),
-                                  d * sizeof(floating))
+                    fl_prefetch_bytes(X + order[start + r + PREFETCH_ROWS] * d,
+                                      d * sizeof(floating))
                 idx = order[start + r]
                 memcpy(xb + r * d, X + idx * d, d * sizeof(floating))
                 if labels != NULL:
