@@ -375,3 +375,40 @@ def test_slopes_and_dropout_rates_changed_by_a_callback_reach_the_compiled_loop(
         weights[backend] = model.parameters()
     for p, q in zip(weights["cython"], weights["numpy"]):
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-12)
+
+
+def test_compiled_calls_per_epoch_settle_and_carry_over_to_the_next_fit(monkeypatch):
+    """The compiled loop runs an epoch in chunks sized to ~CHECK_SECONDS. A network whose
+    epoch a 1 GFLOP/s machine could not run within that starts from one batch and doubles; once
+    the chunk covers the epoch, every later epoch is one call, and the next fit on the same
+    model starts from the chunk the last one settled on. (Sized from the epoch's short last
+    stretch instead, the chunk fell back to two batches at every epoch: six calls each.) The
+    bounds allow a machine 50x slower than a development one."""
+    calls = []
+    run = CompiledLoop.run
+
+    def counting(self, *args):
+        calls.append(args[1:3])
+        return run(self, *args)
+
+    monkeypatch.setattr(CompiledLoop, "run", counting)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2048, 20)).astype(np.float32)
+    y = (X[:, :1] > 0).astype(np.float32)
+    net = MLP([20, 64, 64, 1], seed=0)
+    from fastlin.training import loop
+    flops = 6.0 * 2048 * (20 * 64 + 64 * 64 + 64)
+    assert flops > 1e9 * loop.CHECK_SECONDS  # the first epoch starts from one batch
+
+    class PerEpoch(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            per_epoch.append(len(calls))
+            calls.clear()
+
+    per_epoch = []
+    net.fit(X, y, loss="bce", optimizer="adam", epochs=4, batch_size=32, callbacks=[PerEpoch()])
+    assert per_epoch[0] >= 2  # grown from one batch
+    assert max(per_epoch[1:]) <= 2, per_epoch
+    per_epoch.clear()
+    net.fit(X, y, loss="bce", optimizer="adam", epochs=2, batch_size=32, callbacks=[PerEpoch()])
+    assert max(per_epoch) <= 2, per_epoch

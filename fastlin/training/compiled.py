@@ -104,6 +104,9 @@ class CompiledLoop:
         self.settings = self._settings()
         self.key = None  # set by build
         self.in_use = True  # bound to a fit's data until release()
+        # batches per run() call that the epoch loop last settled on (None: not yet timed);
+        # the next fit starts from it instead of growing from one batch again
+        self.batches_per_call = None
 
     @staticmethod
     def _states(opt):

@@ -69,13 +69,15 @@ class EpochLoop:
         self.every_batch = callbacks.needs_every_batch()
         caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
         self.chunk_cap = min(caps) if caps else self.n_batches
+        self._choose_runner()
         # compiled batches per call: sized from the measured time per batch so that a call
         # lasts at most ~CHECK_SECONDS; the first chunk is the whole epoch when even a slow
-        # machine (1 GFLOP/s) runs it within CHECK_SECONDS, else one batch, timed to size the next
+        # machine (1 GFLOP/s) runs it within CHECK_SECONDS, else what the kept plan settled on
+        # in its last fit, else one batch, timed to size the next
         epoch_flops = 6.0 * n * sum(layer.in_features * layer.out_features
                                     for layer in model.layers if isinstance(layer, Dense))
-        self.chunk = self.n_batches if epoch_flops < 1e9 * CHECK_SECONDS else 1
-        self._choose_runner()
+        settled = getattr(self.runner, "batches_per_call", None) or 1
+        self.chunk = self.n_batches if epoch_flops < 1e9 * CHECK_SECONDS else settled
 
     def _choose_runner(self):
         if getattr(self, "runner", None) is not None:
@@ -99,6 +101,8 @@ class EpochLoop:
                 # callback runs between epochs, so without one nothing can have changed)
                 self._choose_runner()
             logs = self._epoch(epoch)
+            if self.runner.chunked:
+                self.runner.batches_per_call = self.chunk
             # "learning_rate" as Keras logs it; "lr" stays for callbacks written against it
             rate = float(self.opt.lr)
             self.callbacks.on_epoch_end(epoch, dict(logs, learning_rate=rate, lr=rate))
@@ -116,13 +120,16 @@ class EpochLoop:
         perf_counter = time.perf_counter
         while b < n_batches:
             stop_b = self._chunk_end(b) if chunked else b + 1
+            asked = self.chunk
             started = perf_counter()
             failure = runner.run(order, b, stop_b, drop_seed, running)
             if chunked:
                 elapsed = perf_counter() - started
-                # at most twice the last stretch: a chunk sized on a quiet moment must not
-                # run for seconds once the machine gets busy, before Ctrl-C is seen
-                self.chunk = max(1, min(self.n_batches, 2 * (stop_b - b),
+                # at most twice the stretch asked for: a chunk sized on a quiet moment must not
+                # run for seconds once the machine gets busy, before Ctrl-C is seen. (Twice the
+                # stretch run, the epoch's short last one shrank the next epoch's first chunk:
+                # W3 ran six calls an epoch in every epoch instead of one.)
+                self.chunk = max(1, min(self.n_batches, 2 * max(asked, stop_b - b),
                                         int(CHECK_SECONDS * (stop_b - b) / max(elapsed, 1e-9))))
             if failure is not None:
                 self._stop_non_finite(epoch, *failure)

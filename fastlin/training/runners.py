@@ -45,6 +45,15 @@ class CompiledRunner:
     def stale(self):
         return self.loop.stale()
 
+    @property
+    def batches_per_call(self):
+        """The chunk the loop settled on in this plan's last fit (None: never timed)."""
+        return self.loop.batches_per_call
+
+    @batches_per_call.setter
+    def batches_per_call(self, chunk):
+        self.loop.batches_per_call = chunk
+
     def run(self, order, b0, b1, drop_seed, running):
         status, out = self.loop.run(order, b0, b1, drop_seed)
         running.total += out[0]
