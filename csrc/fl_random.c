@@ -1,55 +1,8 @@
 /* See fl_random.h. */
 #include "fl_random.h"
+#include "fl_math.h"
 
 #include <math.h>
-
-/* splitmix64 (Steele, Lea, Flood 2014): a 64-bit state stepped by a Weyl constant and mixed;
- * passes BigCrush, and needs nothing but the seed. */
-static inline uint64_t fl_splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-/* Uniform integer in [0, range), without bias. Ranges that fit 32 bits use Lemire's
- * multiply-shift with rejection (a division only on the rare rejection path); larger ones
- * reject below 2^64 mod range and take the remainder. */
-static inline uint64_t fl_bounded(uint64_t *state, uint64_t range)
-{
-    if (range <= 0xffffffffULL) {
-        const uint32_t r = (uint32_t)range;
-        uint64_t m = (fl_splitmix64(state) >> 32) * (uint64_t)r;
-        uint32_t low = (uint32_t)m;
-        if (low < r) {
-            const uint32_t threshold = (uint32_t)(-r) % r;
-            while (low < threshold) {
-                m = (fl_splitmix64(state) >> 32) * (uint64_t)r;
-                low = (uint32_t)m;
-            }
-        }
-        return m >> 32;
-    }
-    {
-        const uint64_t threshold = (0 - range) % range;
-        uint64_t x = fl_splitmix64(state);
-        while (x < threshold) x = fl_splitmix64(state);
-        return x % range;
-    }
-}
-
-void fl_permutation(fl_index n, uint64_t seed, int64_t *out)
-{
-    uint64_t state = seed;
-    for (fl_index i = 0; i < n; ++i) out[i] = (int64_t)i;
-    for (fl_index i = n - 1; i > 0; --i) {
-        const fl_index j = (fl_index)fl_bounded(&state, (uint64_t)i + 1);
-        const int64_t t = out[i];
-        out[i] = out[j];
-        out[j] = t;
-    }
-}
 
 /* The splitmix64 finaliser alone: a bijective mix of a 64-bit counter. */
 static inline uint64_t fl_mix64(uint64_t z)
@@ -57,6 +10,35 @@ static inline uint64_t fl_mix64(uint64_t z)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): a 64-bit state stepped by a Weyl constant and mixed;
+ * passes BigCrush, and needs nothing but the seed. */
+static inline uint64_t fl_splitmix64(uint64_t *state)
+{
+    return fl_mix64(*state += 0x9e3779b97f4a7c15ULL);
+}
+
+/* draws[0..count) = the next count values of the stream, state advanced past them: the same
+ * values as count calls of fl_splitmix64, in a loop the compiler vectorizes where it can. */
+static inline void fl_splitmix64_block(uint64_t *state, uint64_t *draws, int count)
+{
+    const uint64_t base = *state;
+    for (int k = 0; k < count; ++k)
+        draws[k] = fl_mix64(base + (uint64_t)(k + 1) * 0x9e3779b97f4a7c15ULL);
+    *state = base + (uint64_t)count * 0x9e3779b97f4a7c15ULL;
+}
+
+/* fl_permutation_i64_base, _avx2 and _avx512 */
+#define FL_TEMPLATE "fl_permutation_tmpl.h"
+#define FL_VARIANTS_OF _i64
+#include "fl_variants.h"
+#undef FL_VARIANTS_OF
+#undef FL_TEMPLATE
+
+void fl_permutation(fl_index n, uint64_t seed, int64_t *out)
+{
+    FL_DISPATCH_AS(fl_permutation, _i64, (n, seed, out));
 }
 
 #define FL_DROPOUT_BODY(REAL)                                                   \
