@@ -20,6 +20,18 @@ int fl_all_finite_rows_f32(fl_index n_rows, fl_index d, const float *x, const in
     return FL_DISPATCH(fl_all_finite_rows, (n_rows, d, x, rows));
 }
 
+/* fl_indices_in_range_i64_base, _avx2 and _avx512 */
+#define FL_TEMPLATE "fl_bounds_tmpl.h"
+#define FL_VARIANTS_OF _i64
+#include "fl_variants.h"
+#undef FL_VARIANTS_OF
+#undef FL_TEMPLATE
+
+int fl_indices_in_range(fl_index n, const int64_t *x, int64_t limit)
+{
+    return FL_DISPATCH_AS(fl_indices_in_range, _i64, (n, x, limit));
+}
+
 #define FL_REAL double
 #define FL_SUFFIX _f64
 #include "fl_scan_tmpl.h"

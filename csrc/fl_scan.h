@@ -18,4 +18,8 @@ int fl_all_finite_f64(fl_index n, const double *x);
 #define FL_SCAN_AHEAD 8
 int fl_all_finite_rows_f32(fl_index n_rows, fl_index d, const float *x, const int64_t *rows);
 int fl_all_finite_rows_f64(fl_index n_rows, fl_index d, const double *x, const int64_t *rows);
+
+/* 1 when every x[i] of x[0..n) lies in [0, limit): the row indices a caller hands the training
+ * loop, checked before any is used. */
+int fl_indices_in_range(fl_index n, const int64_t *x, int64_t limit);
 #endif

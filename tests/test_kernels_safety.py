@@ -233,3 +233,32 @@ def test_out_may_be_the_input_but_not_overlap_it_partly(backend_name):
     z = x.copy()
     K.softmax(z, out=z)
     np.testing.assert_allclose(z.sum(axis=1), 1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [-1, 10, 2**62, -(2**63)])
+@pytest.mark.parametrize("where", [0, 3, 7, 9])
+def test_train_plan_refuses_a_row_index_outside_the_data_before_training(tiny_plan_parts, bad,
+                                                                         where):
+    """An epoch order holding an index outside [0, n) in the batches a call trains, or in the
+    eight rows after them (which the one-pass linear step asks for ahead), is refused before
+    any row is read or any weight written. Negative indices too: the check compares unsigned."""
+    from fastlin._kernels._codes import LossKind, PlanStatus
+    from fastlin._kernels.train import TrainPlan
+    X, T, layer, settings = tiny_plan_parts
+    X = X + 1
+    plan = TrainPlan(X, [layer], batch=4, loss_kind=LossKind.MSE, target=T, **settings)
+    W = layer.W
+    before = W.copy()
+    order = np.arange(10, dtype=np.int64)
+    order[where] = bad
+    with pytest.raises(ValueError, match="index outside the data"):
+        plan.run(order, 0, 3, 0, 0.01)  # every batch: all ten entries are read
+    assert np.array_equal(W, before)
+    with pytest.raises(ValueError, match="index outside the data"):
+        plan.run(order, 0, 1, 0, 0.01)  # batch 0, and rows 4-9 within eight ahead
+    with pytest.raises(ValueError, match="index outside the data"):
+        plan.run(order, 2, 3, 0, 0.01) if where >= 8 else plan.run(order, 0, 3, 0, 0.01)
+    assert np.array_equal(W, before)
+    good = np.arange(10, dtype=np.int64)
+    status, out = plan.run(good, 0, 3, 0, 0.01)
+    assert status == PlanStatus.OK and out[3] == 3

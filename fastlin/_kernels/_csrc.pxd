@@ -107,6 +107,7 @@ cdef extern from "fl_linear.h" nogil:
                                double *dw, double *db, double *correct) noexcept
 
 cdef extern from "fl_scan.h" nogil:
+    int fl_indices_in_range(fl_index n, const int64_t *x, int64_t limit) noexcept
     int fl_all_finite_f32(fl_index n, const float *x) noexcept
     int fl_all_finite_f64(fl_index n, const double *x) noexcept
     int fl_all_finite_rows_f32(fl_index n_rows, fl_index d, const float *x,

@@ -27,7 +27,7 @@ from fastlin._kernels._codes cimport (
 )
 from fastlin._kernels._contracts cimport aligned, blas_dim, smoothing_in_range
 from fastlin._kernels._csrc cimport (
-    FL_LINEAR_AHEAD, fl_index, fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32,
+    FL_LINEAR_AHEAD, fl_index, fl_indices_in_range, fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32,
     fl_label_weight_total_f64, fl_permutation, fl_dropout_f32, fl_dropout_f64, fl_prefetch_bytes,
 )
 from fastlin._kernels._train_step cimport (
@@ -436,7 +436,8 @@ cdef class TrainPlan:
         parameter is no longer finite after the last step; or k >= 0 when batch k's loss was
         not finite."""
         cdef double out[6]
-        cdef fl_index status, i, lo = 0, hi = 0, first, last
+        cdef fl_index status, first, last
+        cdef int in_range = 1
         if not self.ready:
             raise ValueError("TrainPlan.run: the plan was not built (its __init__ failed)")
         if self.data is None:
@@ -464,11 +465,10 @@ cdef class TrainPlan:
         # step of a linear model run one batch a call)
         first = b0 * self.batch if order.shape[0] else 0
         last = min(<fl_index>order.shape[0], b1 * self.batch + <fl_index>FL_LINEAR_AHEAD)
-        with nogil:
-            for i in range(first, last):
-                lo = order[i] if order[i] < lo else lo
-                hi = order[i] if order[i] > hi else hi
-        if lo < 0 or hi >= self.n:
+        if last > first:
+            with nogil:
+                in_range = fl_indices_in_range(last - first, &order[first], self.n)
+        if not in_range:
             raise ValueError("TrainPlan.run: order holds an index outside the data")
         out[0] = out[1] = out[2] = out[3] = out[4] = out[5] = 0.0
         with nogil:
