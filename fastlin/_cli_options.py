@@ -1,5 +1,5 @@
-"""The command line's option types and help layout: each type turns a bad value into
-argparse's one-line usage error (exit status 2)."""
+"""The command line's option types and help layout: each type turns a bad value into a
+one-line usage error (exit status 2)."""
 import argparse
 import math
 
@@ -51,6 +51,16 @@ def _names(text):
     if not names:
         raise argparse.ArgumentTypeError(f"{text!r} names no column")
     return names
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with every usage error on one stderr line, as fastlin's own errors are: argparse
+    prints the usage line first, and a script reading stderr line by line took the usage for
+    the error. The line says where the usage is shown."""
+
+    def error(self, message):
+        message = " ".join(message.split())
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -5,7 +5,6 @@ Every user mistake (a bad option value, a bad file, a bad column, an ``--out`` t
 must not be written) ends with one line on stderr and exit status 2, before any training; a
 closed output pipe (``... | head``) ends quietly. CSV files are read by `fastlin._csv`.
 """
-import argparse
 import csv
 import os
 import re
@@ -15,7 +14,7 @@ import time
 
 import numpy as np
 
-from fastlin._cli_options import (_Formatter, _delimiter_option, _fraction, _names,
+from fastlin._cli_options import (_Formatter, _Parser, _delimiter_option, _fraction, _names,
                                    _non_negative_int, _positive_float, _positive_int, _sizes,
                                    _subparser)
 from fastlin._csv import CSVError, read_csv
@@ -452,7 +451,7 @@ def _csv_cell(text):
 
 def build_parser():
     from fastlin.layers import ACTIVATION_LAYERS
-    p = argparse.ArgumentParser(prog="fastlin", usage="%(prog)s {demo,bench,train,predict} ...",
+    p = _Parser(prog="fastlin", usage="%(prog)s {demo,bench,train,predict} ...",
                                 description="Train linear models and MLPs fast on the CPU.",
                                 formatter_class=_Formatter)
     from fastlin import __version__
