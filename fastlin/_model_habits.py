@@ -8,6 +8,7 @@ weight is (out_features, in_features)) and ``named_parameters``.
 Every setter checks all of its input before it writes anything, and writes into the existing
 parameter arrays (``np.copyto``), never replacing them: an optimizer holds those very arrays.
 """
+import copy
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -74,9 +75,11 @@ class ModelHabits:
 
     def add(self, layer):
         """Append a layer, with the constructor's checks (a fastlin Layer, not already in the
-        model, its width chaining on). It takes the model's dtype and backend and keeps its
-        own weights. An optimizer built before covers the old parameters only: a fit with an
-        optimizer name builds a new one."""
+        model, its width chaining on). It takes the model's dtype and backend. In a model built
+        with a seed, its weights are drawn from the model's generator where the constructor's
+        draws stopped (``Sequential(a, b, seed=s)`` then ``add(c)`` has the weights of
+        ``Sequential(a, b, c, seed=s)``); without one it keeps its own. An optimizer built
+        before covers the old parameters only: a fit with an optimizer name builds a new one."""
         if not isinstance(layer, Layer):
             raise TypeError(f"add takes a fastlin Layer, got {type(layer).__name__}")
         if any(existing is layer for existing in self.layers):
@@ -86,7 +89,20 @@ class ModelHabits:
         self._check_widths(layers)
         layer._set_backend(self.backend_name)
         layer._set_dtype(self.dtype)
+        if self.seed is not None:
+            layer.reset_parameters(self._seed_stream())
         self.layers = layers
+
+    def _seed_stream(self):
+        """The generator a seeded model's weights come from, where its last draw stopped; a
+        model loaded from a file replays its layers' draws to get there."""
+        rng = self.__dict__.get("_init_rng")
+        if rng is None:
+            rng = np.random.default_rng(self.seed)
+            for existing in self.layers:
+                copy.deepcopy(existing).reset_parameters(rng)
+            self._init_rng = rng
+        return rng
 
     # --------------------------------------------------------------------- Keras
     def get_weights(self):

@@ -33,9 +33,9 @@ def summary_lines(model):
     size = (f"{nbytes} B" if nbytes < 1024 else f"{nbytes / 1024:.2f} KB"
             if nbytes < 1024 ** 2 else f"{nbytes / 1024 ** 2:.2f} MB")
     heads = ("Layer (type)", "Output Shape", "Param #")
-    w0 = max(len(heads[0]), *(len(r[0]) for r in rows)) + 3
-    w1 = max(len(heads[1]), *(len(r[1]) for r in rows)) + 3
-    w2 = max(len(heads[2]), *(len(r[2]) for r in rows))
+    w0 = max(len(heads[0]), *(len(r[0]) for r in rows)) + 3 if rows else len(heads[0]) + 3
+    w1 = max(len(heads[1]), *(len(r[1]) for r in rows)) + 3 if rows else len(heads[1]) + 3
+    w2 = max(len(heads[2]), *(len(r[2]) for r in rows)) if rows else len(heads[2])
     line = w0 + w1 + w2
 
     def row(a, b, c):

@@ -36,7 +36,8 @@ class Sequential(ModelHabits):
     *layers : Layer
     dtype : "float32" (default) or "float64"
     seed : int or None. With a seed every layer is re-initialised, in order, from one generator
-        seeded with it; with None the layers keep the weights they have.
+        seeded with it (and so is every layer ``add`` appends later, from the same generator);
+        with None the layers keep the weights they have.
     backend : "cython" (default) or "numpy"
     """
 
@@ -46,8 +47,6 @@ class Sequential(ModelHabits):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a fastlin Layer")
-        if not layers:
-            raise ValueError("Sequential needs at least one layer")
         seen = {}
         for i, layer in enumerate(layers):
             # a layer keeps one input, output buffer and gradient: a second use in the same
@@ -65,10 +64,12 @@ class Sequential(ModelHabits):
         for layer in self.layers:
             layer._set_backend(backend)
             layer._set_dtype(self.dtype)
+        # the generator of a seeded model's weights, continued by add()
+        self._init_rng = None if seed is None else np.random.default_rng(seed)
         if seed is not None:
-            rng = np.random.default_rng(seed)
             for layer in self.layers:
-                layer.reset_parameters(rng)
+                layer.reset_parameters(self._init_rng)
+        self._training = True       # torch's Module.training; train()/eval() set it
         self.loss_ = None
         self.optimizer = None       # the optimizer of the last fit, continued by the next
         self.stop_training = False  # a callback sets it to end fit after the current epoch
@@ -215,6 +216,7 @@ class Sequential(ModelHabits):
         for layer in self.layers:
             if hasattr(layer, "training"):
                 layer.training = bool(mode)
+        self._training = bool(mode)
         return self
 
     def eval(self):
@@ -224,7 +226,16 @@ class Sequential(ModelHabits):
 
     @property
     def training(self):
-        return any(getattr(layer, "training", False) for layer in self.layers)
+        """True in training mode (the default, as torch's), False after ``eval()``; assigning
+        it is ``train(value)``."""
+        mode = self.__dict__.get("_training")
+        if mode is None:  # a model pickled before the flag: its Dropout layers' mode
+            return any(getattr(layer, "training", False) for layer in self.layers)
+        return mode
+
+    @training.setter
+    def training(self, mode):
+        self.train(mode)
 
     def forward(self, X):
         """Network output for X of shape (n_samples, n_features). The result is an internal

@@ -94,8 +94,9 @@ def test_len_index_slice_and_iteration():
         model[5]
     with pytest.raises(TypeError, match="integers or slices"):
         model["0"]
-    with pytest.raises(ValueError, match="at least one layer"):
-        model[5:]
+    empty = model[5:]  # as torch's: an empty stack, the identity
+    assert type(empty) is fastlin.Sequential and len(empty) == 0
+    np.testing.assert_array_equal(empty.predict(X), X)
 
 
 def test_add_checks_as_the_constructor_does():
@@ -320,3 +321,61 @@ def test_progress_bar_on_a_terminal(capsys, monkeypatch):
     fastlin.MLP([4, 8, 3], seed=0).fit(X, y, epochs=2, verbose=True)
     out, err = capsys.readouterr()
     assert len(out.splitlines()) == 2 and "batch" in err
+
+
+def test_an_empty_model_grows_by_add_as_in_keras(tmp_path, capsys):
+    """Keras's ``model = Sequential(); model.add(...)``: an empty model is the identity (as
+    torch's), prints a summary, saves and loads; layers added to a seeded model draw their
+    weights from its generator, so the result equals the model built with all of them."""
+    X, y = data()
+    model = fastlin.Sequential(seed=3)
+    assert len(model) == 0 and model.parameters() == []
+    np.testing.assert_array_equal(model.predict(X), X)
+    model.summary()
+    assert "Total params: 0" in capsys.readouterr().out
+    model.save(tmp_path / "empty.npz")
+    assert len(fastlin.load(tmp_path / "empty.npz")) == 0
+    with pytest.raises(ValueError, match="no parameters to train"):
+        model.fit(X, y, epochs=1)
+    for layer in (Dense(4, 16), ReLU(), Dense(16, 3)):
+        model.add(layer)
+    whole = fastlin.Sequential(Dense(4, 16), ReLU(), Dense(16, 3), seed=3)
+    for a, b in zip(model.get_weights(), whole.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    h = model.fit(X, y, epochs=2, seed=0)
+    assert len(h.history["loss"]) == 2
+
+
+def test_add_to_a_loaded_seeded_model_continues_its_generator(tmp_path):
+    """A model loaded from a file has no generator in memory: add replays the saved layers'
+    draws to reach it, so the appended layer is what it would have been before saving."""
+    model = fastlin.Sequential(Dense(4, 8), ReLU(), seed=5)
+    model.save(tmp_path / "m.npz")
+    loaded = fastlin.load(tmp_path / "m.npz")
+    model.add(Dense(8, 2))
+    loaded.add(Dense(8, 2))
+    np.testing.assert_array_equal(model.layers[-1].W, loaded.layers[-1].W)
+    unseeded = fastlin.Sequential(Dense(4, 8))
+    own = Dense(8, 2, seed=1)
+    before = own.W.copy()
+    unseeded.add(own)
+    np.testing.assert_array_equal(own.W, before)  # without a seed, a layer keeps its weights
+
+
+def test_training_flag_as_torch_modules_have_it():
+    """``model.training`` is True until ``eval()`` (with or without Dropout), assignable, and
+    fit leaves it as it found it."""
+    X, y = data()
+    model = fastlin.MLP([4, 8, 3], seed=0)
+    assert model.training
+    model.eval()
+    assert not model.training
+    model.training = True
+    assert model.training
+    model.eval()
+    model.fit(X, y, epochs=1)
+    assert not model.training
+    drop = fastlin.Sequential(Dense(4, 8), Dropout(0.5), Dense(8, 3), seed=0)
+    assert drop.training and drop.layers[1].training
+    drop.training = False
+    assert not drop.layers[1].training

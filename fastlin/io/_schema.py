@@ -117,8 +117,8 @@ def validate(header, backend):
     dtype = _choice(header.get("dtype"), "dtype", ("float32", "float64"))
     stored_backend = _choice(header.get("backend", "cython"), "backend", tuple(available()))
     specs = header.get("layers")
-    if not isinstance(specs, list) or not 1 <= len(specs) <= MAX_LAYERS:
-        raise InvalidFile(f"layers must be a list of 1 to {MAX_LAYERS} layers")
+    if not isinstance(specs, list) or not len(specs) <= MAX_LAYERS:
+        raise InvalidFile(f"layers must be a list of at most {MAX_LAYERS} layers")
     layers = []
     for i, spec in enumerate(specs):
         kind_i, cfg, shapes = _layer_shapes(spec, i)

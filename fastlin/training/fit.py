@@ -107,6 +107,9 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
         early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
         class_weight=None, lr=None, callbacks=None, scheduler=None, metrics=None):
     """Sequential.fit (its docstring holds the parameters)."""
+    if not model.parameters():
+        raise ValueError("the model has no parameters to train: it has no Dense or PReLU layer "
+                         "(add one with model.add)")
     y, validation_data, classes = labels.encode_fit(model, y, validation_data, loss)
     loss = targets.resolve_loss(model, loss, y)
     if metrics is None:
@@ -130,6 +133,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
     model.stop_training = False
     rng = model._shuffle_stream(seed)
     modes = [getattr(layer, "training", None) for layer in model.layers]
+    model_mode = model.training
     model.train()
     batch_size = min(batch_size, data.n)
     has_dropout = any(isinstance(layer, Dropout) and layer.p > 0 for layer in model.layers)
@@ -139,6 +143,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
                                                fit_metrics.wants_errors(metrics)), epochs,
                    loss=loss, user_callbacks=len(user) > 0, metrics=metrics)
     finally:
+        model._training = model_mode
         for layer, mode in zip(model.layers, modes):
             if mode is not None:
                 layer.training = mode
