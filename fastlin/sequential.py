@@ -27,6 +27,16 @@ SCRATCH_KEEP_BYTES = 1 << 20
 CHECK_SECONDS = 0.05
 
 
+def _block_rows(batch_size):
+    """Rows per block of predict and evaluate: Keras's batch_size, PREDICT_BATCH by default."""
+    if batch_size is None:
+        return PREDICT_BATCH
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
+    return int(batch_size)
+
+
 class Sequential(ModelHabits):
     """A stack of layers applied in order (Keras's and torch's conveniences, such as
     ``model[i]``, ``get_weights``, ``compile`` and ``state_dict``, come from ModelHabits).
@@ -308,33 +318,38 @@ class Sequential(ModelHabits):
             i = end + 1
         return out
 
-    def predict(self, X):
+    def predict(self, X, *, batch_size=None, verbose=0):
         """Network output for X, as a new array the caller owns.
 
         Thread-safe: each call works in its own buffers and reads only the parameters, so
         many threads may predict with one model at once, and beside ``fit``. Rows are taken
-        PREDICT_BATCH at a time, so Ctrl-C is honoured between blocks of a huge input."""
+        ``batch_size`` (default PREDICT_BATCH) at a time, so Ctrl-C is honoured between blocks
+        of a huge input. ``batch_size`` and ``verbose`` are Keras's keywords: the first sets
+        the block, the second is accepted and prints nothing (predict never prints)."""
+        block = _block_rows(batch_size)
         X = self._check_input(X)
         if _sparse.issparse(X):
             return _sparse.predict(self, X)
         out = np.empty((X.shape[0], self._output_width(X)), self.dtype)
-        for start in range(0, X.shape[0], PREDICT_BATCH):
-            stop = min(start + PREDICT_BATCH, X.shape[0])
+        for start in range(0, X.shape[0], block):
+            stop = min(start + block, X.shape[0])
             self._infer(X[start:stop], out[start:stop])
         self._trim_scratch()
         return out
 
-    def predict_proba(self, X):
-        """Class probabilities: softmax of the outputs, or sigmoid for a single output."""
-        logits = self.predict(X)
+    def predict_proba(self, X, *, batch_size=None, verbose=0):
+        """Class probabilities: softmax of the outputs, or sigmoid for a single output (the
+        keywords as ``predict``'s)."""
+        logits = self.predict(X, batch_size=batch_size)
         if logits.shape[1] == 1:
             return self.backend.activation_forward(logits, "sigmoid", out=logits)
         return self.backend.softmax(logits, out=logits)
 
-    def predict_classes(self, X):
+    def predict_classes(self, X, *, batch_size=None, verbose=0):
         """Predicted class index per sample (argmax, or logit > 0 for a single output); the
-        labels themselves, from ``classes_``, after a fit on non-numeric labels."""
-        logits = self.predict(X)
+        labels themselves, from ``classes_``, after a fit on non-numeric labels (the keywords
+        as ``predict``'s)."""
+        logits = self.predict(X, batch_size=batch_size)
         if logits.shape[1] == 1:
             index = (logits[:, 0] > 0).astype(np.int64)
         else:
@@ -342,17 +357,21 @@ class Sequential(ModelHabits):
         classes = getattr(self, "classes_", None)
         return index if classes is None else classes[index]
 
-    def evaluate(self, X, y, loss=None, sample_weight=None, metrics=None):
+    def evaluate(self, X, y, loss=None, sample_weight=None, metrics=None, *, batch_size=None,
+                 verbose=0):
         """Mean loss on (X, y) and, for classification losses, accuracy. ``loss`` None takes
         the loss given to ``compile``, else the last fit's, else one inferred as fit does.
 
         metrics : names among "accuracy", "mae", "mse" (fastlin/training/metrics.py), each
             reported under its name; None takes ``model.compiled_metrics`` when set
+        batch_size, verbose : Keras's keywords, as ``predict``'s (rows per block; nothing is
+            printed)
 
         Returns
         -------
         dict with "loss" (and "accuracy", and each metric asked for)
         """
+        block = _block_rows(batch_size)
         X = self._check_input(X)
         y = labels.encode_known(self, y)
         loss = targets.resolve_loss(self, self._compiled_arguments(loss, None)[0], y)
@@ -367,9 +386,9 @@ class Sequential(ModelHabits):
         # to the mean over all rows
         row_weight = targets.row_weights(loss, target, sw, n_outputs, refuse_none_as="samples'")
         total, weight, correct, errors = 0.0, 0.0, 0.0, np.zeros(2)
-        out_buffer = np.empty((min(PREDICT_BATCH, X.shape[0]), n_outputs), self.dtype)
-        for start in range(0, X.shape[0], PREDICT_BATCH):
-            stop = min(start + PREDICT_BATCH, X.shape[0])
+        out_buffer = np.empty((min(block, X.shape[0]), n_outputs), self.dtype)
+        for start in range(0, X.shape[0], block):
+            stop = min(start + block, X.shape[0])
             if _sparse.issparse(X):
                 out = _sparse.predict(self, X[start:stop])
             else:
@@ -414,7 +433,7 @@ class Sequential(ModelHabits):
             takes the one given to ``compile``, else "adam". A name builds the optimizer
             once and keeps it as ``model.optimizer``: a later fit with the same name continues
             it (its moments and step count), setting ``lr`` when given.
-        epochs, batch_size : int
+        epochs, batch_size : int (batch_size None: 32, as Keras)
         shuffle : bool; each epoch's order comes from the model's shuffle stream, seeded from
             ``seed`` or the model's seed and continued by the next fit, so k fits of one epoch
             equal one fit of k epochs. A ``seed`` given here restarts the stream.

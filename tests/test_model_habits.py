@@ -379,3 +379,25 @@ def test_training_flag_as_torch_modules_have_it():
     assert drop.training and drop.layers[1].training
     drop.training = False
     assert not drop.layers[1].training
+
+
+def test_keras_keywords_of_predict_evaluate_and_fit():
+    """``predict(X, batch_size=, verbose=0)`` and ``evaluate`` likewise (the block of rows;
+    nothing printed), ``fit(batch_size=None)`` is Keras's 32; a bad batch_size is refused."""
+    X, y = data()
+    model = fastlin.MLP([4, 8, 3], seed=0)
+    whole = model.predict(X)
+    np.testing.assert_allclose(model.predict(X, batch_size=7, verbose=0), whole, rtol=1e-6)
+    np.testing.assert_allclose(model.predict_proba(X, batch_size=7), model.predict_proba(X),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(model.predict_classes(X, verbose=0), model.predict_classes(X))
+    a, b = model.evaluate(X, y), model.evaluate(X, y, batch_size=5, verbose=0)
+    assert a.keys() == b.keys() and abs(a["loss"] - b["loss"]) < 1e-6
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="batch_size"):
+            model.predict(X, batch_size=bad)
+    twin = fastlin.MLP([4, 8, 3], seed=0)
+    model.fit(X, y, epochs=1, seed=0, batch_size=None)
+    twin.fit(X, y, epochs=1, seed=0, batch_size=32)
+    for p, q in zip(model.parameters(), twin.parameters()):
+        np.testing.assert_array_equal(p, q)

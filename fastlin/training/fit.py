@@ -116,7 +116,8 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
         metrics = getattr(model, "compiled_metrics", None)
     metrics = fit_metrics.resolve(metrics, loss)
     epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
+    # None is Keras's default batch, 32
+    batch_size = 32 if batch_size is None else _positive_int("batch_size", batch_size)
     data = fit_data.prepare(model, loss, X, y, sample_weight, class_weight, validation_data,
                             validation_split)
     user = CallbackList(callbacks)
