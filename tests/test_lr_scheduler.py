@@ -219,13 +219,30 @@ def test_bad_arguments_raise_before_touching_the_optimizer(build, exc):
     assert opt.lr == 0.1 and opt.momentum == 0.9
 
 
-def test_one_cycle_momentum_needs_a_velocity_buffer():
+def test_one_cycle_gives_an_sgd_without_momentum_the_cycled_momentum():
+    """As torch's OneCycleLR: an SGD built with momentum 0 gets max_momentum at once and the
+    cycle after it, trained as an SGD built with momentum (its first step starts the velocity
+    at the gradient either way); cycle_momentum=False leaves it without."""
     opt = make_opt(momentum=0.0)
-    with pytest.raises(ValueError, match="momentum > 0"):
-        S.OneCycleLR(opt, max_lr=0.1, total_steps=5)
-    s = S.OneCycleLR(opt, max_lr=0.1, total_steps=5, cycle_momentum=False)
-    s.step()
-    assert opt.momentum == 0.0
+    S.OneCycleLR(opt, max_lr=0.1, total_steps=5, cycle_momentum=False).step()
+    assert opt.momentum == 0.0 and opt.state_arrays() == []
+    runs = []
+    for momentum in (0.0, 0.9):
+        layer = fastlin.Dense(3, 2, seed=0)
+        opt = fastlin.SGD(layer.parameters(), lr=0.1, momentum=momentum)
+        sched = S.OneCycleLR(opt, max_lr=0.1, total_steps=5)
+        assert opt.momentum == 0.95
+        seen = []
+        for k in range(4):
+            layer.dW[:] = np.arange(6).reshape(3, 2) * (k + 1) / 7
+            layer.db[:] = 0.5 - k
+            opt.step()
+            sched.step()
+            seen.append(opt.momentum)
+        runs.append((layer.W.copy(), layer.b.copy(), seen))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    assert runs[0][2] == runs[1][2] and len(set(runs[0][2])) > 1
 
 
 def test_plateau_step_needs_a_number():
@@ -337,3 +354,23 @@ def test_cosine_annealing_matches_torch_closed_form_to_rounding():
     t = np.arange(61)
     closed = 1e-4 + (0.05 - 1e-4) * (1 + np.cos(math.pi * t / 13)) / 2
     np.testing.assert_allclose(got, closed, rtol=1e-10, atol=1e-16)
+
+
+def test_one_cycle_on_an_sgd_without_momentum_equals_torch():
+    torch = pytest.importorskip("torch")
+    p = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt_t = torch.optim.SGD([p], lr=0.1, momentum=0.0)
+    sched_t = torch.optim.lr_scheduler.OneCycleLR(opt_t, max_lr=0.1, total_steps=6)
+    layer = fastlin.Dense(3, 1, init="zeros", dtype="float64", bias=False)
+    opt = SGD(layer.parameters(), lr=0.1)
+    sched = S.OneCycleLR(opt, max_lr=0.1, total_steps=6)
+    for k in range(5):
+        g = np.array([1.0, -2.0, 0.5]) * (k + 1)
+        p.grad = torch.tensor(g)
+        opt_t.step()
+        sched_t.step()
+        layer.dW[:, 0] = g
+        opt.step()
+        sched.step()
+        assert opt.momentum == opt_t.param_groups[0]["momentum"]
+        np.testing.assert_array_equal(layer.W[:, 0], p.detach().numpy())

@@ -187,6 +187,13 @@ class SGD(Optimizer):
         super()._make_views()
         self._velocity_flat = [None if v is None else v.reshape(-1) for v in self.velocity]
 
+    def _add_velocity(self):
+        """Zero velocity buffers for an SGD built without momentum, which a one-cycle schedule
+        is about to give momentum."""
+        if all(v is None for v in self.velocity):
+            self.velocity = [np.zeros_like(p) for p, _ in self.param_groups]
+            self._make_views()
+
     def state_arrays(self):
         return [v for v in self.velocity if v is not None]
 

@@ -362,13 +362,7 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = bool(cycle_momentum)
         self.use_beta1 = isinstance(optimizer, Adam)
         if self.cycle_momentum:
-            if isinstance(optimizer, SGD):
-                if optimizer.momentum == 0:
-                    raise ValueError(
-                        "OneCycleLR(cycle_momentum=True) needs an SGD built with momentum > 0 "
-                        "(an SGD without momentum keeps no velocity buffer); pass "
-                        "cycle_momentum=False or SGD(..., momentum=0.9)")
-            elif not self.use_beta1:
+            if not isinstance(optimizer, SGD) and not self.use_beta1:
                 raise ValueError(f"OneCycleLR(cycle_momentum=True) needs an optimizer with "
                                  f"momentum or beta1, not {type(optimizer).__name__}")
             self.max_momentum = _one_value("max_momentum", max_momentum)
@@ -404,6 +398,12 @@ class OneCycleLR(LRScheduler):
         self.initial_lr = max_lr / div_factor
         self.max_lr = max_lr
         self.min_lr = self.initial_lr / final_div_factor
+        if self.cycle_momentum and isinstance(optimizer, SGD) and optimizer.momentum == 0 and (
+                last_epoch == -1 or getattr(optimizer, "initial_lr", None) is not None):
+            # torch gives an SGD built without momentum the cycled momentum too; here it needs
+            # the velocity buffers first (zeros: torch's first step starts the buffer at the
+            # gradient, as momentum * 0 + gradient does)
+            optimizer._add_velocity()
         if last_epoch == -1:
             optimizer.initial_lr = self.initial_lr
             if self.cycle_momentum:
