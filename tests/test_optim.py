@@ -57,3 +57,25 @@ def test_optimizer_load_state_dict_with_a_bad_step_count_changes_nothing():
         assert opt.lr == 0.5 and opt.step_count == 0
     opt.load_state_dict({**saved, "step_count": np.int64(3)})
     assert opt.lr == 0.1 and opt.step_count == 3
+
+
+def test_defaults_and_keywords_are_torch_optims():
+    """SGD's lr defaults to torch's 1e-3 (fit's "sgd" by name keeps Keras's 0.01); torch's
+    dampening/maximize (SGD) and amsgrad/maximize (Adam, AdamW) are taken at their defaults and
+    any other value is refused with its name."""
+    params = Dense(3, 2, seed=0).parameters()
+    assert SGD(params).lr == 1e-3 and Adam(params).lr == 1e-3
+    SGD(params, lr=0.1, momentum=0.9, dampening=0, weight_decay=1e-4, nesterov=True,
+        maximize=False)
+    Adam(params, amsgrad=False, maximize=False)
+    fastlin.AdamW(params, amsgrad=False)
+    for build, name in ((lambda: SGD(params, dampening=0.1), "dampening"),
+                        (lambda: SGD(params, maximize=True), "maximize"),
+                        (lambda: Adam(params, amsgrad=True), "amsgrad"),
+                        (lambda: fastlin.AdamW(params, maximize=True), "maximize")):
+        with pytest.raises(ValueError, match=name):
+            build()
+    model = fastlin.MLP([3, 4, 2], seed=0)
+    X = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32)
+    model.fit(X, np.arange(16) % 2, optimizer="sgd", epochs=1)
+    assert type(model.optimizer) is SGD and model.optimizer.lr == 0.01

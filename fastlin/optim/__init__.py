@@ -169,11 +169,22 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-class SGD(Optimizer):
-    """torch.optim.SGD: weight decay is L2 added to the gradient, optional (Nesterov) momentum."""
+def _torch_default_only(name, value, default):
+    """torch.optim keywords fastlin takes at their default value only."""
+    if value != default:
+        raise ValueError(f"{name}={value!r} is not supported (accepted, as torch.optim's keyword, "
+                         f"with its default {default!r} only)")
 
-    def __init__(self, params, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
-                 backend=None):
+
+class SGD(Optimizer):
+    """torch.optim.SGD: weight decay is L2 added to the gradient, optional (Nesterov) momentum.
+    lr defaults to torch's 1e-3 (``fit(optimizer="sgd")`` keeps Keras's 0.01); torch's
+    ``dampening`` and ``maximize`` are accepted at their defaults (0, False)."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 backend=None, *, dampening=0.0, maximize=False):
+        _torch_default_only("dampening", dampening, 0.0)
+        _torch_default_only("maximize", maximize, False)
         super().__init__(params, lr, backend)
         self.momentum = number("momentum", momentum, 0.0)
         self.weight_decay = number("weight_decay", weight_decay, 0.0)
@@ -210,10 +221,13 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """torch.optim.Adam; weight_decay is L2 added to the gradient unless
-    decoupled_weight_decay=True (AdamW)."""
+    decoupled_weight_decay=True (AdamW). torch's ``amsgrad`` and ``maximize`` are accepted at
+    their defaults (False)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, backend=None):
+                 decoupled_weight_decay=False, backend=None, *, amsgrad=False, maximize=False):
+        _torch_default_only("amsgrad", amsgrad, False)
+        _torch_default_only("maximize", maximize, False)
         super().__init__(params, lr, backend)
         try:
             b1, b2 = betas
@@ -256,9 +270,9 @@ class AdamW(Adam):
     """torch.optim.AdamW: Adam with decoupled weight decay (default 0.01)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
-                 backend=None):
+                 backend=None, *, amsgrad=False, maximize=False):
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True,
-                         backend=backend)
+                         backend=backend, amsgrad=amsgrad, maximize=maximize)
 
 
 class RMSprop(Optimizer):

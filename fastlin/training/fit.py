@@ -18,6 +18,9 @@ from fastlin.training.loop import EpochLoop, ShuffleStream
 from fastlin.training.threads import FitThreads
 
 
+NAMED_DEFAULT_LR = {"sgd": 0.01}
+
+
 def make_optimizer(model, optimizer, lr):
     """The optimizer a fit uses: the one given (over this model's parameters), or one by name,
     continuing ``model.optimizer`` when it is of that kind over the same arrays."""
@@ -41,6 +44,8 @@ def make_optimizer(model, optimizer, lr):
             if lr is not None:
                 kept.lr = lr
             return kept
+        # by name, Keras's default rate where it differs from the class's (torch's): "sgd" 0.01
+        lr = NAMED_DEFAULT_LR.get(optimizer.lower()) if lr is None else lr
         kwargs = {} if lr is None else {"lr": lr}
         return cls(params, backend=model.backend_name, **kwargs)
     raise ValueError(f"unknown optimizer {optimizer!r}; pass an Optimizer or one of "
