@@ -917,3 +917,13 @@ def test_fuzzed_headers_give_only_value_errors_naming_the_file(tmp_path, rng):
                 load(path)
             except ValueError as exc:
                 assert str(exc).startswith(f"{path}: "), (i, str(exc))
+
+
+def test_a_missing_file_is_both_file_not_found_and_value_error(tmp_path):
+    """SPEC §9: every failure of load is a ValueError naming the file; Python's habit for a
+    missing one is FileNotFoundError: the error is both."""
+    path = tmp_path / "absent.npz"
+    for load in (fastlin.load, fastlin.load_checkpoint):
+        with pytest.raises(ValueError, match="absent.npz") as info:
+            load(path)
+        assert isinstance(info.value, FileNotFoundError) and info.value.filename == str(path)

@@ -42,8 +42,9 @@ __all__ = ["FORMAT_VERSION", "MAX_DEFLATE_RATIO", "MAX_FEATURES", "MAX_HEADER_CH
 def load(path, backend=None):
     """Load a model saved with ``model.save(path)``: the class that was saved (an MLP stays an
     MLP), its weights, ``metadata`` and training state. ValueError naming the file for any
-    damaged, foreign or hostile file, and for a path that is not a regular file. A checkpoint's optimizer is checked but not rebuilt; use
-    ``load_checkpoint`` for it."""
+    damaged, foreign or hostile file, and for a path that is not a regular file; for a path
+    where no file is, an error that is both that ValueError and a FileNotFoundError. A
+    checkpoint's optimizer is checked but not rebuilt; use ``load_checkpoint`` for it."""
     return load_file(path, backend, with_optimizer=False)[0]
 
 

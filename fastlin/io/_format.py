@@ -40,5 +40,10 @@ def optim_stem(j):
     return f"optim_{j}"
 
 
+class MissingFile(FileNotFoundError, ValueError):
+    """load's error for a path where no file is: a FileNotFoundError, as Python's own open
+    raises, and a ValueError naming the file, as every other failure of load is."""
+
+
 class InvalidFile(Exception):
     """A defect of the file being read; load turns it into a ValueError naming the file."""

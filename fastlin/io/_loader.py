@@ -11,7 +11,7 @@ import numpy as np
 
 from fastlin import losses, optim
 from fastlin.io._bounded import Archive, check_disjoint, float_entry, read_header, read_into
-from fastlin.io._format import InvalidFile, optim_stem, param_stem
+from fastlin.io._format import InvalidFile, MissingFile, optim_stem, param_stem
 from fastlin.io._schema import validate
 from fastlin.layers import LAYER_TYPES, Dense, PReLU
 from fastlin.sequential import MLP, Sequential
@@ -30,6 +30,8 @@ def load_file(path, backend, with_optimizer):
             return _read(archive, backend, with_optimizer)
     except InvalidFile as exc:
         raise ValueError(f"{label}: {exc}") from None
+    except FileNotFoundError as exc:
+        raise MissingFile(exc.errno, exc.strerror, label) from None
 
 
 def _read(archive, backend, with_optimizer):
