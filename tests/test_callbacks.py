@@ -365,3 +365,42 @@ def test_callback_list_refuses_non_callbacks(model):
     assert len(cl) == 2 and cb.model is model
     with pytest.raises(TypeError):
         cl.append(object())
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_keras_batch_hooks_see_every_batch_and_can_stop(compiled, monkeypatch):
+    """on_train_batch_begin/end (Keras's hooks) run around every batch, on the compiled loop
+    and the Python one, with the epoch's running loss and accuracy; stop_training set in one
+    ends training after that batch. A callback without them keeps the loop's large chunks."""
+    if not compiled:
+        from fastlin.training import compiled as compiled_loop
+        monkeypatch.setattr(compiled_loop.CompiledLoop, "build",
+                            classmethod(lambda cls, *a: None))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+
+    class Batches(C.Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.seen.append(("begin", batch))
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.seen.append(("end", batch, logs["loss"], logs["accuracy"]))
+            if len(self.seen) == 14:  # epoch 1's batch 2
+                self.model.stop_training = True
+
+    hooks = Batches()
+    model = fastlin.MLP([3, 8, 2], seed=0)
+    history = model.fit(X, y, epochs=3, batch_size=32, seed=0, callbacks=[hooks])
+    assert [s[:2] for s in hooks.seen] == [
+        (kind, b) for b in (0, 1, 2, 3) for kind in ("begin", "end")] + [
+        (kind, b) for b in (0, 1, 2) for kind in ("begin", "end")]
+    assert len(history.history["loss"]) == 2
+    assert history.history["loss"][-1] == hooks.seen[-1][2]  # the partial epoch's mean
+    assert all(0 <= s[3] <= 1 for s in hooks.seen if s[0] == "end")
+    first_epoch_end = [s for s in hooks.seen[:8] if s[0] == "end"][-1]
+    reference = fastlin.MLP([3, 8, 2], seed=0).fit(X, y, epochs=1, batch_size=32, seed=0)
+    assert first_epoch_end[2] == reference.history["loss"][0]

@@ -66,6 +66,7 @@ class EpochLoop:
         self.n_batches = (n + batch_size - 1) // batch_size
         self.classification = targets.is_classification(loss)
         self.followers = callbacks.batch_followers()
+        self.batch_begin, self.batch_end = callbacks.batch_hooks()
         self.every_batch = callbacks.needs_every_batch()
         caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
         self.chunk_cap = min(caps) if caps else self.n_batches
@@ -120,6 +121,8 @@ class EpochLoop:
         perf_counter = time.perf_counter
         while b < n_batches:
             stop_b = self._chunk_end(b) if chunked else b + 1
+            for cb in self.batch_begin:  # (one batch a call when there are batch hooks)
+                cb.on_train_batch_begin(b, {})
             asked = self.chunk
             started = perf_counter()
             failure = runner.run(order, b, stop_b, drop_seed, running)
@@ -135,12 +138,23 @@ class EpochLoop:
                 self._stop_non_finite(epoch, *failure)
             for cb in followers:
                 cb.on_batches_end(b, stop_b, running)
+            if self.batch_end:
+                self._batch_end_hooks(b, running)
+                if self.model.stop_training:
+                    break
             if self.threads.poll() and chunked:
                 self.chunk = max(1, self.chunk // 4)  # a short stretch to judge a thread more on
             if interrupts.pending:
                 interrupts.check()
             b = stop_b
         return self._record(epoch, running)
+
+    def _batch_end_hooks(self, b, running):
+        logs = {"loss": running.mean_loss()}
+        if self.classification:
+            logs["accuracy"] = running.correct / max(running.seen, 1)
+        for cb in self.batch_end:
+            cb.on_train_batch_end(b, dict(logs))
 
     def _chunk_end(self, b):
         if self.every_batch:
@@ -151,8 +165,9 @@ class EpochLoop:
 
     def _record(self, epoch, running):
         record = {"loss": running.mean_loss()}
-        if self.classification:
-            record["accuracy"] = running.correct / self.data.n
+        if self.classification:  # (over the rows seen: a batch hook may stop an epoch early)
+            seen = running.seen if 0 < running.seen < self.data.n else self.data.n
+            record["accuracy"] = running.correct / seen
         if self.wants_errors:
             record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
                                              self.n_values))

@@ -57,6 +57,17 @@ class Callback:
         """
 
 
+    def on_train_batch_begin(self, batch, logs=None):
+        """Called before each batch (Keras's hook); `batch` counts from 0 within the epoch.
+        Overriding it (or ``on_train_batch_end``) makes ``fit`` report every batch, so the
+        compiled loop runs one batch per call."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        """Called after each batch with `logs`: ``"loss"``, the epoch's mean loss so far, and
+        ``"accuracy"`` so far for a classification loss (as Keras's running values). Setting
+        ``self.model.stop_training = True`` here ends training after this batch."""
+
+
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end")
 
 
@@ -161,5 +172,18 @@ class CallbackList:
         return [cb for cb in self.callbacks if callable(getattr(cb, "on_batches_end", None))]
 
     def needs_every_batch(self):
-        """True when a callback needs a report after every batch (``every_batch``)."""
-        return any(getattr(cb, "every_batch", False) for cb in self.callbacks)
+        """True when a callback needs a report after every batch (``every_batch``, or a
+        Keras batch hook of its own)."""
+        return any(getattr(cb, "every_batch", False) for cb in self.callbacks) or any(
+            self.batch_hooks())
+
+    def batch_hooks(self):
+        """(callbacks with their own ``on_train_batch_begin``, those with their own
+        ``on_train_batch_end``): objects without the hooks, which fit has always taken, count
+        as having neither."""
+        found = []
+        for hook in ("on_train_batch_begin", "on_train_batch_end"):
+            empty = getattr(Callback, hook)
+            found.append([cb for cb in self.callbacks if callable(getattr(cb, hook, None))
+                          and getattr(getattr(cb, hook), "__func__", None) is not empty])
+        return tuple(found)
