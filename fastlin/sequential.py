@@ -82,7 +82,7 @@ class Sequential(ModelHabits):
         self._training = True       # torch's Module.training; train()/eval() set it
         self.loss_ = None
         self.optimizer = None       # the optimizer of the last fit, continued by the next
-        self.stop_training = False  # a callback sets it to end fit after the current epoch
+        self.stop_training = False  # a callback sets it to end fit after this epoch (batch)
         self._fit_rng = None        # the shuffle stream, continued across fits
         self.history_ = None
         self.metadata = None
@@ -239,8 +239,8 @@ class Sequential(ModelHabits):
         """True in training mode (the default, as torch's), False after ``eval()``; assigning
         it is ``train(value)``."""
         mode = self.__dict__.get("_training")
-        if mode is None:  # a model pickled before the flag: its Dropout layers' mode
-            return any(getattr(layer, "training", False) for layer in self.layers)
+        if mode is None:  # a model pickled before the flag: False when a Dropout is in eval
+            return all(getattr(layer, "training", True) for layer in self.layers)
         return mode
 
     @training.setter
@@ -447,7 +447,8 @@ class Sequential(ModelHabits):
         sample_weight : array of shape (n_samples,), optional
         class_weight : dict {class: weight} or array of shape (n_classes,), optional
         callbacks : list of fastlin.callbacks.Callback, run between epochs (the compiled
-            epoch loop stays in use); a callback may set ``model.stop_training = True``
+            epoch loop stays in use), and around every batch when they have Keras's batch
+            hooks; a callback may set ``model.stop_training = True``
         scheduler : a fastlin.optim.lr_scheduler scheduler of this fit's optimizer, stepped
             after every epoch (after every batch for OneCycleLR; ReduceLROnPlateau gets
             val_loss, or loss without validation data)

@@ -404,3 +404,31 @@ def test_keras_batch_hooks_see_every_batch_and_can_stop(compiled, monkeypatch):
     first_epoch_end = [s for s in hooks.seen[:8] if s[0] == "end"][-1]
     reference = fastlin.MLP([3, 8, 2], seed=0).fit(X, y, epochs=1, batch_size=32, seed=0)
     assert first_epoch_end[2] == reference.history["loss"][0]
+
+
+def test_a_setting_changed_by_a_batch_hook_reaches_the_compiled_loop_at_the_next_batch(
+        monkeypatch):
+    """A batch hook that changes weight decay trains the compiled loop exactly as the Python
+    loop, which reads the setting at every step: the plan is rebuilt before the next batch."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+
+    class Decay(C.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                self.model.optimizer.weight_decay = 0.5
+            if batch == 3:
+                self.model.optimizer.weight_decay = 0.0
+
+    def train():
+        model = fastlin.MLP([3, 4, 2], seed=0)
+        opt = fastlin.SGD(model.parameters(), lr=0.1)
+        model.fit(X, y, optimizer=opt, epochs=2, batch_size=8, seed=0, callbacks=[Decay()])
+        return model.parameters()
+
+    compiled = train()
+    from fastlin.training import compiled as compiled_loop
+    monkeypatch.setattr(compiled_loop.CompiledLoop, "build", classmethod(lambda cls, *a: None))
+    for a, b in zip(compiled, train()):
+        np.testing.assert_array_equal(a, b)

@@ -262,3 +262,21 @@ def test_train_plan_refuses_a_row_index_outside_the_data_before_training(tiny_pl
     good = np.arange(10, dtype=np.int64)
     status, out = plan.run(good, 0, 3, 0, 0.01)
     assert status == PlanStatus.OK and out[3] == 3
+
+
+def test_train_plan_batch_range_far_beyond_the_data_is_refused_or_empty(tiny_plan_parts):
+    """Batch numbers whose row offsets overflow 64 bits: an empty range trains nothing and
+    reads nothing, a non-empty one is refused (the bound is checked by division)."""
+    from fastlin._kernels._codes import LossKind
+    from fastlin._kernels.train import TrainPlan
+    X, T, layer, settings = tiny_plan_parts
+    plan = TrainPlan(X + 1, [layer], batch=4, loss_kind=LossKind.MSE, target=T, **settings)
+    order = np.arange(10, dtype=np.int64)
+    before = layer.W.copy()
+    for b in (2**62 - 2**38, 2**62 - 1, 2**63 - 1):
+        status, out = plan.run(order, b, b, 0, 0.01)
+        assert out[3] == 0
+    for b0, b1 in ((2**62 - 2**38, 2**62 - 2**38 + 1), (0, 4), (0, 2**63 - 1)):
+        with pytest.raises(ValueError, match="batch range"):
+            plan.run(order, b0, b1, 0, 0.01)
+    assert np.array_equal(layer.W, before)

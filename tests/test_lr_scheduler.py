@@ -374,3 +374,27 @@ def test_one_cycle_on_an_sgd_without_momentum_equals_torch():
         sched.step()
         assert opt.momentum == opt_t.param_groups[0]["momentum"]
         np.testing.assert_array_equal(layer.W[:, 0], p.detach().numpy())
+
+
+def test_an_sgd_given_momentum_by_a_schedule_checkpoints_and_loads(tmp_path):
+    """The velocity buffers a one-cycle schedule added are saved; they load into an SGD built
+    without them, even when the momentum was 0 at the save (a cycle between 0 and 0)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = fastlin.MLP([3, 4, 2], seed=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    sched = S.OneCycleLR(opt, max_lr=0.1, total_steps=16, base_momentum=0.0, max_momentum=0.0)
+    model.fit(X, y, optimizer=opt, scheduler=sched, epochs=2, batch_size=8)
+    assert opt.momentum == 0.0 and len(opt.state_arrays()) == 4
+    model.save(tmp_path / "ckpt.npz", optimizer=opt)
+    _, loaded = fastlin.load_checkpoint(tmp_path / "ckpt.npz")
+    for a, b in zip(loaded.state_arrays(), opt.state_arrays()):
+        np.testing.assert_array_equal(a, b)
+    plain = SGD(fastlin.MLP([3, 4, 2], seed=1).parameters(), lr=0.1)
+    plain.load_state_dict(opt.state_dict())
+    assert len(plain.state_arrays()) == 4
+    wrong = SGD(fastlin.MLP([3, 5, 2], seed=1).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="does not match"):
+        wrong.load_state_dict(opt.state_dict())
+    assert wrong.state_arrays() == [] and all(v is None for v in wrong.velocity)

@@ -27,8 +27,9 @@ from fastlin._kernels._codes cimport (
 )
 from fastlin._kernels._contracts cimport aligned, blas_dim, smoothing_in_range
 from fastlin._kernels._csrc cimport (
-    FL_LINEAR_AHEAD, fl_index, fl_indices_in_range, fl_column_sum_f32, fl_column_sum_f64, fl_label_weight_total_f32,
-    fl_label_weight_total_f64, fl_permutation, fl_dropout_f32, fl_dropout_f64, fl_prefetch_bytes,
+    FL_LINEAR_AHEAD, fl_index, fl_indices_in_range, fl_column_sum_f32, fl_column_sum_f64,
+    fl_label_weight_total_f32, fl_label_weight_total_f64, fl_permutation, fl_dropout_f32,
+    fl_dropout_f64, fl_prefetch_bytes,
 )
 from fastlin._kernels._train_step cimport (
     LayerState, ROWS_PER_BLOCK, Settings, _act_backward, _act_forward, _all_finite,
@@ -456,16 +457,17 @@ cdef class TrainPlan:
             if not beta1 < 1.0:
                 raise ValueError(f"TrainPlan.run: beta1 must be in [0, 1), got {beta1}")
             self.s.beta1 = beta1
-        if b0 < 0 or b0 > b1 or (b1 > b0 and (b1 - 1) * self.batch >= self.n):
+        # (bounded by a division: b1 * batch may overflow)
+        if b0 < 0 or b0 > b1 or (b1 > b0 and b1 > (self.n + self.batch - 1) // self.batch):
             raise ValueError("TrainPlan.run: batch range outside the data")
         if order.shape[0] and order.shape[0] != self.n:
             raise ValueError("TrainPlan.run: order must have one entry per row")
         # the entries these batches read: their rows, and the next rows the one-pass linear
         # step asks for ahead (the whole order each call cost 12 us at 16384 rows, 1 us a
         # step of a linear model run one batch a call)
-        first = b0 * self.batch if order.shape[0] else 0
+        first = b0 * self.batch
         last = min(<fl_index>order.shape[0], b1 * self.batch + <fl_index>FL_LINEAR_AHEAD)
-        if last > first:
+        if b1 > b0 and last > first:
             with nogil:
                 in_range = fl_indices_in_range(last - first, &order[first], self.n)
         if not in_range:

@@ -205,6 +205,22 @@ class SGD(Optimizer):
             self.velocity = [np.zeros_like(p) for p, _ in self.param_groups]
             self._make_views()
 
+    def load_state_dict(self, state):
+        # a state with velocity buffers (a one-cycle schedule gave the SGD momentum, which may
+        # be 0 again when it was saved) loads into an SGD built without them
+        arrays = state.get("state") if isinstance(state, dict) else None
+        if all(v is None for v in self.velocity) and isinstance(arrays, (list, tuple)) \
+                and len(arrays) == len(self.param_groups) > 0:
+            self._add_velocity()
+            try:
+                super().load_state_dict(state)
+            except BaseException:
+                self.velocity = [None] * len(self.param_groups)
+                self._make_views()
+                raise
+            return
+        super().load_state_dict(state)
+
     def state_arrays(self):
         return [v for v in self.velocity if v is not None]
 

@@ -320,8 +320,8 @@ class OneCycleLR(LRScheduler):
     anneal_strategy : "cos" (default) or "linear"
     cycle_momentum : bool, default True
         Cycle the momentum inversely to lr between ``max_momentum`` and ``base_momentum``, as
-        torch does: SGD's ``momentum`` (the SGD must have been built with momentum > 0, since
-        it holds a velocity buffer only then) or Adam/AdamW's beta1.
+        torch does: SGD's ``momentum`` (an SGD built without momentum gets its velocity
+        buffers here, and momentum from then on, as torch's does) or Adam/AdamW's beta1.
     base_momentum, max_momentum : float in [0, 1), defaults 0.85 and 0.95
     div_factor : float > 0, default 25
     final_div_factor : float > 0, default 1e4

@@ -44,7 +44,8 @@ def make_optimizer(model, optimizer, lr):
             if lr is not None:
                 kept.lr = lr
             return kept
-        # by name, Keras's default rate where it differs from the class's (torch's): "sgd" 0.01
+        # by name, "sgd" keeps the 0.01 it always had (Keras's too), above the class's
+        # torch default
         lr = NAMED_DEFAULT_LR.get(optimizer.lower()) if lr is None else lr
         kwargs = {} if lr is None else {"lr": lr}
         return cls(params, backend=model.backend_name, **kwargs)

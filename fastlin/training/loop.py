@@ -1,6 +1,7 @@
 """The epoch loop of fit: each epoch's order from the model's shuffle stream, the batches in
 chunks sized so that Ctrl-C is seen every ~CHECK_SECONDS, the stop on a non-finite loss, and
-the callbacks between epochs (and, for fit's own, between chunks)."""
+the callbacks between epochs (between chunks for fit's own, around every batch for Keras's
+batch hooks)."""
 import time
 
 import numpy as np
@@ -67,6 +68,7 @@ class EpochLoop:
         self.classification = targets.is_classification(loss)
         self.followers = callbacks.batch_followers()
         self.batch_begin, self.batch_end = callbacks.batch_hooks()
+        self.batch_hooks = bool(self.batch_begin or self.batch_end)
         self.every_batch = callbacks.needs_every_batch()
         caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
         self.chunk_cap = min(caps) if caps else self.n_batches
@@ -99,7 +101,7 @@ class EpochLoop:
             if self.user_callbacks and self.runner.stale():
                 # a callback changed a setting the compiled plan holds (weight decay, label
                 # smoothing, ...): a new plan takes it, as the Python loop would (only a
-                # callback runs between epochs, so without one nothing can have changed)
+                # user's callback can have changed one; batch hooks are checked per batch)
                 self._choose_runner()
             logs = self._epoch(epoch)
             if self.runner.chunked:
@@ -121,8 +123,15 @@ class EpochLoop:
         perf_counter = time.perf_counter
         while b < n_batches:
             stop_b = self._chunk_end(b) if chunked else b + 1
-            for cb in self.batch_begin:  # (one batch a call when there are batch hooks)
-                cb.on_train_batch_begin(b, {})
+            if self.batch_hooks:  # (then one batch a call)
+                for cb in self.batch_begin:
+                    cb.on_train_batch_begin(b, {})
+                if self.runner.stale():
+                    # a batch hook changed a setting the plan holds: a new plan from this
+                    # batch on, as the Python loop takes it (its snapshot for a non-finite
+                    # loss is of these weights, not the epoch's first)
+                    self._choose_runner()
+                    runner, chunked = self.runner, self.runner.chunked
             asked = self.chunk
             started = perf_counter()
             failure = runner.run(order, b, stop_b, drop_seed, running)
@@ -165,12 +174,13 @@ class EpochLoop:
 
     def _record(self, epoch, running):
         record = {"loss": running.mean_loss()}
-        if self.classification:  # (over the rows seen: a batch hook may stop an epoch early)
-            seen = running.seen if 0 < running.seen < self.data.n else self.data.n
+        # over the rows seen: a batch hook may end an epoch early
+        seen = running.seen if 0 < running.seen < self.data.n else self.data.n
+        if self.classification:
             record["accuracy"] = running.correct / seen
         if self.wants_errors:
             record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
-                                             self.n_values))
+                                             self.n_values // self.data.n * seen))
         if self.data.validation is not None:
             X_val, y_val, sw_val = self.data.validation
             val = self.model.evaluate(X_val, y_val, loss=self.loss, sample_weight=sw_val,

@@ -56,7 +56,6 @@ class Callback:
         0 ['learning_rate', 'loss', 'lr']
         """
 
-
     def on_train_batch_begin(self, batch, logs=None):
         """Called before each batch (Keras's hook); `batch` counts from 0 within the epoch.
         Overriding it (or ``on_train_batch_end``) makes ``fit`` report every batch, so the
@@ -166,7 +165,8 @@ class CallbackList:
 
     # fit's own callbacks also follow the batches: the progress bar, a per-batch rate
     # schedule. The compiled loop reports once per chunk of batches (one batch when a
-    # callback needs every one), so users' callbacks, which run between epochs, never slow it.
+    # callback needs every one), so users' callbacks, which run between epochs unless they
+    # have Keras's batch hooks, do not slow it.
     def batch_followers(self):
         """The callbacks that follow batches (those with an ``on_batches_end`` method)."""
         return [cb for cb in self.callbacks if callable(getattr(cb, "on_batches_end", None))]
