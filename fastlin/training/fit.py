@@ -113,7 +113,7 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
         early_stopping=False, patience=5, min_delta=0.0, sample_weight=None,
         class_weight=None, lr=None, callbacks=None, scheduler=None, metrics=None):
     """Sequential.fit (its docstring holds the parameters)."""
-    if not model.parameters():
+    if all(not layer.parameters() for layer in model.layers):
         raise ValueError("the model has no parameters to train: it has no Dense or PReLU layer "
                          "(add one with model.add)")
     y, validation_data, classes = labels.encode_fit(model, y, validation_data, loss)

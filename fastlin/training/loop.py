@@ -69,7 +69,7 @@ class EpochLoop:
         self.followers = callbacks.batch_followers()
         self.batch_begin, self.batch_end = callbacks.batch_hooks()
         self.batch_hooks = bool(self.batch_begin or self.batch_end)
-        self.every_batch = callbacks.needs_every_batch()
+        self.every_batch = self.batch_hooks or callbacks.needs_every_batch()
         caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
         self.chunk_cap = min(caps) if caps else self.n_batches
         self._choose_runner()

@@ -70,6 +70,15 @@ class Callback:
 HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end")
 
 
+def _has_own(callback, hook):
+    """True when `callback` has a callable `hook` other than Callback's empty one (a class
+    attribute compared first: every fit call asks this of every callback)."""
+    if isinstance(callback, Callback) and getattr(type(callback), hook) is getattr(Callback, hook) \
+            and hook not in getattr(callback, "__dict__", ()):
+        return False
+    return callable(getattr(callback, hook, None))
+
+
 def _admit(i, callback):
     """A Callback, or any object with the four hooks (fit has always taken those)."""
     missing = [h for h in HOOKS if not callable(getattr(callback, h, None))]
@@ -172,18 +181,13 @@ class CallbackList:
         return [cb for cb in self.callbacks if callable(getattr(cb, "on_batches_end", None))]
 
     def needs_every_batch(self):
-        """True when a callback needs a report after every batch (``every_batch``, or a
-        Keras batch hook of its own)."""
-        return any(getattr(cb, "every_batch", False) for cb in self.callbacks) or any(
-            self.batch_hooks())
+        """True when a callback needs a report after every batch (``every_batch``; a Keras
+        batch hook of its own is ``batch_hooks``'s)."""
+        return any(getattr(cb, "every_batch", False) for cb in self.callbacks)
 
     def batch_hooks(self):
         """(callbacks with their own ``on_train_batch_begin``, those with their own
         ``on_train_batch_end``): objects without the hooks, which fit has always taken, count
         as having neither."""
-        found = []
-        for hook in ("on_train_batch_begin", "on_train_batch_end"):
-            empty = getattr(Callback, hook)
-            found.append([cb for cb in self.callbacks if callable(getattr(cb, hook, None))
-                          and getattr(getattr(cb, hook), "__func__", None) is not empty])
-        return tuple(found)
+        return ([cb for cb in self.callbacks if _has_own(cb, "on_train_batch_begin")],
+                [cb for cb in self.callbacks if _has_own(cb, "on_train_batch_end")])
