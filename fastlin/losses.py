@@ -408,6 +408,8 @@ LOSSES = {
     # Keras's names; fastlin's classification losses read logits where Keras's default
     # (from_logits=False) reads probabilities
     "mae": L1Loss,
+    "mean_squared_error": MSELoss,
+    "mean_absolute_error": L1Loss,
     "huber": HuberLoss,
     "binary_crossentropy": BCEWithLogitsLoss,
     "categorical_crossentropy": SoftmaxCrossEntropyLoss,
@@ -418,7 +420,8 @@ LOSSES = {
 def get_loss(loss, backend=None):
     """A Loss object from an instance or a name in LOSSES.
 
-    Keras's names map onto these losses: "mse" MSELoss, "mae" L1Loss, "huber" HuberLoss(delta=1)
+    Keras's names map onto these losses: "mse" (or "mean_squared_error") MSELoss, "mae" (or
+    "mean_absolute_error") L1Loss, "huber" HuberLoss(delta=1)
     (Keras's Huber and torch's HuberLoss are one formula, 0.5·d² and delta·(abs(d) − 0.5·delta)),
     "binary_crossentropy" BCEWithLogitsLoss, "categorical_crossentropy" (one-hot or probability
     targets) and "sparse_categorical_crossentropy" (integer labels) SoftmaxCrossEntropyLoss.

@@ -407,7 +407,8 @@ class Sequential(ModelHabits):
         result = {"loss": total / weight}
         if targets.is_classification(loss):
             result["accuracy"] = correct / X.shape[0]
-        result.update(fit_metrics.values(metrics, *errors, X.shape[0] * n_outputs))
+        result.update(fit_metrics.values(metrics, *errors, X.shape[0] * n_outputs,
+                                         result.get("accuracy")))
         return result
 
     def fit(self, X, y, loss=None, optimizer=None, epochs=10, batch_size=32, shuffle=True,

@@ -136,3 +136,29 @@ def test_a_schedule_may_monitor_a_metric():
     sched = lr_scheduler.ReduceLROnPlateau(opt, patience=0)
     model.fit(X, y, loss=loss, optimizer=opt, scheduler=sched, epochs=2, metrics=["mae"],
               validation_split=0.2)
+
+
+def test_keras_other_names_of_the_metrics_and_losses():
+    """Keras's "acc", "mean_absolute_error" and "mean_squared_error" are the same metrics,
+    logged under the name given (and val_ + it); "mean_squared_error" and "mean_absolute_error"
+    name the MSE and L1 losses."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    model = fastlin.MLP([3, 8, 2], seed=0)
+    h = model.fit(X, y, epochs=2, validation_split=0.25, seed=0,
+                  metrics=["acc", "mean_squared_error", "mse"])
+    assert h.history["acc"] == h.history["accuracy"]
+    assert h.history["val_acc"] == h.history["val_accuracy"]
+    assert h.history["mean_squared_error"] == h.history["mse"]
+    ev = model.evaluate(X, y, metrics=["acc", "mean_absolute_error", "mae"])
+    assert ev["acc"] == ev["accuracy"] and ev["mean_absolute_error"] == ev["mae"]
+    assert type(ev["mae"]) is float
+    target = X[:, :1] * 2
+    by_alias = fastlin.MLP([3, 8, 1], seed=0).fit(X, target, loss="mean_squared_error",
+                                                 epochs=2, seed=0)
+    by_name = fastlin.MLP([3, 8, 1], seed=0).fit(X, target, loss="mse", epochs=2, seed=0)
+    assert by_alias.history["loss"] == by_name.history["loss"]
+    assert isinstance(fastlin.losses.get_loss("mean_absolute_error"), fastlin.L1Loss)
+    with pytest.raises(ValueError, match="needs a classification loss"):
+        fastlin.MLP([3, 8, 1], seed=0).fit(X, target, loss="mse", metrics=["acc"], epochs=1)

@@ -178,9 +178,10 @@ class EpochLoop:
         seen = running.seen if 0 < running.seen < self.data.n else self.data.n
         if self.classification:
             record["accuracy"] = running.correct / seen
-        if self.wants_errors:
+        if self.metrics:
             record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
-                                             self.n_values // self.data.n * seen))
+                                             self.n_values // self.data.n * seen,
+                                             record.get("accuracy")))
         if self.data.validation is not None:
             X_val, y_val, sw_val = self.data.validation
             val = self.model.evaluate(X_val, y_val, loss=self.loss, sample_weight=sw_val,

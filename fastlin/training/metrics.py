@@ -1,5 +1,7 @@
 """The metrics fit and evaluate report besides the loss, Keras's way: ``metrics=["accuracy",
-"mae", "mse"]`` logs each under its name (and ``val_`` + name for validation data).
+"mae", "mse"]`` logs each under its name (and ``val_`` + name for validation data). Keras's
+other names for them, "acc", "mean_absolute_error" and "mean_squared_error", are logged under
+the name given, as Keras logs them.
 
 "accuracy" is the share of rows classified correctly (a classification loss only). "mae" and
 "mse" are the mean absolute and squared error, over every output of every row, between what the
@@ -15,6 +17,8 @@ import numpy as np
 from fastlin.losses import BCEWithLogitsLoss, SoftmaxCrossEntropyLoss
 
 METRICS = ("accuracy", "mae", "mse")
+# Keras's other names of the same metrics
+ALIASES = {"acc": "accuracy", "mean_absolute_error": "mae", "mean_squared_error": "mse"}
 
 
 def resolve(metrics, loss):
@@ -25,11 +29,12 @@ def resolve(metrics, loss):
         metrics = [metrics]
     names = []
     for name in metrics:
-        if not isinstance(name, str) or name not in METRICS:
-            raise ValueError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
-        if name == "accuracy" and not isinstance(loss, (SoftmaxCrossEntropyLoss,
-                                                        BCEWithLogitsLoss)):
-            raise ValueError(f"the metric 'accuracy' needs a classification loss "
+        if not isinstance(name, str) or (name not in METRICS and name not in ALIASES):
+            raise ValueError(f"unknown metric {name!r}; choose from {', '.join(METRICS)} (or "
+                             f"Keras's {', '.join(ALIASES)})")
+        if ALIASES.get(name, name) == "accuracy" and not isinstance(
+                loss, (SoftmaxCrossEntropyLoss, BCEWithLogitsLoss)):
+            raise ValueError(f"the metric {name!r} needs a classification loss "
                              f"(cross-entropy or binary cross-entropy), not {type(loss).__name__}")
         if name not in names:
             names.append(name)
@@ -38,7 +43,7 @@ def resolve(metrics, loss):
 
 def wants_errors(names):
     """True when the error sums behind "mae" and "mse" are needed."""
-    return "mae" in names or "mse" in names
+    return any(ALIASES.get(name, name) in ("mae", "mse") for name in names)
 
 
 def error_sums(out, target, loss):
@@ -61,11 +66,17 @@ def error_sums(out, target, loss):
     return float(np.abs(d).sum()), float((d * d).sum())
 
 
-def values(names, abs_sum, sq_sum, n_values):
-    """{name: value} of "mae" and "mse" among names, from the error sums over n_values outputs."""
+def values(names, abs_sum, sq_sum, n_values, accuracy=None):
+    """{name: value} of "mae" and "mse" (or their Keras aliases) among names, from the error
+    sums over n_values outputs, and of "acc" from `accuracy` ("accuracy" itself is logged
+    with every classification loss)."""
     found = {}
-    if "mae" in names:
-        found["mae"] = abs_sum / max(n_values, 1)
-    if "mse" in names:
-        found["mse"] = sq_sum / max(n_values, 1)
+    for name in names:
+        kind = ALIASES.get(name, name)
+        if kind == "mae":
+            found[name] = float(abs_sum) / max(n_values, 1)
+        elif kind == "mse":
+            found[name] = float(sq_sum) / max(n_values, 1)
+        elif name == "acc" and accuracy is not None:
+            found[name] = accuracy
     return found
