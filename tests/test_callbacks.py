@@ -432,3 +432,17 @@ def test_a_setting_changed_by_a_batch_hook_reaches_the_compiled_loop_at_the_next
     monkeypatch.setattr(compiled_loop.CompiledLoop, "build", classmethod(lambda cls, *a: None))
     for a, b in zip(compiled, train()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_callbacks_get_keras_params():
+    """Each callback's ``params`` (History's too) is Keras's {"verbose", "epochs", "steps"}."""
+    X = np.random.default_rng(0).standard_normal((70, 3)).astype(np.float32)
+    seen = []
+
+    class Look(C.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append(self.params)
+
+    h = fastlin.MLP([3, 4, 2], seed=0).fit(X, np.arange(70) % 2, epochs=3, batch_size=32,
+                                          callbacks=[Look()])
+    assert seen == [{"verbose": 0, "epochs": 3, "steps": 3}] and h.params == seen[0]

@@ -83,7 +83,10 @@ def _fit_callbacks(user, history, scheduler, verbose, early_stopping, patience, 
     if scheduler is not None:
         step = [SchedulerStep(scheduler)]
         step[0].check_monitor(_logged_keys(loss, data.validation, metrics))
-    return CallbackList(own + list(user) + step)
+    callbacks = CallbackList(own + list(user) + step)
+    callbacks.set_params({"verbose": int(bool(verbose)), "epochs": epochs,
+                          "steps": (data.n + batch_size - 1) // batch_size})
+    return callbacks
 
 
 def run_epochs(model, data, opt, batch_size, orders, callbacks, make_runner, epochs, loss=None,

@@ -20,10 +20,16 @@ class Callback:
     """
 
     model = None
+    params = None
 
     def set_model(self, model):
         """Called by ``fit`` before training with the model being trained (``self.model``)."""
         self.model = model
+
+    def set_params(self, params):
+        """Called by ``fit`` before training with Keras's ``params``: {"verbose": 0 or 1,
+        "epochs": the epochs asked for, "steps": batches per epoch} (``self.params``)."""
+        self.params = params
 
     def on_train_begin(self, logs=None):
         """Called once when ``fit`` starts; `logs` is a dict (empty today)."""
@@ -139,6 +145,18 @@ class CallbackList:
         self.model = model
         for cb in self.callbacks:
             self._attach(cb)
+
+    def set_params(self, params):
+        """Give Keras's ``params`` dict to every callback held (to those without
+        ``set_params`` as their ``params`` attribute)."""
+        for cb in self.callbacks:
+            if callable(getattr(cb, "set_params", None)):
+                cb.set_params(params)
+            else:
+                try:
+                    cb.params = params
+                except (AttributeError, TypeError):
+                    pass  # an object fit has always taken, without room for it
 
     def on_train_begin(self, logs=None):
         """Call each callback's hook of the same name, in order."""
