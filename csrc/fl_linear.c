@@ -23,18 +23,24 @@
 #define FL_LIN_BYTES 32
 #define FL_LIN_TREE FL_LIN_HAVE_SHUFFLE
 #define FL_LIN_HALVES(a) (a)
+#define FL_LIN_ROWS 0
 #include "fl_float_variants.h"
 #undef FL_LIN_BYTES
 #undef FL_LIN_HALVES
+#undef FL_LIN_ROWS
 /* once more with 512-bit vectors where AVX-512 is full width: 16 lanes, each row's two halves
  * added first */
 #define FL_LIN_BYTES 64
 #define FL_LIN_HALVES(a)                                                                          \
     (__builtin_shufflevector((a), (a), 0, 1, 2, 3, 4, 5, 6, 7) +                                 \
      __builtin_shufflevector((a), (a), 8, 9, 10, 11, 12, 13, 14, 15))
+/* and linear regression one row at a time in registers, rows of up to 7 vectors (112 floats:
+ * the row, w and two sets of sums fill the 32 registers) */
+#define FL_LIN_ROWS (7 * FL_LIN_HAVE_SHUFFLE)
 #define FL_VARIANTS_OF _f32
 #include "fl_wide_variant.h"
 #undef FL_VARIANTS_OF
+#undef FL_LIN_ROWS
 #undef FL_LIN_BYTES
 #undef FL_LIN_HALVES
 #undef FL_LIN_TREE
@@ -61,4 +67,5 @@ double fl_linear1_step_f32(fl_index m, fl_index d, const float *X, const int64_t
 #define FL_PUBLIC _f64
 #define FL_LIN_BYTES 32
 #define FL_LIN_TREE 0
+#define FL_LIN_ROWS 0
 #include "fl_linear_tmpl.h"

@@ -6,7 +6,9 @@
  * X w, then X^T g) and each read of 100 KB costs ~1.4 us from L2, more from L3. The gradient
  * of a row here depends on that row alone, so rows are taken in chunks that stay in L1:
  * dot products, then the loss kernel of fl_loss.h on the chunk (the same code and semantics
- * as the layer-by-layer path), then the chunk's rows, still in L1, are added into dw. The
+ * as the layer-by-layer path), then the chunk's rows, still in L1, are added into dw. Where
+ * 32 vector registers hold a row (full-width AVX-512, 16 to 112 features), linear regression
+ * goes one row at a time instead, reading each row once: fl_mse's formula per row. The
  * sums run in another order than GEMV's, so results agree with the layer-by-layer path to
  * rounding, not bit for bit; they are the same on every run.
  *
