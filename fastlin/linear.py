@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg
 
 from fastlin import _checks, _sparse
+from fastlin._estimator import ParamsMixin
 from fastlin._lbfgs import TWO_PASS_FROM, minimize_lbfgs
 from fastlin._lbfgsb import minimize_lbfgsb
 from fastlin._least_squares import times, well_conditioned_solve
@@ -62,7 +63,7 @@ def _target_like(y, pred):
     return y
 
 
-class LinearRegression:
+class LinearRegression(ParamsMixin):
     """Ordinary least squares / ridge in closed form.
 
     Parameters
@@ -277,7 +278,7 @@ class LinearRegression:
             raise RuntimeError("this LinearRegression is not fitted yet; call fit first")
 
 
-class _KernelLinearClassifier:
+class _KernelLinearClassifier(ParamsMixin):
     """Shared training of a single Dense layer with a fused classification loss.
 
     Parameters

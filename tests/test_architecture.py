@@ -14,6 +14,7 @@ FLOORS = [
     ("fastlin.parallel", 3), ("fastlin._timing", 3), ("fastlin._atomic", 3),
     ("fastlin._interrupt", 3), ("fastlin._params", 3), ("fastlin.init", 3),
     ("fastlin._summary", 3), ("fastlin._csv", 3), ("fastlin._cli_options", 3), ("fastlin.data", 3), ("fastlin._checks", 3),
+    ("fastlin._estimator", 3),
     ("fastlin.backend", 4),
     ("fastlin.layers", 5), ("fastlin.losses", 5), ("fastlin.optim", 5), ("fastlin._sparse", 5),
     ("fastlin._penalized", 5), ("fastlin._nnls", 5), ("fastlin._least_squares", 5),

@@ -116,3 +116,26 @@ def test_block_rows_cut_only_an_x_larger_than_the_caches():
     assert _block_rows(shaped(200_000, 100, np.float32), 5) == 1024
     assert _block_rows(shaped(30_000, 10_000), 5) is None             # a row of 80 KB
     assert _block_rows(shaped(200_000, 1000), 100) is None            # weights of 800 KB
+
+
+@pytest.mark.parametrize("make", [lambda: fastlin.LinearRegression(alpha=0.5, solver="normal"),
+                                  lambda: fastlin.LogisticRegression(C=2.0, max_iter=50),
+                                  lambda: fastlin.SoftmaxRegression(penalty=None)])
+def test_native_estimators_have_scikit_learns_parameter_protocol(make):
+    """get_params/set_params over the constructor's arguments (SPEC §8: scikit-learn shaped
+    without scikit-learn): an unknown name is refused by name before anything is set, and a
+    copy built from get_params fits the same."""
+    est = make()
+    params = est.get_params()
+    assert params == type(est)(**params).get_params()
+    before = dict(params)
+    with pytest.raises(ValueError, match="invalid parameter 'bogus'"):
+        est.set_params(tol=1e-3, bogus=1)
+    assert est.get_params() == before
+    assert est.set_params(tol=1e-7) is est and est.get_params()["tol"] == 1e-7
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    regression = isinstance(est, fastlin.LinearRegression)
+    y = X @ [1.0, 2.0, -1.0] if regression else (X[:, 0] > 0).astype(int)
+    twin = type(est)(**est.get_params())
+    np.testing.assert_array_equal(est.fit(X, y).predict(X), twin.fit(X, y).predict(X))
