@@ -202,7 +202,8 @@ static void FL_FN(accumulate_)(fl_index c, fl_index d, const FL_REAL *const *xr,
 /* Linear regression (MSE) one row at a time, the row held in registers (at most FL_LIN_ROWS
  * vectors): its dot product, residual, loss and gradient, then the row times its gradient into
  * dw, with no second read of the row. Even and odd rows add into two sets of dw vectors and
- * of loss and bias-gradient sums. The two-pass chunks above read each row twice (from L1 the
+ * of loss and bias-gradient sums (in double: two chains in float lost ~10x the eight-lane
+ * two-pass sum's precision on long batches). The two-pass chunks above read each row twice (from L1 the
  * second time), so loads, half of them split across cache lines, set their pace: on a Zen 5,
  * W5's step took 1.7-1.8 us here against 2.3-2.5 (a C harness, rows from L3). Built only where
  * 32 vector registers hold the row, w and both sets of sums. */
@@ -279,8 +280,7 @@ static double FL_FN(mse_rows_)(fl_index m, fl_index d, const FL_REAL *X, const i
     FL_REAL wl[L], tail[L];
     for (fl_index l = 0; l < L; ++l) wl[l] = rest && l < L - rest ? (FL_REAL)0 : w[d - L + l];
     const FL_REAL bias = b ? *b : (FL_REAL)0, k_plain = (FL_REAL)(2.0 * scale);
-    double tot0 = 0.0, tot1 = 0.0;
-    FL_REAL gs0 = 0, gs1 = 0;
+    double tot0 = 0.0, tot1 = 0.0, gs0 = 0.0, gs1 = 0.0;
     switch ((int)nv) {
     case 1: FL_ROWS_BODY(1) break;
     case 2: FL_ROWS_BODY(2) break;
@@ -291,7 +291,7 @@ static double FL_FN(mse_rows_)(fl_index m, fl_index d, const FL_REAL *X, const i
     default: FL_ROWS_BODY(7) break;
     }
     for (fl_index l = rest ? L - rest : 0; l < L; ++l) dw[d - L + l] = tail[l];
-    if (db) *db = gs0 + gs1;
+    if (db) *db = (FL_REAL)(gs0 + gs1);
     return tot0 + tot1;
 #undef L
 }

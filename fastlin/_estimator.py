@@ -8,7 +8,20 @@ import inspect
 class ParamsMixin:
     """``get_params()``: the constructor's arguments as their attributes hold them;
     ``set_params(**params)``: assign them, every name checked first (a ValueError names an
-    unknown one and nothing is set)."""
+    unknown one and nothing is set). ``_estimator_type`` ("classifier" or "regressor", set by
+    the subclass) and ``__sklearn_tags__`` tell scikit-learn's model selection (GridSearchCV,
+    cross_val_score) what kind of estimator it holds; scikit-learn is imported only when it
+    asks."""
+
+    _estimator_type = None
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+        kind = self._estimator_type
+        return Tags(estimator_type=kind, target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
+                    regressor_tags=RegressorTags() if kind == "regressor" else None,
+                    input_tags=InputTags(sparse=True))
 
     @classmethod
     def _param_names(cls):

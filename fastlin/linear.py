@@ -88,6 +88,8 @@ class LinearRegression(ParamsMixin):
     noise_variance_ : float or array, the Gaussian MLE σ̂² = mean squared training residual
     """
 
+    _estimator_type = "regressor"
+
     def __init__(self, fit_intercept=True, alpha=0.0, solver="lstsq", tol=1e-6, positive=False):
         self.fit_intercept = fit_intercept
         self.alpha = alpha
@@ -295,6 +297,8 @@ class _KernelLinearClassifier(ParamsMixin):
     has exact zeros), by proximal Newton with compiled coordinate descent
     (fastlin._penalized).
     """
+
+    _estimator_type = "classifier"
 
     def __init__(self, C=1.0, fit_intercept=True, max_iter=200, tol=1e-6, dtype="float64",
                  backend="cython", penalty="l2", l1_ratio=0.5):

@@ -362,7 +362,8 @@ class Sequential(ModelHabits):
         """Mean loss on (X, y) and, for classification losses, accuracy. ``loss`` None takes
         the loss given to ``compile``, else the last fit's, else one inferred as fit does.
 
-        metrics : names among "accuracy", "mae", "mse" (fastlin/training/metrics.py), each
+        metrics : names among "accuracy", "mae", "mse" (or Keras's "acc",
+            "mean_absolute_error", "mean_squared_error"; fastlin/training/metrics.py), each
             reported under its name; None takes ``model.compiled_metrics`` when set
         batch_size, verbose : Keras's keywords, as ``predict``'s (rows per block; nothing is
             printed)
@@ -453,7 +454,8 @@ class Sequential(ModelHabits):
         scheduler : a fastlin.optim.lr_scheduler scheduler of this fit's optimizer, stepped
             after every epoch (after every batch for OneCycleLR; ReduceLROnPlateau gets
             val_loss, or loss without validation data)
-        metrics : list of names among "accuracy", "mae", "mse" (Keras's), each logged under
+        metrics : list of names among "accuracy", "mae", "mse" (Keras's, or its "acc",
+            "mean_absolute_error", "mean_squared_error"), each logged under
             its name (and ``val_`` + name); computed from each batch's outputs during the
             epoch, in the compiled loop too. None takes ``model.compiled_metrics`` when set.
 

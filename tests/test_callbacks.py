@@ -388,13 +388,15 @@ def test_keras_batch_hooks_see_every_batch_and_can_stop(compiled, monkeypatch):
             self.seen.append(("begin", batch))
 
         def on_train_batch_end(self, batch, logs=None):
+            assert logs["acc"] == logs["accuracy"] and "mae" in logs
             self.seen.append(("end", batch, logs["loss"], logs["accuracy"]))
             if len(self.seen) == 14:  # epoch 1's batch 2
                 self.model.stop_training = True
 
     hooks = Batches()
     model = fastlin.MLP([3, 8, 2], seed=0)
-    history = model.fit(X, y, epochs=3, batch_size=32, seed=0, callbacks=[hooks])
+    history = model.fit(X, y, epochs=3, batch_size=32, seed=0, callbacks=[hooks],
+                        metrics=["acc", "mae"])
     assert [s[:2] for s in hooks.seen] == [
         (kind, b) for b in (0, 1, 2, 3) for kind in ("begin", "end")] + [
         (kind, b) for b in (0, 1, 2) for kind in ("begin", "end")]
@@ -446,3 +448,29 @@ def test_callbacks_get_keras_params():
     h = fastlin.MLP([3, 4, 2], seed=0).fit(X, np.arange(70) % 2, epochs=3, batch_size=32,
                                           callbacks=[Look()])
     assert seen == [{"verbose": 0, "epochs": 3, "steps": 3}] and h.params == seen[0]
+
+
+def test_keras_params_leave_other_objects_alone():
+    """An object fit takes for its four hooks keeps a params of its own, and a scikit-learn-
+    style set_params(**kw) of its own is not called."""
+    X = np.random.default_rng(0).standard_normal((20, 3)).astype(np.float32)
+
+    class Hooks:
+        params = {"mine": 1}
+
+        def set_params(self, **kw):
+            raise AssertionError("called")
+
+        def on_train_begin(self, logs=None):
+            pass
+
+        on_train_end = on_train_begin
+
+        def on_epoch_begin(self, epoch, logs=None):
+            pass
+
+        on_epoch_end = on_epoch_begin
+
+    hooks = Hooks()
+    fastlin.MLP([3, 4, 2], seed=0).fit(X, np.arange(20) % 2, epochs=1, callbacks=[hooks])
+    assert hooks.params == {"mine": 1}

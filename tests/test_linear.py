@@ -139,3 +139,20 @@ def test_native_estimators_have_scikit_learns_parameter_protocol(make):
     y = X @ [1.0, 2.0, -1.0] if regression else (X[:, 0] > 0).astype(int)
     twin = type(est)(**est.get_params())
     np.testing.assert_array_equal(est.fit(X, y).predict(X), twin.fit(X, y).predict(X))
+
+
+def test_native_estimators_work_in_scikit_learns_model_selection():
+    """GridSearchCV and cross_val_score take the native estimators: they say which kind they
+    are (``_estimator_type``, ``__sklearn_tags__``), so classifiers get stratified folds and
+    accuracy, regressors R²."""
+    sklearn_ms = pytest.importorskip("sklearn.model_selection")
+    from sklearn.base import is_classifier, is_regressor
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 3))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    clf = fastlin.LogisticRegression()
+    assert is_classifier(clf) and is_regressor(fastlin.LinearRegression())
+    search = sklearn_ms.GridSearchCV(clf, {"C": [0.1, 1.0]}, cv=3).fit(X, y)
+    assert search.best_params_["C"] in (0.1, 1.0) and search.best_score_ > 0.8
+    scores = sklearn_ms.cross_val_score(fastlin.LinearRegression(), X, X @ [1.0, -2.0, 0.5], cv=3)
+    assert np.all(scores > 0.99)

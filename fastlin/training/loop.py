@@ -69,7 +69,7 @@ class EpochLoop:
         self.followers = callbacks.batch_followers()
         self.batch_begin, self.batch_end = callbacks.batch_hooks()
         self.batch_hooks = bool(self.batch_begin or self.batch_end)
-        self.every_batch = self.batch_hooks or callbacks.needs_every_batch()
+        self.every_batch = callbacks.needs_every_batch()
         caps = [cb.max_chunk() for cb in self.followers if hasattr(cb, "max_chunk")]
         self.chunk_cap = min(caps) if caps else self.n_batches
         self._choose_runner()
@@ -162,6 +162,10 @@ class EpochLoop:
         logs = {"loss": running.mean_loss()}
         if self.classification:
             logs["accuracy"] = running.correct / max(running.seen, 1)
+        if self.metrics:  # the epoch's metrics so far, under the epoch logs' names
+            logs.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
+                                           self.n_values // self.data.n * running.seen,
+                                           logs.get("accuracy")))
         for cb in self.batch_end:
             cb.on_train_batch_end(b, dict(logs))
 

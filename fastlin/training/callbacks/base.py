@@ -150,9 +150,9 @@ class CallbackList:
         """Give Keras's ``params`` dict to every callback held (to those without
         ``set_params`` as their ``params`` attribute)."""
         for cb in self.callbacks:
-            if callable(getattr(cb, "set_params", None)):
+            if isinstance(cb, (Callback, CallbackList)):
                 cb.set_params(params)
-            else:
+            elif not hasattr(cb, "params"):  # (another object's own params are left alone)
                 try:
                     cb.params = params
                 except (AttributeError, TypeError):
@@ -199,13 +199,18 @@ class CallbackList:
         return [cb for cb in self.callbacks if callable(getattr(cb, "on_batches_end", None))]
 
     def needs_every_batch(self):
-        """True when a callback needs a report after every batch (``every_batch``; a Keras
-        batch hook of its own is ``batch_hooks``'s)."""
-        return any(getattr(cb, "every_batch", False) for cb in self.callbacks)
+        """True when a callback needs a report after every batch (``every_batch``, or a
+        Keras batch hook of its own)."""
+        return any(getattr(cb, "every_batch", False) for cb in self.callbacks) or any(
+            self.batch_hooks())
 
     def batch_hooks(self):
         """(callbacks with their own ``on_train_batch_begin``, those with their own
         ``on_train_batch_end``): objects without the hooks, which fit has always taken, count
         as having neither."""
-        return ([cb for cb in self.callbacks if _has_own(cb, "on_train_batch_begin")],
-                [cb for cb in self.callbacks if _has_own(cb, "on_train_batch_end")])
+        hooks = self._dispatch.get("batch_hooks")
+        if hooks is None:  # (kept until a callback is added, as _acting's lists)
+            hooks = ([cb for cb in self.callbacks if _has_own(cb, "on_train_batch_begin")],
+                     [cb for cb in self.callbacks if _has_own(cb, "on_train_batch_end")])
+            self._dispatch["batch_hooks"] = hooks
+        return hooks
