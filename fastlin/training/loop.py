@@ -63,7 +63,7 @@ class EpochLoop:
         self.batch_size, self.orders, self.make_runner = batch_size, orders, make_runner
         self.callbacks, self.threads, self.interrupts = callbacks, threads, interrupts
         self.user_callbacks = user_callbacks
-        n = data.n
+        n = self.n_rows = data.n
         self.n_batches = (n + batch_size - 1) // batch_size
         self.classification = targets.is_classification(loss)
         self.followers = callbacks.batch_followers()
@@ -104,14 +104,14 @@ class EpochLoop:
                 # user's callback can have changed one; batch hooks are checked per batch)
                 self._choose_runner()
             logs = self._epoch(epoch)
-            if self.runner.chunked:
-                self.runner.batches_per_call = self.chunk
             # "learning_rate" as Keras logs it; "lr" stays for callbacks written against it
             rate = float(self.opt.lr)
             self.callbacks.on_epoch_end(epoch, dict(logs, learning_rate=rate, lr=rate))
             self.interrupts.check()
             if self.model.stop_training:
                 break
+        if self.runner.chunked:  # the next fit on this plan starts from it
+            self.runner.batches_per_call = self.chunk
         self.callbacks.on_train_end(logs)
 
     def _epoch(self, epoch):
@@ -141,8 +141,9 @@ class EpochLoop:
                 # run for seconds once the machine gets busy, before Ctrl-C is seen. (Twice the
                 # stretch run, the epoch's short last one shrank the next epoch's first chunk:
                 # W3 ran six calls an epoch in every epoch instead of one.)
-                self.chunk = max(1, min(self.n_batches, 2 * max(asked, stop_b - b),
-                                        int(CHECK_SECONDS * (stop_b - b) / max(elapsed, 1e-9))))
+                ran = stop_b - b
+                self.chunk = max(1, min(self.n_batches, 2 * (asked if asked > ran else ran),
+                                        int(CHECK_SECONDS * ran / max(elapsed, 1e-9))))
             if failure is not None:
                 self._stop_non_finite(epoch, *failure)
             for cb in followers:
@@ -179,12 +180,13 @@ class EpochLoop:
     def _record(self, epoch, running):
         record = {"loss": running.mean_loss()}
         # over the rows seen: a batch hook may end an epoch early
-        seen = running.seen if 0 < running.seen < self.data.n else self.data.n
+        n = self.n_rows
+        seen = running.seen if 0 < running.seen < n else n
         if self.classification:
             record["accuracy"] = running.correct / seen
         if self.metrics:
             record.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
-                                             self.n_values // self.data.n * seen,
+                                             self.n_values // n * seen,
                                              record.get("accuracy")))
         if self.data.validation is not None:
             X_val, y_val, sw_val = self.data.validation
