@@ -12,6 +12,14 @@ def all_finite(a):
     return bool(np.isfinite(a).all()) if done is None else done
 
 
+def positive_int(name, value):
+    """`value` as an int, or a ValueError naming `name` unless it is a positive integer (a bool
+    is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def as_plain_array(value, name):
     """``value`` as a NumPy array. A masked array's masked entries hold whatever was there
     (NaN, often) and would be computed with as if unmasked, so one with any masked entry is

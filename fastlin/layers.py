@@ -8,7 +8,7 @@ forward/backward pass allocates nothing. ``backward`` overwrites gradients (no a
 """
 import numpy as np
 
-from fastlin import _params
+from fastlin import _checks, _params
 from fastlin.backend import get as get_backend
 from fastlin.parallel.threads import for_activation, for_size
 from fastlin.backend._validation import ACTIVATIONS, NEEDS_INPUT, USES_OUTPUT
@@ -195,10 +195,8 @@ class Dense(Layer):
     def __init__(self, in_features, out_features, bias=True, init="he", seed=None,
                  dtype="float32"):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = _checks.positive_int("in_features", in_features)
+        self.out_features = _checks.positive_int("out_features", out_features)
         self.use_bias = bool(bias)
         self.init = init
         self.dtype = _as_dtype(dtype)

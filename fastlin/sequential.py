@@ -29,12 +29,7 @@ CHECK_SECONDS = 0.05
 
 def _block_rows(batch_size):
     """Rows per block of predict and evaluate: Keras's batch_size, PREDICT_BATCH by default."""
-    if batch_size is None:
-        return PREDICT_BATCH
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int or None, got {batch_size!r}")
-    return int(batch_size)
+    return PREDICT_BATCH if batch_size is None else _checks.positive_int("batch_size", batch_size)
 
 
 class Sequential(ModelHabits):

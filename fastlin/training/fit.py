@@ -1,9 +1,7 @@
 """fit, assembled: the arguments checked, the callbacks of this fit put in one CallbackList,
 and the epoch loop run with the model in training mode, Ctrl-C deferred to batch boundaries
 and the fit's thread policy in force."""
-import numpy as np
-
-from fastlin import _interrupt
+from fastlin import _checks, _interrupt
 from fastlin.layers import Dropout
 from fastlin.optim import OPTIMIZERS, Optimizer
 from fastlin.training import data as fit_data
@@ -51,12 +49,6 @@ def make_optimizer(model, optimizer, lr):
         return cls(params, backend=model.backend_name, **kwargs)
     raise ValueError(f"unknown optimizer {optimizer!r}; pass an Optimizer or one of "
                      f"{', '.join(OPTIMIZERS)}")
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _logged_keys(loss, validation, metrics=()):
@@ -124,9 +116,9 @@ def fit(model, X, y, loss=None, optimizer="adam", epochs=10, batch_size=32, shuf
     if metrics is None:
         metrics = getattr(model, "compiled_metrics", None)
     metrics = fit_metrics.resolve(metrics, loss)
-    epochs = _positive_int("epochs", epochs)
+    epochs = _checks.positive_int("epochs", epochs)
     # None is Keras's default batch, 32
-    batch_size = 32 if batch_size is None else _positive_int("batch_size", batch_size)
+    batch_size = 32 if batch_size is None else _checks.positive_int("batch_size", batch_size)
     data = fit_data.prepare(model, loss, X, y, sample_weight, class_weight, validation_data,
                             validation_split)
     user = CallbackList(callbacks)

@@ -165,7 +165,7 @@ class EpochLoop:
             logs["accuracy"] = running.correct / max(running.seen, 1)
         if self.metrics:  # the epoch's metrics so far, under the epoch logs' names
             logs.update(fit_metrics.values(self.metrics, running.abs_error, running.sq_error,
-                                           self.n_values // self.data.n * running.seen,
+                                           self.n_values // self.n_rows * running.seen,
                                            logs.get("accuracy")))
         for cb in self.batch_end:
             cb.on_train_batch_end(b, dict(logs))

@@ -170,24 +170,21 @@ class CallbackList:
 
     def on_epoch_begin(self, epoch, logs=None):
         """Call each callback's hook of the same name, in order."""
-        acting = self._dispatch.get("on_epoch_begin")
-        for cb in self._acting("on_epoch_begin") if acting is None else acting:
+        for cb in self._acting("on_epoch_begin"):
             cb.on_epoch_begin(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         """Call each callback's hook of the same name, in order."""
-        acting = self._dispatch.get("on_epoch_end")
-        for cb in self._acting("on_epoch_end") if acting is None else acting:
+        for cb in self._acting("on_epoch_end"):
             cb.on_epoch_end(epoch, logs)
 
     def _acting(self, hook):
         """The callbacks whose `hook` is not Callback's empty one, kept until one is added:
-        the per-epoch hooks are called only on those, so a small model's epochs do not pay
-        for hooks that do nothing."""
-        empty = getattr(Callback, hook)
-        acting = [cb for cb in self.callbacks
-                  if getattr(getattr(cb, hook), "__func__", None) is not empty]
-        self._dispatch[hook] = acting
+        the per-epoch and per-batch hooks are called only on those, so a small model's epochs
+        do not pay for hooks that do nothing."""
+        acting = self._dispatch.get(hook)
+        if acting is None:
+            acting = self._dispatch[hook] = [cb for cb in self.callbacks if _has_own(cb, hook)]
         return acting
 
     # fit's own callbacks also follow the batches: the progress bar, a per-batch rate
@@ -208,9 +205,4 @@ class CallbackList:
         """(callbacks with their own ``on_train_batch_begin``, those with their own
         ``on_train_batch_end``): objects without the hooks, which fit has always taken, count
         as having neither."""
-        hooks = self._dispatch.get("batch_hooks")
-        if hooks is None:  # (kept until a callback is added, as _acting's lists)
-            hooks = ([cb for cb in self.callbacks if _has_own(cb, "on_train_batch_begin")],
-                     [cb for cb in self.callbacks if _has_own(cb, "on_train_batch_end")])
-            self._dispatch["batch_hooks"] = hooks
-        return hooks
+        return self._acting("on_train_batch_begin"), self._acting("on_train_batch_end")
